@@ -1,0 +1,52 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+/// The numeric kernels are compiled for the machine class Concierge targets
+/// (Haswell and newer: AVX2 + FMA + BMI2; this box is an AMD Zen 3, which has no AVX-512). Without it, `SIMD*.addProduct` lowers to
+/// slow libm `fma` calls. Other hosts get the compiler's default.
+#if arch(x86_64)
+let kernelSwiftFlags: [SwiftSetting] = [.unsafeFlags(["-target-cpu", "haswell"])]
+#else
+let kernelSwiftFlags: [SwiftSetting] = []
+#endif
+
+let package = Package(
+    name: "Concierge",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "concierge", targets: ["concierge"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+    ],
+    targets: [
+        // C wrapper over the system ICU. Its public header exposes only stdint types.
+        .target(
+            name: "CICU",
+            linkerSettings: [.linkedLibrary("icuuc")]
+        ),
+        // Normalization → word segmentation → WordPiece.
+        .target(name: "Tokenizer", dependencies: ["CICU"]),
+        // SIMD math. No Foundation.
+        .target(name: "Kernels", swiftSettings: kernelSwiftFlags),
+        // Encoder config, layers, forward pass, safetensors checkpoints.
+        .target(name: "Model", dependencies: ["Kernels"], swiftSettings: kernelSwiftFlags),
+        // The community data pack: YAML schema, loading, lint, held-out split.
+        .target(name: "DataPack", dependencies: ["Tokenizer", "Yams"]),
+        // The command-line interface.
+        .executableTarget(
+            name: "concierge",
+            dependencies: [
+                "Tokenizer", "DataPack", "Model",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .testTarget(name: "TokenizerTests", dependencies: ["Tokenizer", "TestSupport"]),
+        .testTarget(name: "KernelsTests", dependencies: ["Kernels", "TestSupport"], swiftSettings: kernelSwiftFlags),
+        .testTarget(name: "ModelTests", dependencies: ["Model", "Kernels", "TestSupport"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "DataPackTests", dependencies: ["DataPack", "TestSupport"], resources: [.copy("Fixtures")]),
+    ]
+)

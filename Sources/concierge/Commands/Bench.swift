@@ -1,0 +1,9 @@
+import ArgumentParser
+
+/// `concierge bench …`: release-mode benchmarks that print figures.
+struct Bench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run a benchmark and print its figures (build with -c release).",
+        subcommands: []
+    )
+}
