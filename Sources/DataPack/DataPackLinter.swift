@@ -27,7 +27,7 @@ public struct QualityBars: Sendable {
         ("sparks", [.en: ["spark"], .zh: ["火花", "冒火", "打火", "电火"]]),
         ("trapped", [.en: ["trapped", "stuck"], .zh: ["困", "关在"]]),
         ("no heat in freezing weather", [.en: ["freezing", "no heat"], .zh: ["暖气", "供暖", "冻"]]),
-        ("break-in", [.en: ["break in", "breaking in", "broke in", "break-in", "breaking into"], .zh: ["撬", "闯", "小偷", "入室"]]),
+        ("break-in", [.en: ["break in", "breaking in", "broke in", "break-in", "break into", "breaking into", "broke into", "forced open", "intruder"], .zh: ["撬", "闯", "小偷", "入室"]]),
     ]
 }
 

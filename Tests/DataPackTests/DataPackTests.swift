@@ -1,2 +1,129 @@
+import Foundation
 import Testing
+import TestSupport
 @testable import DataPack
+
+/// Copies the minimal valid pack to a temporary folder, applies `edits`
+/// (relative path → new contents, nil to delete), and lints it.
+func lintMinimalPack(_ edits: [String: String?] = [:]) throws -> LintReport {
+    let source = Bundle.module.url(forResource: "Fixtures/minimal", withExtension: nil)!
+    let directory = try TemporaryDirectory()
+    defer { directory.remove() }
+    let pack = directory.url.appendingPathComponent("intents")
+    try FileManager.default.copyItem(at: source, to: pack)
+    for (path, contents) in edits {
+        let url = pack.appendingPathComponent(path)
+        if let contents {
+            try contents.write(to: url, atomically: true, encoding: .utf8)
+        } else {
+            try FileManager.default.removeItem(at: url)
+        }
+    }
+    return DataPackLinter().check(directory: pack)
+}
+
+@Suite("Data pack lint")
+struct DataPackLintTests {
+    @Test func minimalPackHasNoErrors() throws {
+        let report = try lintMinimalPack()
+        #expect(report.errors.isEmpty, "\(report.errors)")
+        #expect(report.intents.map(\.intent).contains("faq.trash_days"))
+        #expect(report.quality.contains { !$0.passed }, "a tiny pack misses the quality bars")
+    }
+
+    @Test(arguments: [
+        // (file, contents, expected location, expected words in the message)
+        ("categories/noise.yaml", "id: noise\nname: {en: Noise, zh: 噪音}\ndefault_priority: P3\nexamples:\n  en: [\"a\", \"b\"\n  zh: [x]\n", "categories/noise.yaml:6", "YAML syntax"),
+        ("categories/noise.yaml", "id: noise\nname: {en: Noise, zh: 噪音}\ndefault_priority: P3\ncolour: red\nexamples:\n  en: [loud music]\n  zh: [吵]\n", "categories/noise.yaml:4", "unknown key \"colour\""),
+        ("categories/noise.yaml", "id: noise\nname: {en: Noise, zh: 噪音}\ndefault_priority: P7\nexamples:\n  en: [loud music]\n  zh: [吵]\n", "categories/noise.yaml:3", "not one of P1, P2, P3, P4"),
+        ("categories/noise.yaml", "id: noise\nname: {en: Noise}\ndefault_priority: P3\nexamples:\n  en: [loud music]\n  zh: [吵]\n", "categories/noise.yaml:2", "missing translation \"zh\""),
+        ("categories/noise.yaml", "id: noise\nname: {en: Noise, zh: 噪音}\ndefault_priority: P3\nexamples:\n  en: []\n  zh: [吵]\n", "categories/noise.yaml:5", "is empty"),
+        ("categories/noise.yaml", "id: noise\nname: {en: Noise, zh: 噪音}\ndefault_priority: P3\n", "categories/noise.yaml:1", "missing required key \"examples\""),
+        ("categories/noise.yaml", "id: noise\nname: {en: Noise, zh: 噪音}\ndefault_priority: P3\nexamples:\n  en: loud music\n  zh: [吵]\n", "categories/noise.yaml:5", "must be a list"),
+        ("categories/noise.yaml", "id: loud\nname: {en: Noise, zh: 噪音}\ndefault_priority: P3\nexamples:\n  en: [loud music]\n  zh: [吵]\n", "categories/noise.yaml:1", "does not match the file name"),
+        ("categories/noise.yaml", "id: noise\nname: {en: Noise, zh: 噪音}\ndefault_priority: P3\ndetails: [parking_spot]\nexamples:\n  en: [loud music]\n  zh: [吵]\n", "categories/noise.yaml:4", "unknown detail \"parking_spot\""),
+        ("categories/noise.yaml", "id: noise\nname: {en: Noise, zh: 噪音}\ndefault_priority: P3\nexamples:\n  en: [loud music, \"Loud music!!\"]\n  zh: [吵]\n", "categories/noise.yaml:5", "duplicate example"),
+        ("categories/noise.yaml", "id: noise\nname: {en: Noise, zh: 噪音}\ndefault_priority: P3\nexamples:\n  en: [The kitchen sink drains REALLY slowly.]\n  zh: [吵]\n", "categories/plumbing.yaml:7", "appears in two intents: noise and plumbing (first at categories/noise.yaml:5"),
+        ("faqs/trash_days.yaml", "id: trash_days\nquestions:\n  en: [when is garbage day]\n  zh: [哪天收垃圾]\nanswer:\n  en: Monday.\n", "faqs/trash_days.yaml:6", "missing translation \"zh\""),
+        ("community.yaml", "name: {en: X, zh: 某}\ntimezone: Mars/Olympus\noffice_hours: []\nstaff_contact: {phone: '1', email: a@b.c}\nemergency_numbers: []\nresponse_targets: {P1: {hours: 1, en: a, zh: b}, P2: {hours: 2, en: a, zh: b}, P3: {hours: 3, en: a, zh: b}, P4: {hours: null, en: a, zh: b}}\n", "community.yaml:2", "unknown timezone"),
+    ])
+    func brokenPackNamesFileAndLine(file: String, contents: String, location: String, message: String) throws {
+        let report = try lintMinimalPack([file: contents])
+        let matching = report.errors.filter { $0.description.hasPrefix(location) && $0.message.contains(message) }
+        #expect(!matching.isEmpty, "expected an error at \(location) containing \(message); got \(report.errors.map(\.description))")
+    }
+
+    @Test func missingConversationIntentIsAnError() throws {
+        let report = try lintMinimalPack(["conversation/deny.yaml": nil])
+        #expect(report.errors.contains { $0.message.contains("missing conversational intent \"deny\"") })
+    }
+
+    @Test func loadingABrokenPackThrowsWithEveryError() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        #expect(throws: DataPackError.self) { try DataPackLoader.load(directory: directory.url) }
+    }
+
+    @Test func nearDuplicatesAreWarned() throws {
+        let report = try lintMinimalPack(["categories/noise.yaml": "id: noise\nname: {en: Noise, zh: 噪音}\ndefault_priority: P3\nexamples:\n  en: [my upstairs neighbour stomps all night, my downstairs neighbour stomps all night]\n  zh: [吵]\n"])
+        #expect(report.warnings.contains { $0.message.hasPrefix("near-duplicate") })
+        #expect(report.errors.isEmpty)
+    }
+}
+
+@Suite("The shipped data pack")
+struct ShippedPackTests {
+    static let directory = packageRoot.appendingPathComponent("intents")
+
+    @Test func passesStrictCheck() {
+        let report = DataPackLinter().check(directory: Self.directory)
+        #expect(report.errors.isEmpty, "\(report.errors.prefix(5))")
+        #expect(report.warnings.isEmpty, "\(report.warnings.prefix(5))")
+        for result in report.quality {
+            #expect(result.passed, "\(result.name): \(result.measured), required \(result.required)")
+        }
+    }
+
+    @Test func hasExactlyTheRequiredCategories() throws {
+        let pack = try DataPackLoader.load(directory: Self.directory).pack
+        let expected = ["plumbing", "electrical", "heating_cooling", "appliances", "elevator", "doors_locks", "building_maintenance",
+                        "pests", "noise", "trash_recycling", "cleaning", "lighting", "parking", "roads_sidewalks", "landscaping",
+                        "security", "safety_hazard", "packages_mail", "billing", "amenities", "neighbor_issue"]
+        #expect(Set(pack.categories.map(\.id)) == Set(expected))
+        #expect(pack.community.responseTargets[.p1]?.hours == 1)
+        #expect(pack.community.responseTargets[.p4]?.hours == nil)
+    }
+
+    @Test func heldOutSplitIsStratifiedAndStable() throws {
+        let pack = try DataPackLoader.load(directory: Self.directory).pack
+        let examples = pack.labeledExamples
+        let split = DataSplit(examples)
+        #expect(split.train.count + split.test.count == examples.count)
+        let share = Double(split.test.count) / Double(examples.count)
+        #expect(share > 0.13 && share < 0.17)
+        // Every category has held-out examples in both languages.
+        for category in pack.categories {
+            for language in Language.allCases {
+                #expect(split.test.contains { $0.intent == category.id && $0.language == language })
+            }
+        }
+        // The same data gives the same split; one added example moves nothing else.
+        let again = DataSplit(examples)
+        #expect(again.test == split.test)
+        var extended = examples
+        extended.append(LabeledExample(text: "a brand new example about the pool", language: .en, intent: "amenities", kind: .category,
+                                       priority: .p3, hasExplicitPriority: false, location: nil))
+        let extendedSplit = DataSplit(extended)
+        let before = Set(split.test.map(\.text))
+        let after = Set(extendedSplit.test.map(\.text))
+        #expect(before.subtracting(after).count <= 1, "at most the one displaced by the new example's group rounding")
+    }
+}
+
+@Suite("Language")
+struct LanguageTests {
+    @Test(arguments: [("my sink leaks", Language.en), ("厨房漏水", .zh), ("电梯又坏了 help", .zh), ("", .en), ("4B 🔥", .en)])
+    func detectsByScript(text: String, expected: Language) {
+        #expect(Language.detect(text) == expected)
+    }
+}

@@ -14,14 +14,14 @@ struct Check: ParsableCommand {
         near-duplicates that differ by one word. Then prints a table of \
         examples per intent and language (with the held-out test split), the \
         priority distribution, and the quality bars. Exits non-zero on errors, \
-        and with --strict also when a quality bar is missed.
+        and with --strict also on warnings (near-duplicates) or a missed quality bar.
         """
     )
 
     @Option(help: "The data pack folder (default: intents/ of the checkout).")
     var intents: String?
 
-    @Flag(help: "Fail when a quality bar (example counts, priority coverage) is missed.")
+    @Flag(help: "Also fail on warnings (near-duplicates) and missed quality bars (counts, priorities, emergencies).")
     var strict = false
 
     @Flag(help: "Also list warnings one per line (near-duplicates and redundant priorities).")
@@ -64,7 +64,7 @@ struct Check: ParsableCommand {
         let missed = report.quality.filter { !$0.passed }.count
         print("\n\(report.errors.count) error(s), \(report.warnings.count) warning(s), \(missed) quality bar(s) missed"
               + (report.warnings.isEmpty || warnings ? "" : " (--warnings lists the warnings)"))
-        if !report.errors.isEmpty || (strict && missed > 0) {
+        if !report.errors.isEmpty || (strict && (missed > 0 || !report.warnings.isEmpty)) {
             throw ExitCode.failure
         }
     }
