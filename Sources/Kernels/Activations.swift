@@ -37,8 +37,8 @@ public func softmaxRows(_ x: UnsafePointer<Float>, rows: Int, cols: Int, into y:
         let xr = x + r * cols, yr = y + r * cols
         var mv = SIMD8<Float>(repeating: -.infinity)
         var j = 0
-        while j < vecEnd { mv = pointwiseMax(mv, load8(xr + j)); j += 8 }
-        var m = mv.max()
+        while j < vecEnd { mv = vmax(mv, load8(xr + j)); j += 8 }
+        var m = hmax(mv)
         while j < cols { m = Swift.max(m, xr[j]); j += 1 }
         let mV = SIMD8<Float>(repeating: m)
         var sv = SIMD8<Float>()
@@ -47,11 +47,11 @@ public func softmaxRows(_ x: UnsafePointer<Float>, rows: Int, cols: Int, into y:
             let e = exp8(load8(xr + j) - mV)
             store8(e, yr + j); sv += e; j += 8
         }
-        var s = sv.sum()
+        var s = hsum(sv)
         if j < cols {
             let e = exp8(loadPartial(xr + j, count: cols - j, fill: -.infinity) - mV)
             storePartial(e, yr + j, count: cols - j)
-            s += e.sum()
+            s += hsum(e)
         }
         let inv = SIMD8<Float>(repeating: 1 / s)
         j = 0

@@ -112,10 +112,10 @@ private func attentionHead(
                 s.replace(with: -.infinity, where: lanes .>= SIMD8(repeating: Float(valid)))
             }
             // Online softmax update.
-            let mNew = Swift.max(m, s.max())
+            let mNew = Swift.max(m, hmax(s))
             let corr = expScalar(m - mNew)  // 0 on the first block (m = −∞)
             let p = exp8(s - SIMD8(repeating: mNew))  // masked lanes: exactly 0
-            l = l * corr + p.sum()
+            l = l * corr + hsum(p)
             m = mNew
             // acc = acc · corr + Σ_t p[t] · v[jb + t]
             let vb = base + jb * rowStride + 2 * d + h * hd

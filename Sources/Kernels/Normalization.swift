@@ -27,7 +27,7 @@ public func layerNorm(
         var j = 0
         while j + 16 <= vecEnd { s0 += load8(xr + j); s1 += load8(xr + j + 8); j += 16 }
         if j < vecEnd { s0 += load8(xr + j); j += 8 }
-        var sum = (s0 + s1).sum()
+        var sum = hsum(s0 + s1)
         while j < dim { sum += xr[j]; j += 1 }
         let mu = sum * invDim
         let muV = SIMD8<Float>(repeating: mu)
@@ -38,7 +38,7 @@ public func layerNorm(
             s0.addProduct(d0, d0); s1.addProduct(d1, d1); j += 16
         }
         if j < vecEnd { let d0 = load8(xr + j) - muV; s0.addProduct(d0, d0); j += 8 }
-        var sq = (s0 + s1).sum()
+        var sq = hsum(s0 + s1)
         while j < dim { let d = xr[j] - mu; sq += d * d; j += 1 }
         let rs = 1 / (sq * invDim + epsilon).squareRoot()
         mean?[r] = mu

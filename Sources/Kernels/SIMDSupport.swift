@@ -32,6 +32,33 @@ func storePartial(_ v: SIMD8<Float>, _ p: UnsafeMutablePointer<Float>, count: In
     for i in 0..<count { p[i] = v[i] }
 }
 
+/// Lane-wise maximum (the stdlib's `pointwiseMax` is generic and is not
+/// inlined into our loops; this is one `vmaxps`-class select).
+@inline(__always) @usableFromInline
+func vmax(_ a: SIMD8<Float>, _ b: SIMD8<Float>) -> SIMD8<Float> { a.replacing(with: b, where: b .> a) }
+
+/// Lane-wise minimum.
+@inline(__always) @usableFromInline
+func vmin(_ a: SIMD8<Float>, _ b: SIMD8<Float>) -> SIMD8<Float> { a.replacing(with: b, where: b .< a) }
+
+/// Largest lane (the stdlib's `max()` is an out-of-line generic call).
+@inline(__always) @usableFromInline
+func hmax(_ v: SIMD8<Float>) -> Float {
+    let a = v.lowHalf, b = v.highHalf
+    let m4 = a.replacing(with: b, where: b .> a)
+    let c = m4.lowHalf, d = m4.highHalf
+    let m2 = c.replacing(with: d, where: d .> c)
+    return Swift.max(m2[0], m2[1])
+}
+
+/// Sum of the lanes, pairwise.
+@inline(__always) @usableFromInline
+func hsum(_ v: SIMD8<Float>) -> Float {
+    let s4 = v.lowHalf + v.highHalf
+    let s2 = s4.lowHalf + s4.highHalf
+    return s2[0] + s2[1]
+}
+
 /// Vector exponential, `eˣ` lane by lane.
 ///
 /// Contract: relative error ≤ 2·10⁻⁷ for x ∈ [−87.3, 88.3]; returns exactly 0
@@ -45,7 +72,7 @@ func storePartial(_ v: SIMD8<Float>, _ p: UnsafeMutablePointer<Float>, count: In
 @inline(__always) @usableFromInline
 func exp8(_ x: SIMD8<Float>) -> SIMD8<Float> {
     let underflow = x .< SIMD8<Float>(repeating: -87.3)
-    var v = x.clamped(lowerBound: SIMD8(repeating: -87.3), upperBound: SIMD8(repeating: 88.3))
+    var v = vmin(vmax(x, SIMD8(repeating: -87.3)), SIMD8(repeating: 88.3))
     // round(x·log₂e) with the 1.5·2²³ trick (round-to-nearest-even in the adder).
     let magic = SIMD8<Float>(repeating: 12_582_912)
     let shifted = v * SIMD8(repeating: 1.442_695_040_888_963_4) + magic

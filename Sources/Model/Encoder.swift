@@ -186,7 +186,7 @@ public final class Encoder: @unchecked Sendable {
     }
 
     /// The whole forward pass of one shard, on the calling thread.
-    private func run(_ ids: ArraySlice<[Int32]>, _ ws: EncoderWorkspace) {
+    private func run(_ ids: ArraySlice<[Int32]>, _ ws: EncoderWorkspace, stage: ((String) -> Void)? = nil) {
         let c = config
         let b = ids.count
         let seq = max(1, ids.map(\.count).max() ?? 1)
@@ -212,6 +212,7 @@ public final class Encoder: @unchecked Sendable {
             }
         }
 
+        stage?("embedding")
         for l in 0..<c.layers {
             let lw = weights.layers[l], pw = packed.layers[l]
             let a = ws.layerActivations[ws.retainsActivations ? l : 0]
@@ -221,25 +222,34 @@ public final class Encoder: @unchecked Sendable {
 
             layerNorm(xIn, rows: rows, dim: d, gamma: lw.norm1Weight.pointer, beta: lw.norm1Bias.pointer,
                       epsilon: eps, into: a.norm1.pointer, mean: a.norm1Mean.pointer, rstd: a.norm1Rstd.pointer)
+            stage?("layer norm")
             matmul(a.norm1.pointer, rows: rows, inner: d, packedWeights: pw.qkv.pointer, columns: 3 * d,
                    bias: lw.qkvBias.pointer, residual: nil, into: a.qkv.pointer)
+            stage?("matmul qkv")
             multiHeadSelfAttention(qkv: a.qkv.pointer, batch: b, seqLen: seq, heads: c.heads, headDim: c.headDim,
                                    lengths: ws.lengths, output: a.attention.pointer,
                                    logSumExp: a.logSumExp.pointer, scratch: ws.attentionScratch.pointer)
+            stage?("attention")
             matmul(a.attention.pointer, rows: rows, inner: d, packedWeights: pw.out.pointer, columns: d,
                    bias: lw.outBias.pointer, residual: xIn, into: xMid)
+            stage?("matmul out")
             layerNorm(xMid, rows: rows, dim: d, gamma: lw.norm2Weight.pointer, beta: lw.norm2Bias.pointer,
                       epsilon: eps, into: a.norm2.pointer, mean: a.norm2Mean.pointer, rstd: a.norm2Rstd.pointer)
+            stage?("layer norm")
             matmul(a.norm2.pointer, rows: rows, inner: d, packedWeights: pw.up.pointer, columns: f,
                    bias: lw.upBias.pointer, residual: nil, into: a.ffnPre.pointer)
+            stage?("matmul ffn up")
             geluTanh(a.ffnPre.pointer, count: rows * f, into: a.ffnAct.pointer)
+            stage?("gelu")
             matmul(a.ffnAct.pointer, rows: rows, inner: f, packedWeights: pw.down.pointer, columns: d,
                    bias: lw.downBias.pointer, residual: xMid, into: xOut)
+            stage?("matmul ffn down")
         }
 
         let xLast = ws.hidden[ws.retainsActivations ? c.layers : 0].pointer
         layerNorm(xLast, rows: rows, dim: d, gamma: weights.finalNormWeight.pointer, beta: weights.finalNormBias.pointer,
                   epsilon: eps, into: ws.finalNormed.pointer, mean: ws.finalMean.pointer, rstd: ws.finalRstd.pointer)
+        stage?("layer norm")
 
         // Mean over the valid tokens of each sequence.
         let pooled = ws.pooled.pointer
@@ -261,6 +271,30 @@ public final class Encoder: @unchecked Sendable {
             matmul(pooled, rows: b, inner: d, packedWeights: hp.pointer, columns: head.classes,
                    bias: hw.bias.pointer, residual: nil, into: ws.logits[head.name]!.pointer)
         }
+        stage?("pooling + heads")
+    }
+
+    /// Time spent per stage of a batch-1 forward pass of `length` random
+    /// tokens on the calling thread, summed over layers and averaged over
+    /// `iterations` (milliseconds). For benchmarks and profiling.
+    public func stageProfile(length: Int, batch: Int = 1, iterations: Int, seed: UInt64 = 1) -> [(stage: String, milliseconds: Double)] {
+        var rng = Xoshiro256(seed: seed)
+        let ids = (0..<batch).map { _ in (0..<min(length, config.maxLength)).map { _ in Int32(rng.next() % UInt64(config.vocabSize)) } }
+        let ws = EncoderWorkspace(config: config, batch: batch, seqLen: max(1, length))
+        var order: [String] = []
+        var total: [String: UInt64] = [:]
+        for i in 0..<(iterations + 10) {
+            var last = DispatchTime.now().uptimeNanoseconds
+            run(ids[...], ws) { name in
+                let now = DispatchTime.now().uptimeNanoseconds
+                if i >= 10 {
+                    if total[name] == nil { order.append(name) }
+                    total[name, default: 0] += now - last
+                }
+                last = now
+            }
+        }
+        return order.map { ($0, Double(total[$0]!) / 1e6 / Double(max(iterations, 1))) }
     }
 }
 

@@ -36,6 +36,9 @@ struct BenchEncoder: ParsableCommand {
     @Flag(help: "With --export-weights: write the weights and exit without benchmarking.")
     var exportOnly = false
 
+    @Flag(help: "Also print the time per stage of a batch-1 pass (length 32) and of a batch-64 pass.")
+    var stages = false
+
     @Option(help: .hidden) var forwardCheckpoint: String?
     @Option(help: .hidden) var forwardInput: String?
 
@@ -96,6 +99,16 @@ struct BenchEncoder: ParsableCommand {
             if !json {
                 print(String(format: "  length %2d: p50 %.3f ms  p99 %.3f ms  (%.1f GFLOP/s at p50, %.1f MFLOP/pass)",
                              length, p50, p99, gflops, c.forwardFLOPs(length: length) / 1e6))
+            }
+        }
+        if stages && !json {
+            for (batch, iterations) in [(1, 500), (64, 10)] {
+                let profile = encoder.stageProfile(length: 32, batch: batch, iterations: iterations)
+                let sum = profile.reduce(0) { $0 + $1.milliseconds }
+                print("stages, batch \(batch) × length 32, 1 thread (total \(String(format: "%.3f", sum)) ms):")
+                for (stage, ms) in profile {
+                    print(String(format: "  %-16@ %8.3f ms  %5.1f%%", stage as NSString, ms, 100 * ms / sum))
+                }
             }
         }
         if !json { print("throughput, batch 64 × length 32:") }
