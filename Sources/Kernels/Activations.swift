@@ -20,11 +20,11 @@ public func geluTanh(_ x: UnsafePointer<Float>, count: Int, into y: UnsafeMutabl
     }
 }
 
-@inline(__always)
+@inline(always)
 func gelu8(_ x: SIMD8<Float>) -> SIMD8<Float> {
     // −2·√(2/π) = −1.5957691216057308
     let x3 = x * x * x
-    let minus2u = (x + SIMD8(repeating: 0.044715) * x3) * SIMD8(repeating: -1.595_769_121_605_730_8)
+    let minus2u = x.addingProduct(SIMD8(repeating: 0.044715), x3) * SIMD8(repeating: -1.595_769_121_605_730_8)
     return x / (SIMD8(repeating: 1) + exp8(minus2u))
 }
 

@@ -1,12 +1,18 @@
 // Multi-head scaled dot-product self-attention over a padded batch, with an
-// online (single-pass) softmax and a key-padding mask.
+// online (single-pass) softmax over key blocks and a key-padding mask.
+
+/// Keys per block of the online softmax. Scores of one query tile against one
+/// key block are the only score storage (`seqLen × 64` floats), whatever the
+/// sequence length; sequences up to 64 tokens are a single block.
+public let attentionKeyBlock = 64
 
 /// Floats of scratch memory ``multiHeadSelfAttention(qkv:batch:seqLen:heads:headDim:lengths:output:logSumExp:scratch:)``
-/// needs (one (sequence, head) pair at a time: Kᵀ padded to a multiple of 8
-/// keys, the scaled query, the output accumulator).
+/// needs (one (sequence, head) pair at a time): K and V packed for the
+/// matmul micro-kernel, one block of scores, and the running max / sum per query.
 @inlinable
 public func attentionScratchCount(seqLen: Int, headDim: Int) -> Int {
-    headDim * ((seqLen + 7) & ~7) + 2 * headDim + 16
+    let l16 = (seqLen + 15) & ~15, hd16 = (headDim + 15) & ~15
+    return l16 * headDim + hd16 * seqLen + seqLen * attentionKeyBlock + 2 * seqLen + 64
 }
 
 /// Multi-head scaled dot-product self-attention with a key-padding mask.
@@ -17,7 +23,7 @@ public func attentionScratchCount(seqLen: Int, headDim: Int) -> Int {
 ///   of each (the PyTorch `reshape(B, L, 3, H, hd)` convention).
 /// - `lengths`: `batch` values; sequence `b` has valid positions `0 ..< lengths[b]`
 ///   (right padding), values are clamped to `0 ... seqLen`.
-/// - `output`: `batch × seqLen × D`, heads concatenated.
+/// - `output`: `batch × seqLen × D`, heads concatenated. Must not overlap `qkv`.
 /// - `logSumExp`: optional `batch × heads × seqLen`; receives, for every valid
 ///   query, `log Σⱼ exp(sᵢⱼ)` (what a backward pass needs to rebuild the
 ///   probabilities without storing them).
@@ -26,13 +32,18 @@ public func attentionScratchCount(seqLen: Int, headDim: Int) -> Int {
 ///
 ///     sᵢⱼ = (qᵢ · kⱼ) / √headDim,   out[b, i, h] = Σ_{j < len_b} softmaxⱼ(sᵢⱼ) · vⱼ
 ///
-/// i.e. padded keys get weight exactly 0 and never influence valid outputs.
-/// Padded query rows (`i ≥ len_b`) are written as 0 (their log-sum-exp as 0).
+/// i.e. padded keys get weight exactly 0 and are never read, so they cannot
+/// influence valid outputs. Padded query rows (`i ≥ len_b`) are written as 0
+/// (their log-sum-exp as 0). Any `seqLen` and `headDim`.
 ///
-/// The softmax is computed online over blocks of 8 keys: a running maximum
-/// `m`, normaliser `l` and unnormalised output `acc` are rescaled by
-/// `exp(m_old − m_new)` whenever the maximum grows, so scores are read once
-/// and no `seqLen × seqLen` matrix is stored. Any `seqLen` and `headDim`.
+/// Algorithm (flash-attention style, per sequence and head): K and V are packed
+/// once into the panel layout of ``matmul(_:rows:inner:packedWeights:columns:bias:residual:into:)``;
+/// then for each block of ``attentionKeyBlock`` keys, the register-blocked
+/// micro-kernel computes the score tile S = Q·Kᵀ, each query row updates its
+/// running maximum `m` and normaliser `l` (rescaling its output accumulator by
+/// `exp(m_old − m_new)` when the maximum grows), turns its scores into
+/// `exp(s − m)` in place, and the micro-kernel adds P·V to the output. One pass
+/// over the keys; no `seqLen × seqLen` matrix.
 ///
 /// - Parameter scratch: `attentionScratchCount(seqLen:headDim:)` floats.
 public func multiHeadSelfAttention(
@@ -64,96 +75,106 @@ private func attentionHead(
 
     // Padded query rows: zero.
     for i in len..<seqLen {
-        let o = out + i * d
-        for c in 0..<hd { o[c] = 0 }
+        (out + i * d).update(repeating: 0, count: hd)
         lse?[i] = 0
     }
-    if len == 0 { return }
+    if len == 0 || hd == 0 { return }
 
-    // Kᵀ for this head: kT[c, j] = K[j, c], keys padded to a multiple of 8 with
-    // zeros (those lanes are masked to −∞ below).
-    let lp = (len + 7) & ~7
-    let kT = scratch
-    let qs = scratch + hd * lp
-    let acc = qs + hd
+    let kb = attentionKeyBlock
+    let l16 = (len + 15) & ~15, hd16 = (hd + 15) & ~15
+    let kPacked = scratch  // [l16 / 16][hd][16]: panel of 16 keys
+    let vPacked = kPacked + l16 * hd  // [hd16 / 16][len][16]: panel of 16 head dims
+    let scores = vPacked + hd16 * len  // [len][kb]
+    let rowMax = scores + len * kb  // [len]  running max of the raw scores q·k
+    let rowSum = rowMax + len  // [len]  running Σ exp(scale·(q·k − max))
+
+    // Pack K (keys are the "columns" of S = Q·Kᵀ) and V (head dims are the
+    // columns of P·V, keys its reduction), zero-padding partial panels.
+    for j in 0..<l16 {
+        let dst = kPacked + (j >> 4) * 16 * hd + (j & 15)
+        if j < len {
+            let kr = base + j * rowStride + d + h * hd
+            for c in 0..<hd { dst[c * 16] = kr[c] }
+        } else {
+            for c in 0..<hd { dst[c * 16] = 0 }
+        }
+    }
+    let fullPanels = hd >> 4
     for j in 0..<len {
-        let kr = base + j * rowStride + d + h * hd
-        for c in 0..<hd { kT[c * lp + j] = kr[c] }
+        let vr = base + j * rowStride + 2 * d + h * hd
+        var dst = vPacked + j * 16
+        for p in 0..<fullPanels {
+            store8(load8(vr + p * 16), dst)
+            store8(load8(vr + p * 16 + 8), dst + 8)
+            dst += 16 * len
+        }
+        if hd16 > hd {
+            let rest = hd - fullPanels * 16
+            for c in 0..<16 { dst[c] = c < rest ? vr[fullPanels * 16 + c] : 0 }
+        }
     }
-    if lp > len {
-        for c in 0..<hd { for j in len..<lp { kT[c * lp + j] = 0 } }
-    }
+    rowMax.update(repeating: -.infinity, count: len)
+    rowSum.update(repeating: 0, count: len)
 
     let scale = 1 / Float(hd).squareRoot()
-    let lanes = SIMD8<Float>(0, 1, 2, 3, 4, 5, 6, 7)
-    let vecEnd = hd & ~7
-    for i in 0..<len {
-        let q = base + i * rowStride + h * hd
-        for c in 0..<hd { qs[c] = q[c] * scale; acc[c] = 0 }
-        var m = -Float.infinity
-        var l: Float = 0
-        var jb = 0
-        while jb < len {
-            // Scores for keys jb ..< jb+8: Σ_c q[c] · Kᵀ[c, jb..], four chains.
-            let kp = kT + jb
-            var s0 = SIMD8<Float>(), s1 = SIMD8<Float>(), s2 = SIMD8<Float>(), s3 = SIMD8<Float>()
-            var c = 0
-            while c + 4 <= hd {
-                s0.addProduct(SIMD8(repeating: qs[c]), load8(kp + c * lp))
-                s1.addProduct(SIMD8(repeating: qs[c + 1]), load8(kp + (c + 1) * lp))
-                s2.addProduct(SIMD8(repeating: qs[c + 2]), load8(kp + (c + 2) * lp))
-                s3.addProduct(SIMD8(repeating: qs[c + 3]), load8(kp + (c + 3) * lp))
-                c += 4
+    let scaleV = SIMD8<Float>(repeating: scale)
+    let q = base + h * hd
+    var j0 = 0
+    while j0 < len {
+        let nb = min(kb, len - j0)
+        // S[i, j] = q_i · k_{j0 + j}  (raw, unscaled)
+        matmulStrided(q, rows: len, inner: hd, xStride: rowStride,
+                      packedWeights: kPacked + j0 * hd, panelStride: 16 * hd, columns: nb,
+                      bias: nil, residual: nil, into: scores, yStride: kb)
+        // Online softmax update, row by row; P overwrites S.
+        let vecEnd = nb & ~7
+        for i in 0..<len {
+            let s = scores + i * kb
+            var mv = SIMD8<Float>(repeating: -.infinity)
+            var j = 0
+            while j < vecEnd { mv = vmax(mv, load8(s + j)); j += 8 }
+            if j < nb { mv = vmax(mv, loadPartial(s + j, count: nb - j, fill: -.infinity)) }
+            let mOld = rowMax[i]
+            let mNew = Swift.max(mOld, hmax(mv))
+            let mNewV = SIMD8<Float>(repeating: mNew)
+            var sumV = SIMD8<Float>()
+            j = 0
+            while j < vecEnd {
+                let p = exp8((load8(s + j) - mNewV) * scaleV)
+                store8(p, s + j); sumV += p; j += 8
             }
-            while c < hd { s0.addProduct(SIMD8(repeating: qs[c]), load8(kp + c * lp)); c += 1 }
-            var s = (s0 + s1) + (s2 + s3)
-            let valid = min(8, len - jb)
-            if valid < 8 {
-                s.replace(with: -.infinity, where: lanes .>= SIMD8(repeating: Float(valid)))
+            var sum = hsum(sumV)
+            if j < nb {
+                let p = exp8((loadPartial(s + j, count: nb - j, fill: -.infinity) - mNewV) * scaleV)
+                storePartial(p, s + j, count: nb - j)
+                sum += hsum(p)
             }
-            // Online softmax update.
-            let mNew = Swift.max(m, hmax(s))
-            let corr = expScalar(m - mNew)  // 0 on the first block (m = −∞)
-            let p = exp8(s - SIMD8(repeating: mNew))  // masked lanes: exactly 0
-            l = l * corr + hsum(p)
-            m = mNew
-            // acc = acc · corr + Σ_t p[t] · v[jb + t]
-            let vb = base + jb * rowStride + 2 * d + h * hd
-            let corrV = SIMD8<Float>(repeating: corr)
-            c = 0
-            while c + 32 <= vecEnd {
-                var a0 = load8(acc + c) * corrV, a1 = load8(acc + c + 8) * corrV
-                var a2 = load8(acc + c + 16) * corrV, a3 = load8(acc + c + 24) * corrV
-                for t in 0..<valid {
-                    let pt = SIMD8<Float>(repeating: p[t])
-                    let vr = vb + t * rowStride + c
-                    a0.addProduct(pt, load8(vr)); a1.addProduct(pt, load8(vr + 8))
-                    a2.addProduct(pt, load8(vr + 16)); a3.addProduct(pt, load8(vr + 24))
-                }
-                store8(a0, acc + c); store8(a1, acc + c + 8)
-                store8(a2, acc + c + 16); store8(a3, acc + c + 24)
-                c += 32
+            if j0 == 0 {
+                rowSum[i] = sum
+            } else {
+                let corr = expScalar((mOld - mNew) * scale)
+                rowSum[i] = rowSum[i] * corr + sum
+                if corr != 1 { scaleRow(out + i * d, count: hd, by: corr) }
             }
-            while c < vecEnd {
-                var a0 = load8(acc + c) * corrV
-                for t in 0..<valid { a0.addProduct(SIMD8(repeating: p[t]), load8(vb + t * rowStride + c)) }
-                store8(a0, acc + c)
-                c += 8
-            }
-            while c < hd {
-                var a = acc[c] * corr
-                for t in 0..<valid { a += p[t] * vb[t * rowStride + c] }
-                acc[c] = a
-                c += 1
-            }
-            jb += 8
+            rowMax[i] = mNew
         }
-        let inv = 1 / l
-        let o = out + i * d
-        var c = 0
-        let invV = SIMD8<Float>(repeating: inv)
-        while c < vecEnd { store8(load8(acc + c) * invV, o + c); c += 8 }
-        while c < hd { o[c] = acc[c] * inv; c += 1 }
-        lse?[i] = m + logScalar(l)
+        // out (+)= P · V[j0 ..< j0 + nb]
+        matmulStrided(scores, rows: len, inner: nb, xStride: kb,
+                      packedWeights: vPacked + j0 * 16, panelStride: 16 * len, columns: hd,
+                      bias: nil, residual: j0 == 0 ? nil : UnsafePointer(out), into: out, yStride: d)
+        j0 += nb
     }
+    for i in 0..<len {
+        let l = rowSum[i]
+        scaleRow(out + i * d, count: hd, by: 1 / l)
+        lse?[i] = rowMax[i] * scale + logScalar(l)
+    }
+}
+
+@inline(always)
+private func scaleRow(_ p: UnsafeMutablePointer<Float>, count: Int, by factor: Float) {
+    let f = SIMD8<Float>(repeating: factor)
+    var c = 0
+    while c + 8 <= count { store8(load8(p + c) * f, p + c); c += 8 }
+    while c < count { p[c] *= factor; c += 1 }
 }

@@ -77,6 +77,21 @@ public func matmul(
     bias: UnsafePointer<Float>?, residual: UnsafePointer<Float>?,
     into y: UnsafeMutablePointer<Float>
 ) {
+    matmulStrided(x, rows: m, inner: k, xStride: k, packedWeights: w, panelStride: 16 * k, columns: n,
+                  bias: bias, residual: residual, into: y, yStride: n)
+}
+
+/// ``matmul(_:rows:inner:packedWeights:columns:bias:residual:into:)`` on
+/// sub-matrices: row `i` of x starts at `x + i·xStride`, row `i` of y (and of
+/// the residual) at `y + i·yStride`, and packed panel `p` starts at
+/// `w + p·panelStride` (`16·k` for a whole packed matrix; larger when only the
+/// first `k` rows of each panel are used, as attention does for a key block).
+public func matmulStrided(
+    _ x: UnsafePointer<Float>, rows m: Int, inner k: Int, xStride ldx: Int,
+    packedWeights w: UnsafePointer<Float>, panelStride: Int, columns n: Int,
+    bias: UnsafePointer<Float>?, residual: UnsafePointer<Float>?,
+    into y: UnsafeMutablePointer<Float>, yStride ldy: Int
+) {
     if m == 0 || n == 0 { return }
     let panels = (n + 15) / 16
     var i0 = 0
@@ -85,7 +100,7 @@ public func matmul(
         for p in 0..<panels {
             let col0 = p * 16
             let cols = min(16, n - col0)
-            let wp = w + p * 16 * k
+            let wp = w + p * panelStride
             var bLo = SIMD8<Float>(), bHi = SIMD8<Float>()
             if let bias {
                 if cols == 16 {
@@ -97,18 +112,19 @@ public func matmul(
             }
             var i = i0
             while end - i >= 6 {
-                microKernel(6, x + i * k, k, wp, y + i * n + col0, n, cols, bLo, bHi, residual.map { $0 + i * n + col0 })
+                microKernel(6, x + i * ldx, ldx, k, wp, y + i * ldy + col0, ldy, cols, bLo, bHi,
+                            residual.map { $0 + i * ldy + col0 })
                 i += 6
             }
             let r = end - i
-            let xr = x + i * k, yr = y + i * n + col0
-            let rr = residual.map { $0 + i * n + col0 }
+            let xr = x + i * ldx, yr = y + i * ldy + col0
+            let rr = residual.map { $0 + i * ldy + col0 }
             switch r {
-            case 5: microKernel(5, xr, k, wp, yr, n, cols, bLo, bHi, rr)
-            case 4: microKernel(4, xr, k, wp, yr, n, cols, bLo, bHi, rr)
-            case 3: microKernel(3, xr, k, wp, yr, n, cols, bLo, bHi, rr)
-            case 2: microKernel(2, xr, k, wp, yr, n, cols, bLo, bHi, rr)
-            case 1: microKernel(1, xr, k, wp, yr, n, cols, bLo, bHi, rr)
+            case 5: microKernel(5, xr, ldx, k, wp, yr, ldy, cols, bLo, bHi, rr)
+            case 4: microKernel(4, xr, ldx, k, wp, yr, ldy, cols, bLo, bHi, rr)
+            case 3: microKernel(3, xr, ldx, k, wp, yr, ldy, cols, bLo, bHi, rr)
+            case 2: microKernel(2, xr, ldx, k, wp, yr, ldy, cols, bLo, bHi, rr)
+            case 1: microKernel(1, xr, ldx, k, wp, yr, ldy, cols, bLo, bHi, rr)
             default: break
             }
         }
@@ -121,7 +137,7 @@ public func matmul(
 /// (bias, residual, store; partial store for the last panel).
 @inline(__always)
 private func microKernel(
-    _ rows: Int, _ x: UnsafePointer<Float>, _ k: Int, _ w: UnsafePointer<Float>,
+    _ rows: Int, _ x: UnsafePointer<Float>, _ ldx: Int, _ k: Int, _ w: UnsafePointer<Float>,
     _ y: UnsafeMutablePointer<Float>, _ ldy: Int, _ cols: Int,
     _ bLo: SIMD8<Float>, _ bHi: SIMD8<Float>, _ residual: UnsafePointer<Float>?
 ) {
@@ -138,23 +154,23 @@ private func microKernel(
         let a0 = SIMD8<Float>(repeating: xp[0])
         c00.addProduct(a0, w0); c01.addProduct(a0, w1)
         if rows > 1 {
-            let a = SIMD8<Float>(repeating: xp[k])
+            let a = SIMD8<Float>(repeating: xp[ldx])
             c10.addProduct(a, w0); c11.addProduct(a, w1)
         }
         if rows > 2 {
-            let a = SIMD8<Float>(repeating: xp[2 * k])
+            let a = SIMD8<Float>(repeating: xp[2 * ldx])
             c20.addProduct(a, w0); c21.addProduct(a, w1)
         }
         if rows > 3 {
-            let a = SIMD8<Float>(repeating: xp[3 * k])
+            let a = SIMD8<Float>(repeating: xp[3 * ldx])
             c30.addProduct(a, w0); c31.addProduct(a, w1)
         }
         if rows > 4 {
-            let a = SIMD8<Float>(repeating: xp[4 * k])
+            let a = SIMD8<Float>(repeating: xp[4 * ldx])
             c40.addProduct(a, w0); c41.addProduct(a, w1)
         }
         if rows > 5 {
-            let a = SIMD8<Float>(repeating: xp[5 * k])
+            let a = SIMD8<Float>(repeating: xp[5 * ldx])
             c50.addProduct(a, w0); c51.addProduct(a, w1)
         }
         xp += 1

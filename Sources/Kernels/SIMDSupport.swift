@@ -1,25 +1,25 @@
 // Loads, stores and transcendental functions on `SIMD8<Float>`.
 
 /// Loads 8 consecutive floats from `p` (no alignment requirement).
-@inline(__always) @usableFromInline
+@inline(always)
 func load8(_ p: UnsafePointer<Float>) -> SIMD8<Float> {
     UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self)
 }
 
 /// Loads 8 consecutive floats from `p` (no alignment requirement).
-@inline(__always) @usableFromInline
+@inline(always)
 func load8(_ p: UnsafeMutablePointer<Float>) -> SIMD8<Float> {
     UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self)
 }
 
 /// Stores 8 floats at `p` (no alignment requirement).
-@inline(__always) @usableFromInline
+@inline(always)
 func store8(_ v: SIMD8<Float>, _ p: UnsafeMutablePointer<Float>) {
     UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD8<Float>.self)
 }
 
 /// Loads `count` (< 8) floats from `p`; the remaining lanes are `fill`.
-@inline(__always) @usableFromInline
+@inline(always)
 func loadPartial(_ p: UnsafePointer<Float>, count: Int, fill: Float = 0) -> SIMD8<Float> {
     var v = SIMD8<Float>(repeating: fill)
     for i in 0..<count { v[i] = p[i] }
@@ -27,22 +27,22 @@ func loadPartial(_ p: UnsafePointer<Float>, count: Int, fill: Float = 0) -> SIMD
 }
 
 /// Stores the first `count` (< 8) lanes of `v` at `p`.
-@inline(__always) @usableFromInline
+@inline(always)
 func storePartial(_ v: SIMD8<Float>, _ p: UnsafeMutablePointer<Float>, count: Int) {
     for i in 0..<count { p[i] = v[i] }
 }
 
 /// Lane-wise maximum (the stdlib's `pointwiseMax` is generic and is not
 /// inlined into our loops; this is one `vmaxps`-class select).
-@inline(__always) @usableFromInline
+@inline(always)
 func vmax(_ a: SIMD8<Float>, _ b: SIMD8<Float>) -> SIMD8<Float> { a.replacing(with: b, where: b .> a) }
 
 /// Lane-wise minimum.
-@inline(__always) @usableFromInline
+@inline(always)
 func vmin(_ a: SIMD8<Float>, _ b: SIMD8<Float>) -> SIMD8<Float> { a.replacing(with: b, where: b .< a) }
 
 /// Largest lane (the stdlib's `max()` is an out-of-line generic call).
-@inline(__always) @usableFromInline
+@inline(always)
 func hmax(_ v: SIMD8<Float>) -> Float {
     let a = v.lowHalf, b = v.highHalf
     let m4 = a.replacing(with: b, where: b .> a)
@@ -52,7 +52,7 @@ func hmax(_ v: SIMD8<Float>) -> Float {
 }
 
 /// Sum of the lanes, pairwise.
-@inline(__always) @usableFromInline
+@inline(always)
 func hsum(_ v: SIMD8<Float>) -> Float {
     let s4 = v.lowHalf + v.highHalf
     let s2 = s4.lowHalf + s4.highHalf
@@ -69,23 +69,24 @@ func hsum(_ v: SIMD8<Float>) -> Float {
 /// Method (Cephes `expf`): x = n·ln2 + r with n = round(x·log₂e) and |r| ≤ ln2/2
 /// (Cody–Waite two-constant reduction), eʳ by a degree-6 polynomial, 2ⁿ built
 /// directly in the exponent bits.
-@inline(__always) @usableFromInline
+@inline(always)
 func exp8(_ x: SIMD8<Float>) -> SIMD8<Float> {
     let underflow = x .< SIMD8<Float>(repeating: -87.3)
     var v = vmin(vmax(x, SIMD8(repeating: -87.3)), SIMD8(repeating: 88.3))
     // round(x·log₂e) with the 1.5·2²³ trick (round-to-nearest-even in the adder).
     let magic = SIMD8<Float>(repeating: 12_582_912)
-    let shifted = v * SIMD8(repeating: 1.442_695_040_888_963_4) + magic
+    let shifted = magic.addingProduct(v, SIMD8(repeating: 1.442_695_040_888_963_4))
     let n = shifted - magic
-    v = v - n * SIMD8(repeating: 0.693_359_375)
-    v = v - n * SIMD8(repeating: -2.121_944_40e-4)
+    v = v.addingProduct(n, SIMD8(repeating: -0.693_359_375))
+    v = v.addingProduct(n, SIMD8(repeating: 2.121_944_40e-4))
+    // Horner with fused multiply-adds: c + p·v.
     var p = SIMD8<Float>(repeating: 1.987_569_150_0e-4)
-    p = p * v + SIMD8(repeating: 1.398_199_950_7e-3)
-    p = p * v + SIMD8(repeating: 8.333_451_907_3e-3)
-    p = p * v + SIMD8(repeating: 4.166_579_589_4e-2)
-    p = p * v + SIMD8(repeating: 1.666_666_545_9e-1)
-    p = p * v + SIMD8(repeating: 5.000_000_120_1e-1)
-    p = p * (v * v) + v + SIMD8(repeating: 1)
+    p = SIMD8<Float>(repeating: 1.398_199_950_7e-3).addingProduct(p, v)
+    p = SIMD8<Float>(repeating: 8.333_451_907_3e-3).addingProduct(p, v)
+    p = SIMD8<Float>(repeating: 4.166_579_589_4e-2).addingProduct(p, v)
+    p = SIMD8<Float>(repeating: 1.666_666_545_9e-1).addingProduct(p, v)
+    p = SIMD8<Float>(repeating: 5.000_000_120_1e-1).addingProduct(p, v)
+    p = (v + SIMD8(repeating: 1)).addingProduct(p, v * v)
     // 2ⁿ: the low mantissa bits of (n + 1.5·2²³ + 127) hold n + 127; shift them
     // into the exponent field.
     let biased = n + SIMD8(repeating: 12_582_912 + 127)
@@ -95,7 +96,7 @@ func exp8(_ x: SIMD8<Float>) -> SIMD8<Float> {
 }
 
 /// Scalar `eˣ` with the accuracy of ``exp8``.
-@inline(__always) @usableFromInline
+@inline(always)
 func expScalar(_ x: Float) -> Float {
     exp8(SIMD8(repeating: x))[0]
 }

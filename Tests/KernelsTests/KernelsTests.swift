@@ -149,6 +149,9 @@ private let attentionShapes: [AttentionShape] = [
     AttentionShape(batch: 1, seqLen: 32, heads: 4, headDim: 32, lengths: [32]),
     AttentionShape(batch: 2, seqLen: 64, heads: 1, headDim: 64, lengths: [64, 37]),
     AttentionShape(batch: 2, seqLen: 5, heads: 1, headDim: 70, lengths: [5, 2]),
+    // Several key blocks of the online softmax (block = 64), partial last block.
+    AttentionShape(batch: 2, seqLen: 150, heads: 2, headDim: 20, lengths: [150, 65]),
+    AttentionShape(batch: 1, seqLen: 128, heads: 1, headDim: 8, lengths: [128]),
 ]
 
 @Test("attention matches the two-pass scalar reference", arguments: attentionShapes)
