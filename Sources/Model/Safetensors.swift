@@ -115,8 +115,12 @@ public enum Safetensors {
                     return Int(n)
                 }
                 let (begin, end) = (offsets[0], offsets[1])
-                guard begin <= end, end <= dataSize else {
+                guard begin <= end else {
                     throw CheckpointError.tensorOutOfBounds(name: name, begin: begin, end: end, dataSize: dataSize)
+                }
+                guard end <= dataSize else {
+                    // The header announces more data than the file holds.
+                    throw CheckpointError.truncated(needed: dataStart + end, fileSize: data.count)
                 }
                 let elements = shape.reduce(1) { $0.multipliedReportingOverflow(by: $1).overflow ? Int.max : $0 * $1 }
                 let width: Int? = ["F32": 4, "F16": 2, "BF16": 2, "F64": 8, "I64": 8, "I32": 4, "I16": 2, "I8": 1, "U8": 1, "BOOL": 1][dtype]
