@@ -92,54 +92,96 @@ public func matmulStrided(
     bias: UnsafePointer<Float>?, residual: UnsafePointer<Float>?,
     into y: UnsafeMutablePointer<Float>, yStride ldy: Int
 ) {
+    gemm(x, m, k, ldx, w, panelStride, n, bias, residual, y, ldy, gelu: false, preActivation: nil)
+}
+
+/// Linear layer followed by GELU (tanh approximation, see ``geluTanh(_:count:into:)``),
+/// fused into the matmul's epilogue: `y = gelu(x · Wᵀ + b)`, and, if
+/// `preActivation` is given, `preActivation = x · Wᵀ + b` (kept by training).
+/// Shapes as in ``matmul(_:rows:inner:packedWeights:columns:bias:residual:into:)``.
+public func matmulGELU(
+    _ x: UnsafePointer<Float>, rows m: Int, inner k: Int,
+    packedWeights w: UnsafePointer<Float>, columns n: Int, bias: UnsafePointer<Float>?,
+    into y: UnsafeMutablePointer<Float>, preActivation: UnsafeMutablePointer<Float>?
+) {
+    gemm(x, m, k, k, w, 16 * k, n, bias, nil, y, n, gelu: true, preActivation: preActivation)
+}
+
+/// Depth of one reduction chunk: a 16-column panel slice (16 × 256 floats =
+/// 16 KiB) stays in L1 while every row block of x streams past it.
+let matmulDepthBlock = 256
+
+/// The blocked driver: k in chunks of `matmulDepthBlock` (partial sums are
+/// kept in y between chunks), rows in blocks of `matmulRowBlock` (the x block
+/// stays in L2), then 16-column panels, then 6-row micro-tiles.
+private func gemm(
+    _ x: UnsafePointer<Float>, _ m: Int, _ k: Int, _ ldx: Int,
+    _ w: UnsafePointer<Float>, _ panelStride: Int, _ n: Int,
+    _ bias: UnsafePointer<Float>?, _ residual: UnsafePointer<Float>?,
+    _ y: UnsafeMutablePointer<Float>, _ ldy: Int, gelu: Bool, preActivation: UnsafeMutablePointer<Float>?
+) {
     if m == 0 || n == 0 { return }
     let panels = (n + 15) / 16
-    var i0 = 0
-    while i0 < m {
-        let end = min(m, i0 + matmulRowBlock)
-        for p in 0..<panels {
-            let col0 = p * 16
-            let cols = min(16, n - col0)
-            let wp = w + p * panelStride
-            var bLo = SIMD8<Float>(), bHi = SIMD8<Float>()
-            if let bias {
-                if cols == 16 {
-                    bLo = load8(bias + col0); bHi = load8(bias + col0 + 8)
-                } else {
-                    bLo = loadPartial(bias + col0, count: min(cols, 8))
-                    if cols > 8 { bHi = loadPartial(bias + col0 + 8, count: cols - 8) }
+    var k0 = 0
+    repeat {
+        let kc = min(matmulDepthBlock, k - k0)
+        let first = k0 == 0, last = k0 + kc >= k
+        let xk = x + k0
+        // First chunk: + bias + residual. Later chunks: + the partial sums in y.
+        let res: UnsafePointer<Float>? = first ? residual : UnsafePointer(y)
+        let tileBias = first ? bias : nil
+        let act = gelu && last
+        let pre = last ? preActivation : nil
+        var i0 = 0
+        while i0 < m {
+            let end = min(m, i0 + matmulRowBlock)
+            for p in 0..<panels {
+                let col0 = p * 16
+                let cols = min(16, n - col0)
+                let wp = w + p * panelStride + k0 * 16
+                var bLo = SIMD8<Float>(), bHi = SIMD8<Float>()
+                if let tileBias {
+                    if cols == 16 {
+                        bLo = load8(tileBias + col0); bHi = load8(tileBias + col0 + 8)
+                    } else {
+                        bLo = loadPartial(tileBias + col0, count: min(cols, 8))
+                        if cols > 8 { bHi = loadPartial(tileBias + col0 + 8, count: cols - 8) }
+                    }
+                }
+                var i = i0
+                while end - i >= 6 {
+                    microKernel(6, xk + i * ldx, ldx, kc, wp, y + i * ldy + col0, ldy, cols, bLo, bHi,
+                                res.map { $0 + i * ldy + col0 }, act, pre.map { $0 + i * ldy + col0 })
+                    i += 6
+                }
+                let r = end - i
+                let xr = xk + i * ldx, yr = y + i * ldy + col0
+                let rr = res.map { $0 + i * ldy + col0 }
+                let pr = pre.map { $0 + i * ldy + col0 }
+                switch r {
+                case 5: microKernel(5, xr, ldx, kc, wp, yr, ldy, cols, bLo, bHi, rr, act, pr)
+                case 4: microKernel(4, xr, ldx, kc, wp, yr, ldy, cols, bLo, bHi, rr, act, pr)
+                case 3: microKernel(3, xr, ldx, kc, wp, yr, ldy, cols, bLo, bHi, rr, act, pr)
+                case 2: microKernel(2, xr, ldx, kc, wp, yr, ldy, cols, bLo, bHi, rr, act, pr)
+                case 1: microKernel(1, xr, ldx, kc, wp, yr, ldy, cols, bLo, bHi, rr, act, pr)
+                default: break
                 }
             }
-            var i = i0
-            while end - i >= 6 {
-                microKernel(6, x + i * ldx, ldx, k, wp, y + i * ldy + col0, ldy, cols, bLo, bHi,
-                            residual.map { $0 + i * ldy + col0 })
-                i += 6
-            }
-            let r = end - i
-            let xr = x + i * ldx, yr = y + i * ldy + col0
-            let rr = residual.map { $0 + i * ldy + col0 }
-            switch r {
-            case 5: microKernel(5, xr, ldx, k, wp, yr, ldy, cols, bLo, bHi, rr)
-            case 4: microKernel(4, xr, ldx, k, wp, yr, ldy, cols, bLo, bHi, rr)
-            case 3: microKernel(3, xr, ldx, k, wp, yr, ldy, cols, bLo, bHi, rr)
-            case 2: microKernel(2, xr, ldx, k, wp, yr, ldy, cols, bLo, bHi, rr)
-            case 1: microKernel(1, xr, ldx, k, wp, yr, ldy, cols, bLo, bHi, rr)
-            default: break
-            }
+            i0 = end
         }
-        i0 = end
-    }
+        k0 += kc
+    } while k0 < k
 }
 
 /// One `rows × 16` tile (rows ≤ 6, a constant after inlining so unused rows
 /// vanish): main loop over k with the tile in registers, then the epilogue
 /// (bias, residual, store; partial store for the last panel).
-@inline(__always)
+@inline(always)
 private func microKernel(
     _ rows: Int, _ x: UnsafePointer<Float>, _ ldx: Int, _ k: Int, _ w: UnsafePointer<Float>,
     _ y: UnsafeMutablePointer<Float>, _ ldy: Int, _ cols: Int,
-    _ bLo: SIMD8<Float>, _ bHi: SIMD8<Float>, _ residual: UnsafePointer<Float>?
+    _ bLo: SIMD8<Float>, _ bHi: SIMD8<Float>, _ residual: UnsafePointer<Float>?,
+    _ gelu: Bool, _ pre: UnsafeMutablePointer<Float>?
 ) {
     var c00 = SIMD8<Float>(), c01 = SIMD8<Float>()
     var c10 = SIMD8<Float>(), c11 = SIMD8<Float>()
@@ -176,18 +218,19 @@ private func microKernel(
         xp += 1
         wp += 16
     }
-    storeTileRow(c00, c01, y, cols, bLo, bHi, residual)
-    if rows > 1 { storeTileRow(c10, c11, y + ldy, cols, bLo, bHi, residual.map { $0 + ldy }) }
-    if rows > 2 { storeTileRow(c20, c21, y + 2 * ldy, cols, bLo, bHi, residual.map { $0 + 2 * ldy }) }
-    if rows > 3 { storeTileRow(c30, c31, y + 3 * ldy, cols, bLo, bHi, residual.map { $0 + 3 * ldy }) }
-    if rows > 4 { storeTileRow(c40, c41, y + 4 * ldy, cols, bLo, bHi, residual.map { $0 + 4 * ldy }) }
-    if rows > 5 { storeTileRow(c50, c51, y + 5 * ldy, cols, bLo, bHi, residual.map { $0 + 5 * ldy }) }
+    storeTileRow(c00, c01, y, cols, bLo, bHi, residual, gelu, pre)
+    if rows > 1 { storeTileRow(c10, c11, y + ldy, cols, bLo, bHi, residual.map { $0 + ldy }, gelu, pre.map { $0 + ldy }) }
+    if rows > 2 { storeTileRow(c20, c21, y + 2 * ldy, cols, bLo, bHi, residual.map { $0 + 2 * ldy }, gelu, pre.map { $0 + 2 * ldy }) }
+    if rows > 3 { storeTileRow(c30, c31, y + 3 * ldy, cols, bLo, bHi, residual.map { $0 + 3 * ldy }, gelu, pre.map { $0 + 3 * ldy }) }
+    if rows > 4 { storeTileRow(c40, c41, y + 4 * ldy, cols, bLo, bHi, residual.map { $0 + 4 * ldy }, gelu, pre.map { $0 + 4 * ldy }) }
+    if rows > 5 { storeTileRow(c50, c51, y + 5 * ldy, cols, bLo, bHi, residual.map { $0 + 5 * ldy }, gelu, pre.map { $0 + 5 * ldy }) }
 }
 
-@inline(__always)
+@inline(always)
 private func storeTileRow(
     _ lo: SIMD8<Float>, _ hi: SIMD8<Float>, _ y: UnsafeMutablePointer<Float>, _ cols: Int,
-    _ bLo: SIMD8<Float>, _ bHi: SIMD8<Float>, _ residual: UnsafePointer<Float>?
+    _ bLo: SIMD8<Float>, _ bHi: SIMD8<Float>, _ residual: UnsafePointer<Float>?,
+    _ gelu: Bool, _ pre: UnsafeMutablePointer<Float>?
 ) {
     var lo = lo + bLo
     var hi = hi + bHi
@@ -196,6 +239,8 @@ private func storeTileRow(
             lo += load8(residual)
             hi += load8(residual + 8)
         }
+        if let pre { store8(lo, pre); store8(hi, pre + 8) }
+        if gelu { lo = gelu8(lo); hi = gelu8(hi) }
         store8(lo, y)
         store8(hi, y + 8)
     } else {
@@ -203,6 +248,10 @@ private func storeTileRow(
             lo += loadPartial(residual, count: min(cols, 8))
             if cols > 8 { hi += loadPartial(residual + 8, count: cols - 8) }
         }
+        if let pre {
+            if cols >= 8 { store8(lo, pre); storePartial(hi, pre + 8, count: cols - 8) } else { storePartial(lo, pre, count: cols) }
+        }
+        if gelu { lo = gelu8(lo); hi = gelu8(hi) }
         if cols >= 8 {
             store8(lo, y)
             storePartial(hi, y + 8, count: cols - 8)

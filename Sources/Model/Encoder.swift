@@ -236,11 +236,12 @@ public final class Encoder: @unchecked Sendable {
             layerNorm(xMid, rows: rows, dim: d, gamma: lw.norm2Weight.pointer, beta: lw.norm2Bias.pointer,
                       epsilon: eps, into: a.norm2.pointer, mean: a.norm2Mean.pointer, rstd: a.norm2Rstd.pointer)
             stage?("layer norm")
-            matmul(a.norm2.pointer, rows: rows, inner: d, packedWeights: pw.up.pointer, columns: f,
-                   bias: lw.upBias.pointer, residual: nil, into: a.ffnPre.pointer)
-            stage?("matmul ffn up")
-            geluTanh(a.ffnPre.pointer, count: rows * f, into: a.ffnAct.pointer)
-            stage?("gelu")
+            // GELU fused into the up-projection's epilogue; the pre-activation is
+            // only written when a training workspace keeps it.
+            matmulGELU(a.norm2.pointer, rows: rows, inner: d, packedWeights: pw.up.pointer, columns: f,
+                       bias: lw.upBias.pointer, into: a.ffnAct.pointer,
+                       preActivation: ws.retainsActivations ? a.ffnPre.pointer : nil)
+            stage?("matmul up + gelu")
             matmul(a.ffnAct.pointer, rows: rows, inner: f, packedWeights: pw.down.pointer, columns: d,
                    bias: lw.downBias.pointer, residual: xMid, into: xOut)
             stage?("matmul ffn down")

@@ -11,7 +11,7 @@ public struct LayerActivations: @unchecked Sendable {
     public let norm2: Tensor  // [R, D]   LN2(x + attn)
     public let norm2Mean: Tensor  // [R]
     public let norm2Rstd: Tensor  // [R]
-    public let ffnPre: Tensor  // [R, F]  up(LN2(..)), the GELU input
+    public let ffnPre: Tensor  // [R, F]  up(LN2(..)), the GELU input (written only when activations are retained)
     public let ffnAct: Tensor  // [R, F]  GELU(ffnPre); the same tensor as ffnPre when activations are not retained
 
     init(rows: Int, batch: Int, seq: Int, config c: EncoderConfig, separateActivation: Bool) {

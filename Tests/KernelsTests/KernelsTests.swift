@@ -20,6 +20,7 @@ private let matmulShapes: [MatmulShape] = {
         MatmulShape(m: 32, n: 384, k: 128, bias: true, residual: false),
         MatmulShape(m: 101, n: 9, k: 5, bias: false, residual: true),  // > one row block
         MatmulShape(m: 5, n: 3, k: 0, bias: true, residual: false),  // empty reduction: y = b
+        MatmulShape(m: 8, n: 20, k: 600, bias: true, residual: true),  // several depth chunks (256)
     ]
     var rng = TestRNG(seed: 11)
     for _ in 0..<8 {
@@ -52,6 +53,22 @@ func matmulMatchesReference(shape: MatmulShape) {
     }
     #expect(relativeMaxError(Array(y[0..<(shape.m * shape.n)]), expected) <= tolerance)
     #expect(y[(shape.m * shape.n)...].allSatisfy { $0 == 12345 })
+}
+
+@Test("matmulGELU = GELU(x·Wᵀ + b), with the pre-activation on request", arguments: [(7, 17, 33), (13, 40, 300)])
+func matmulGELUMatchesReference(m: Int, n: Int, k: Int) {
+    var rng = TestRNG(seed: UInt64(m + n + k))
+    let x = rng.floats(m * k), w = rng.floats(n * k), b = rng.floats(n)
+    let pre = Reference.linear(x: x, m: m, k: k, w: w, n: n, bias: b, residual: nil)
+    var packed = [Float](repeating: 0, count: packedWeightCount(n: n, k: k))
+    packWeights(w, n: n, k: k, into: &packed)
+    var y = [Float](repeating: .nan, count: m * n), p = [Float](repeating: .nan, count: m * n)
+    matmulGELU(x, rows: m, inner: k, packedWeights: packed, columns: n, bias: b, into: &y, preActivation: &p)
+    #expect(relativeMaxError(p, pre) <= tolerance)
+    #expect(relativeMaxError(y, pre.map(Reference.gelu)) <= tolerance)
+    var y2 = [Float](repeating: .nan, count: m * n)
+    matmulGELU(x, rows: m, inner: k, packedWeights: packed, columns: n, bias: b, into: &y2, preActivation: nil)
+    #expect(y2 == y)
 }
 
 @Test("packWeightsKN packs B[k, n] like packWeights packs Bᵀ")
