@@ -148,24 +148,7 @@ private func gemm(
                         if cols > 8 { bHi = loadPartial(tileBias + col0 + 8, count: cols - 8) }
                     }
                 }
-                var i = i0
-                while end - i >= 6 {
-                    microKernel(6, xk + i * ldx, ldx, kc, wp, y + i * ldy + col0, ldy, cols, bLo, bHi,
-                                res.map { $0 + i * ldy + col0 }, act, pre.map { $0 + i * ldy + col0 })
-                    i += 6
-                }
-                let r = end - i
-                let xr = xk + i * ldx, yr = y + i * ldy + col0
-                let rr = res.map { $0 + i * ldy + col0 }
-                let pr = pre.map { $0 + i * ldy + col0 }
-                switch r {
-                case 5: microKernel(5, xr, ldx, kc, wp, yr, ldy, cols, bLo, bHi, rr, act, pr)
-                case 4: microKernel(4, xr, ldx, kc, wp, yr, ldy, cols, bLo, bHi, rr, act, pr)
-                case 3: microKernel(3, xr, ldx, kc, wp, yr, ldy, cols, bLo, bHi, rr, act, pr)
-                case 2: microKernel(2, xr, ldx, kc, wp, yr, ldy, cols, bLo, bHi, rr, act, pr)
-                case 1: microKernel(1, xr, ldx, kc, wp, yr, ldy, cols, bLo, bHi, rr, act, pr)
-                default: break
-                }
+                tileColumn(i0, end, xk, ldx, kc, wp, y, ldy, col0, cols, bLo, bHi, res, act, pre)
             }
             i0 = end
         }
@@ -173,22 +156,136 @@ private func gemm(
     } while k0 < k
 }
 
+/// Rows `i0 ..< end` of one 16-column panel: 6-row tiles, then the tail.
+/// Each row count is its own small out-of-line function with the micro-kernel
+/// inlined and `rows` a constant: that keeps all 12 accumulators and both
+/// weight vectors in ymm registers (one big function with every variant
+/// inlined made LLVM spill them).
+@inline(__always)
+private func tileColumn(
+    _ i0: Int, _ end: Int, _ x: UnsafePointer<Float>, _ ldx: Int, _ k: Int, _ w: UnsafePointer<Float>,
+    _ y: UnsafeMutablePointer<Float>, _ ldy: Int, _ col0: Int, _ cols: Int,
+    _ bLo: SIMD8<Float>, _ bHi: SIMD8<Float>, _ res: UnsafePointer<Float>?,
+    _ gelu: Bool, _ pre: UnsafeMutablePointer<Float>?
+) {
+    var i = i0
+    while end - i >= 6 {
+        tile6(x + i * ldx, ldx, k, w, y + i * ldy + col0, ldy, cols, bLo, bHi,
+              res.map { $0 + i * ldy + col0 }, gelu, pre.map { $0 + i * ldy + col0 })
+        i += 6
+    }
+    let xr = x + i * ldx, yr = y + i * ldy + col0
+    let rr = res.map { $0 + i * ldy + col0 }
+    let pr = pre.map { $0 + i * ldy + col0 }
+    switch end - i {
+    case 5: tile5(xr, ldx, k, w, yr, ldy, cols, bLo, bHi, rr, gelu, pr)
+    case 4: tile4(xr, ldx, k, w, yr, ldy, cols, bLo, bHi, rr, gelu, pr)
+    case 3: tile3(xr, ldx, k, w, yr, ldy, cols, bLo, bHi, rr, gelu, pr)
+    case 2: tile2(xr, ldx, k, w, yr, ldy, cols, bLo, bHi, rr, gelu, pr)
+    case 1: tile1(xr, ldx, k, w, yr, ldy, cols, bLo, bHi, rr, gelu, pr)
+    default: break
+    }
+}
+
+@inline(never)
+private func tile6(
+    _ x: UnsafePointer<Float>, _ ldx: Int, _ k: Int, _ w: UnsafePointer<Float>,
+    _ y: UnsafeMutablePointer<Float>, _ ldy: Int, _ cols: Int,
+    _ bLo: SIMD8<Float>, _ bHi: SIMD8<Float>, _ res: UnsafePointer<Float>?,
+    _ gelu: Bool, _ pre: UnsafeMutablePointer<Float>?
+) {
+    if cols == 16 && res == nil && !gelu && pre == nil {
+        microKernel(6, x, ldx, k, w, y, ldy, bLo, bHi)
+    } else {
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: 6 * 16) { t in
+            microKernel(6, x, ldx, k, w, t.baseAddress!, 16, bLo, bHi)
+            finishTile(6, t.baseAddress!, y, ldy, cols, res, gelu, pre)
+        }
+    }
+}
+
+/// Tail tiles (1 … 5 rows): same structure, one function per row count.
+@inline(never)
+private func tile5(
+    _ x: UnsafePointer<Float>, _ ldx: Int, _ k: Int, _ w: UnsafePointer<Float>,
+    _ y: UnsafeMutablePointer<Float>, _ ldy: Int, _ cols: Int,
+    _ bLo: SIMD8<Float>, _ bHi: SIMD8<Float>, _ res: UnsafePointer<Float>?,
+    _ gelu: Bool, _ pre: UnsafeMutablePointer<Float>?
+) {
+    withUnsafeTemporaryAllocation(of: Float.self, capacity: 5 * 16) { t in
+        microKernel(5, x, ldx, k, w, t.baseAddress!, 16, bLo, bHi)
+        finishTile(5, t.baseAddress!, y, ldy, cols, res, gelu, pre)
+    }
+}
+
+@inline(never)
+private func tile4(
+    _ x: UnsafePointer<Float>, _ ldx: Int, _ k: Int, _ w: UnsafePointer<Float>,
+    _ y: UnsafeMutablePointer<Float>, _ ldy: Int, _ cols: Int,
+    _ bLo: SIMD8<Float>, _ bHi: SIMD8<Float>, _ res: UnsafePointer<Float>?,
+    _ gelu: Bool, _ pre: UnsafeMutablePointer<Float>?
+) {
+    withUnsafeTemporaryAllocation(of: Float.self, capacity: 4 * 16) { t in
+        microKernel(4, x, ldx, k, w, t.baseAddress!, 16, bLo, bHi)
+        finishTile(4, t.baseAddress!, y, ldy, cols, res, gelu, pre)
+    }
+}
+
+@inline(never)
+private func tile3(
+    _ x: UnsafePointer<Float>, _ ldx: Int, _ k: Int, _ w: UnsafePointer<Float>,
+    _ y: UnsafeMutablePointer<Float>, _ ldy: Int, _ cols: Int,
+    _ bLo: SIMD8<Float>, _ bHi: SIMD8<Float>, _ res: UnsafePointer<Float>?,
+    _ gelu: Bool, _ pre: UnsafeMutablePointer<Float>?
+) {
+    withUnsafeTemporaryAllocation(of: Float.self, capacity: 3 * 16) { t in
+        microKernel(3, x, ldx, k, w, t.baseAddress!, 16, bLo, bHi)
+        finishTile(3, t.baseAddress!, y, ldy, cols, res, gelu, pre)
+    }
+}
+
+@inline(never)
+private func tile2(
+    _ x: UnsafePointer<Float>, _ ldx: Int, _ k: Int, _ w: UnsafePointer<Float>,
+    _ y: UnsafeMutablePointer<Float>, _ ldy: Int, _ cols: Int,
+    _ bLo: SIMD8<Float>, _ bHi: SIMD8<Float>, _ res: UnsafePointer<Float>?,
+    _ gelu: Bool, _ pre: UnsafeMutablePointer<Float>?
+) {
+    withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * 16) { t in
+        microKernel(2, x, ldx, k, w, t.baseAddress!, 16, bLo, bHi)
+        finishTile(2, t.baseAddress!, y, ldy, cols, res, gelu, pre)
+    }
+}
+
+@inline(never)
+private func tile1(
+    _ x: UnsafePointer<Float>, _ ldx: Int, _ k: Int, _ w: UnsafePointer<Float>,
+    _ y: UnsafeMutablePointer<Float>, _ ldy: Int, _ cols: Int,
+    _ bLo: SIMD8<Float>, _ bHi: SIMD8<Float>, _ res: UnsafePointer<Float>?,
+    _ gelu: Bool, _ pre: UnsafeMutablePointer<Float>?
+) {
+    withUnsafeTemporaryAllocation(of: Float.self, capacity: 1 * 16) { t in
+        microKernel(1, x, ldx, k, w, t.baseAddress!, 16, bLo, bHi)
+        finishTile(1, t.baseAddress!, y, ldy, cols, res, gelu, pre)
+    }
+}
+
 /// One `rows × 16` tile (rows ≤ 6, a constant after inlining so unused rows
-/// vanish): main loop over k with the tile in registers, then the epilogue
-/// (bias, residual, store; partial store for the last panel).
+/// vanish): the reduction over k with the whole tile in 12 ymm accumulators,
+/// then `acc + bias` stored as full 16-float rows at `out` (row stride `ldo`).
+/// Nothing else happens here: a larger epilogue in the same function makes
+/// LLVM spill the accumulators inside the loop.
 @inline(always)
 private func microKernel(
     _ rows: Int, _ x: UnsafePointer<Float>, _ ldx: Int, _ k: Int, _ w: UnsafePointer<Float>,
-    _ y: UnsafeMutablePointer<Float>, _ ldy: Int, _ cols: Int,
-    _ bLo: SIMD8<Float>, _ bHi: SIMD8<Float>, _ residual: UnsafePointer<Float>?,
-    _ gelu: Bool, _ pre: UnsafeMutablePointer<Float>?
+    _ out: UnsafeMutablePointer<Float>, _ ldo: Int, _ bLo: SIMD8<Float>, _ bHi: SIMD8<Float>
 ) {
-    var c00 = SIMD8<Float>(), c01 = SIMD8<Float>()
-    var c10 = SIMD8<Float>(), c11 = SIMD8<Float>()
-    var c20 = SIMD8<Float>(), c21 = SIMD8<Float>()
-    var c30 = SIMD8<Float>(), c31 = SIMD8<Float>()
-    var c40 = SIMD8<Float>(), c41 = SIMD8<Float>()
-    var c50 = SIMD8<Float>(), c51 = SIMD8<Float>()
+    var c00 = bLo, c01 = bHi
+    var c10 = bLo, c11 = bHi
+    var c20 = bLo, c21 = bHi
+    var c30 = bLo, c31 = bHi
+    var c40 = bLo, c41 = bHi
+    var c50 = bLo, c51 = bHi
     var xp = x
     var wp = w
     for _ in 0..<k {
@@ -218,45 +315,50 @@ private func microKernel(
         xp += 1
         wp += 16
     }
-    storeTileRow(c00, c01, y, cols, bLo, bHi, residual, gelu, pre)
-    if rows > 1 { storeTileRow(c10, c11, y + ldy, cols, bLo, bHi, residual.map { $0 + ldy }, gelu, pre.map { $0 + ldy }) }
-    if rows > 2 { storeTileRow(c20, c21, y + 2 * ldy, cols, bLo, bHi, residual.map { $0 + 2 * ldy }, gelu, pre.map { $0 + 2 * ldy }) }
-    if rows > 3 { storeTileRow(c30, c31, y + 3 * ldy, cols, bLo, bHi, residual.map { $0 + 3 * ldy }, gelu, pre.map { $0 + 3 * ldy }) }
-    if rows > 4 { storeTileRow(c40, c41, y + 4 * ldy, cols, bLo, bHi, residual.map { $0 + 4 * ldy }, gelu, pre.map { $0 + 4 * ldy }) }
-    if rows > 5 { storeTileRow(c50, c51, y + 5 * ldy, cols, bLo, bHi, residual.map { $0 + 5 * ldy }, gelu, pre.map { $0 + 5 * ldy }) }
+    store8(c00, out); store8(c01, out + 8)
+    if rows > 1 { store8(c10, out + ldo); store8(c11, out + ldo + 8) }
+    if rows > 2 { store8(c20, out + 2 * ldo); store8(c21, out + 2 * ldo + 8) }
+    if rows > 3 { store8(c30, out + 3 * ldo); store8(c31, out + 3 * ldo + 8) }
+    if rows > 4 { store8(c40, out + 4 * ldo); store8(c41, out + 4 * ldo + 8) }
+    if rows > 5 { store8(c50, out + 5 * ldo); store8(c51, out + 5 * ldo + 8) }
 }
 
-@inline(always)
-private func storeTileRow(
-    _ lo: SIMD8<Float>, _ hi: SIMD8<Float>, _ y: UnsafeMutablePointer<Float>, _ cols: Int,
-    _ bLo: SIMD8<Float>, _ bHi: SIMD8<Float>, _ residual: UnsafePointer<Float>?,
-    _ gelu: Bool, _ pre: UnsafeMutablePointer<Float>?
+/// Epilogue of a tile computed into `t` (`rows × 16`, bias included):
+/// `v = t + residual`; `pre = v`; `y = gelu ? gelu(v) : v`, first `cols` columns.
+/// `residual` may alias `y` (it is read before y is written).
+@inline(never)
+private func finishTile(
+    _ rows: Int, _ t: UnsafeMutablePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ ldy: Int, _ cols: Int,
+    _ residual: UnsafePointer<Float>?, _ gelu: Bool, _ pre: UnsafeMutablePointer<Float>?
 ) {
-    var lo = lo + bLo
-    var hi = hi + bHi
-    if cols == 16 {
-        if let residual {
-            lo += load8(residual)
-            hi += load8(residual + 8)
-        }
-        if let pre { store8(lo, pre); store8(hi, pre + 8) }
-        if gelu { lo = gelu8(lo); hi = gelu8(hi) }
-        store8(lo, y)
-        store8(hi, y + 8)
-    } else {
-        if let residual {
-            lo += loadPartial(residual, count: min(cols, 8))
-            if cols > 8 { hi += loadPartial(residual + 8, count: cols - 8) }
-        }
-        if let pre {
-            if cols >= 8 { store8(lo, pre); storePartial(hi, pre + 8, count: cols - 8) } else { storePartial(lo, pre, count: cols) }
-        }
-        if gelu { lo = gelu8(lo); hi = gelu8(hi) }
-        if cols >= 8 {
-            store8(lo, y)
-            storePartial(hi, y + 8, count: cols - 8)
+    for r in 0..<rows {
+        var lo = load8(t + 16 * r), hi = load8(t + 16 * r + 8)
+        let yr = y + r * ldy
+        if cols == 16 {
+            if let residual {
+                lo += load8(residual + r * ldy)
+                hi += load8(residual + r * ldy + 8)
+            }
+            if let pre { store8(lo, pre + r * ldy); store8(hi, pre + r * ldy + 8) }
+            if gelu { lo = gelu8(lo); hi = gelu8(hi) }
+            store8(lo, yr)
+            store8(hi, yr + 8)
         } else {
-            storePartial(lo, y, count: cols)
+            if let residual {
+                lo += loadPartial(residual + r * ldy, count: min(cols, 8))
+                if cols > 8 { hi += loadPartial(residual + r * ldy + 8, count: cols - 8) }
+            }
+            if let pre {
+                let pr = pre + r * ldy
+                if cols >= 8 { store8(lo, pr); storePartial(hi, pr + 8, count: cols - 8) } else { storePartial(lo, pr, count: cols) }
+            }
+            if gelu { lo = gelu8(lo); hi = gelu8(hi) }
+            if cols >= 8 {
+                store8(lo, yr)
+                storePartial(hi, yr + 8, count: cols - 8)
+            } else {
+                storePartial(lo, yr, count: cols)
+            }
         }
     }
 }
