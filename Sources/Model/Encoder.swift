@@ -228,7 +228,8 @@ public final class Encoder: @unchecked Sendable {
             stage?("matmul qkv")
             multiHeadSelfAttention(qkv: a.qkv.pointer, batch: b, seqLen: seq, heads: c.heads, headDim: c.headDim,
                                    lengths: ws.lengths, output: a.attention.pointer,
-                                   logSumExp: a.logSumExp.pointer, scratch: ws.attentionScratch.pointer)
+                                   logSumExp: ws.retainsActivations ? a.logSumExp.pointer : nil,
+                                   scratch: ws.attentionScratch.pointer)
             stage?("attention")
             matmul(a.attention.pointer, rows: rows, inner: d, packedWeights: pw.out.pointer, columns: d,
                    bias: lw.outBias.pointer, residual: xIn, into: xMid)

@@ -7,7 +7,7 @@ public struct LayerActivations: @unchecked Sendable {
     public let norm1Rstd: Tensor  // [R]
     public let qkv: Tensor  // [R, 3D]    fused projection (Q | K | V)
     public let attention: Tensor  // [R, D]   attention output, heads concatenated (before `out`)
-    public let logSumExp: Tensor  // [B, H, L]   per-query log Σ exp(score), for the backward pass
+    public let logSumExp: Tensor  // [B, H, L]   per-query log Σ exp(score), for the backward pass (retained workspaces only)
     public let norm2: Tensor  // [R, D]   LN2(x + attn)
     public let norm2Mean: Tensor  // [R]
     public let norm2Rstd: Tensor  // [R]

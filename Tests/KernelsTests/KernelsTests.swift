@@ -115,6 +115,21 @@ func geluMatchesReference(count: Int) {
     #expect(zip(y, expected).allSatisfy { abs($0 - $1) <= 2e-6 * max(1, abs($1)) })
 }
 
+@Test("tanh8 is within 3e-7 of tanh and is exactly ±1 for |x| ≥ 9")
+func tanhAccuracy() {
+    var worst: Double = 0
+    var x: Float = -12
+    while x < 12 {
+        worst = max(worst, abs(Double(tanh8(SIMD8(repeating: x))[5]) - Foundation.tanh(Double(x))))
+        x += 0.00371
+    }
+    #expect(worst <= 3e-7)
+    #expect(tanh8(SIMD8(repeating: 50)) == SIMD8(repeating: 1))
+    #expect(tanh8(SIMD8(repeating: -9)) == SIMD8(repeating: -1))
+    #expect(tanh8(SIMD8(repeating: -1e30)) == SIMD8(repeating: -1))
+    #expect(tanh8(SIMD8(repeating: 0)) == SIMD8(repeating: 0))
+}
+
 @Test("softmaxRows matches the scalar reference", arguments: [(1, 1), (2, 3), (3, 8), (4, 40), (2, 67)])
 func softmaxMatchesReference(rows: Int, cols: Int) {
     var rng = TestRNG(seed: UInt64(rows * 100 + cols))
