@@ -12,7 +12,7 @@
 
 Measurements: batch-1 latency p50/p99 at lengths 16/32/64 on one thread;
 throughput (sequences/s) at batch 64 x length 32 on 1 and 2 threads.
-Usage: python scripts/encoder_bench_compare.py [--config small] [--quick] [--json out.json]
+Usage: python scripts/encoder_bench_compare.py [--config small] [--rounds 3] [--quick] [--json out.json]
 Needs: pip install torch safetensors numpy onnx onnxruntime onnxscript
 """
 import argparse
@@ -125,74 +125,99 @@ def bench_ort(path, vocab, iters, seconds, reference_model):
     return res
 
 
+def median_merge(runs):
+    """Element-wise median of several result trees with the same shape."""
+    first = runs[0]
+    if isinstance(first, dict):
+        return {k: median_merge([r[k] for r in runs]) for k in first}
+    if isinstance(first, (int, float)):
+        return float(np.median(runs))
+    return first
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--config", action="append", choices=["small", "large"])
-    ap.add_argument("--quick", action="store_true", help="fewer iterations (smoke test)")
+    ap.add_argument("--quick", action="store_true", help="fewer iterations, one round (smoke test)")
+    ap.add_argument("--rounds", type=int, default=3,
+                    help="rounds of Swift, PyTorch, ONNX Runtime in turn; every figure is the median over rounds "
+                         "(the machine is shared, so load drifts; interleaving keeps the comparison fair)")
     ap.add_argument("--json", help="also write all figures to this file")
     args = ap.parse_args()
     configs = args.config or ["small", "large"]
-    iters, seconds = (200, 0.5) if args.quick else (2000, 2.0)
+    rounds = 1 if args.quick else args.rounds
+    iters = {"small": 200 if args.quick else 2000, "large": 50 if args.quick else 500}
+    seconds = 0.5 if args.quick else 2.0
 
     subprocess.run(["swift", "build", "-c", "release", "--product", "concierge"], cwd=ROOT, check=True,
                    stdout=subprocess.DEVNULL)
     bin_dir = subprocess.run(["swift", "build", "-c", "release", "--show-bin-path"], cwd=ROOT, check=True,
                              capture_output=True, text=True).stdout.strip()
     tmp = tempfile.mkdtemp(prefix="encoder-bench-")
-    cmd = [os.path.join(bin_dir, "concierge"), "bench", "encoder", "--json", "--export-weights", tmp,
-           "--latency-iterations", str(iters), "--throughput-seconds", str(seconds)]
-    for c in configs:
-        cmd += ["--config", c]
-    print("$ " + " ".join(cmd), flush=True)
-    swift = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout)["swift"]
-
-    results = {}
-    for name in configs:
-        print(f"measuring PyTorch {torch.__version__} and ONNX Runtime on {name} ...", flush=True)
-        model, _, _ = load_checkpoint(os.path.join(tmp, f"encoder-{name}.safetensors"))
-        vocab = model.config["vocab_size"]
-        pt = bench_torch(model, vocab, iters, seconds)
-        onnx_path = os.path.join(tmp, f"encoder-{name}.onnx")
-        export_onnx(model, onnx_path)
-        ort_res = bench_ort(onnx_path, vocab, iters, seconds, model)
-        results[name] = {"swift": swift[name], "pytorch": pt, "onnxruntime": ort_res}
+    per_round = {name: [] for name in configs}
+    models, onnx_paths = {}, {}
+    for r in range(rounds):
+        for name in configs:
+            cmd = [os.path.join(bin_dir, "concierge"), "bench", "encoder", "--json", "--config", name,
+                   "--latency-iterations", str(iters[name]), "--throughput-seconds", str(seconds)]
+            if r == 0:
+                cmd += ["--export-weights", tmp]
+            print(f"round {r + 1}/{rounds}, {name}: $ " + " ".join(cmd), flush=True)
+            swift = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout)["swift"][name]
+            if r == 0:
+                models[name], _, _ = load_checkpoint(os.path.join(tmp, f"encoder-{name}.safetensors"))
+                onnx_paths[name] = os.path.join(tmp, f"encoder-{name}.onnx")
+                export_onnx(models[name], onnx_paths[name])
+            model = models[name]
+            vocab = model.config["vocab_size"]
+            print(f"round {r + 1}/{rounds}, {name}: PyTorch {torch.__version__} eager, then ONNX Runtime", flush=True)
+            pt = bench_torch(model, vocab, iters[name], seconds)
+            ort_res = bench_ort(onnx_paths[name], vocab, iters[name], seconds, model)
+            per_round[name].append({"swift": swift, "pytorch": pt, "onnxruntime": ort_res})
+    results = {name: median_merge(runs) for name, runs in per_round.items()}
 
     import onnxruntime
     print(f"\nPyTorch {torch.__version__}, ONNX Runtime {onnxruntime.__version__}; same weights; "
-          f"latency = batch 1, 1 thread; throughput = batch 64 x length 32")
+          f"latency = batch 1, 1 thread; throughput = batch 64 x length 32; median of {rounds} interleaved round(s)")
     for name in configs:
         r = results[name]
         print(f"\n== {name}   (ORT vs PyTorch max |diff| {r['onnxruntime']['max_abs_diff_vs_torch']:.1e})")
         print(f"{'':28}{'Concierge':>12}{'PyTorch':>12}{'ONNX RT':>12}{'PT/Conc.':>10}{'ORT/Conc.':>10}")
         for L in LENGTHS:
             for q in ("p50_ms", "p99_ms"):
-                s, p, o = (r[k]["latency"][str(L)][q] for k in ("swift", "pytorch", "onnxruntime"))
-                print(f"latency L={L:<3} {q[:3]} (ms)     {s:12.3f}{p:12.3f}{o:12.3f}{p / s:10.2f}{o / s:10.2f}")
+                s_, p, o = (r[k]["latency"][str(L)][q] for k in ("swift", "pytorch", "onnxruntime"))
+                print(f"latency L={L:<3} {q[:3]} (ms)     {s_:12.3f}{p:12.3f}{o:12.3f}{p / s_:10.2f}{o / s_:10.2f}")
         for t in ("1", "2"):
-            s, p, o = (r[k]["throughput"][t]["seq_per_s"] for k in ("swift", "pytorch", "onnxruntime"))
-            print(f"throughput {t} thread{'s' if t == '2' else ' '} (seq/s) {s:12.0f}{p:12.0f}{o:12.0f}{s / p:10.2f}{s / o:10.2f}")
+            s_, p, o = (r[k]["throughput"][t]["seq_per_s"] for k in ("swift", "pytorch", "onnxruntime"))
+            print(f"throughput {t} thread{'s' if t == '2' else ' '} (seq/s) {s_:12.0f}{p:12.0f}{o:12.0f}{s_ / p:10.2f}{s_ / o:10.2f}")
         gf = r["swift"]["latency"]["32"]["gflops"], r["swift"]["throughput"]["2"]["gflops"]
         print(f"Concierge GFLOP/s: batch-1 L=32 {gf[0]:.1f}, batch-64 2 threads {gf[1]:.1f}")
 
-    r = results.get("small")
-    if r:
+    if "small" in results:
+        print("\nPer round (small, length 32): Concierge latency / ORT, Concierge 2-thread throughput / ORT, / PyTorch")
+        for i, rr in enumerate(per_round["small"]):
+            lat = rr["swift"]["latency"]["32"]["p50_ms"] / rr["onnxruntime"]["latency"]["32"]["p50_ms"]
+            thr = rr["swift"]["throughput"]["2"]["seq_per_s"]
+            print(f"  round {i + 1}: {lat:.2f}  {thr / rr['onnxruntime']['throughput']['2']['seq_per_s']:.2f}  "
+                  f"{thr / rr['pytorch']['throughput']['2']['seq_per_s']:.2f}   (Concierge {rr['swift']['latency']['32']['p50_ms']:.3f} ms, {thr:.0f} seq/s)")
+        r = results["small"]
         lat = r["swift"]["latency"]["32"]["p50_ms"]
         ort_lat = r["onnxruntime"]["latency"]["32"]["p50_ms"]
         thr = r["swift"]["throughput"]["2"]["seq_per_s"]
-        print("\nTargets (small, length 32):")
+        pt_thr = r["pytorch"]["throughput"]["2"]["seq_per_s"]
+        ort_thr = r["onnxruntime"]["throughput"]["2"]["seq_per_s"]
+        print("\nTargets (small, length 32, medians):")
         checks = [
             (f"batch-1 latency {lat:.3f} ms <= 0.35 ms", lat <= 0.35),
             (f"batch-1 latency / ONNX Runtime = {lat / ort_lat:.2f} <= 0.7", lat / ort_lat <= 0.7),
-            (f"batch-64 2-thread throughput / PyTorch = {thr / r['pytorch']['throughput']['2']['seq_per_s']:.2f} >= 1.5",
-             thr / r["pytorch"]["throughput"]["2"]["seq_per_s"] >= 1.5),
-            (f"batch-64 2-thread throughput / ONNX Runtime = {thr / r['onnxruntime']['throughput']['2']['seq_per_s']:.2f} >= 1.2",
-             thr / r["onnxruntime"]["throughput"]["2"]["seq_per_s"] >= 1.2),
+            (f"batch-64 2-thread throughput / PyTorch = {thr / pt_thr:.2f} >= 1.5", thr / pt_thr >= 1.5),
+            (f"batch-64 2-thread throughput / ONNX Runtime = {thr / ort_thr:.2f} >= 1.2", thr / ort_thr >= 1.2),
         ]
         for text, ok in checks:
             print(f"  [{'met' if ok else 'MISSED'}] {text}")
     if args.json:
         with open(args.json, "w") as f:
-            json.dump(results, f, indent=1)
+            json.dump({"median": results, "rounds": per_round}, f, indent=1)
     return 0
 
 
