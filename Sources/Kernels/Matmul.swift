@@ -169,10 +169,20 @@ private func tileColumn(
     _ gelu: Bool, _ pre: UnsafeMutablePointer<Float>?
 ) {
     var i = i0
-    while end - i >= 6 {
+    // A 1- or 2-row tail has too few independent FMA chains (2 or 4 for a
+    // 4-cycle latency) to fill the FMA units; turn "6 + 1" into "4 + 3" and
+    // "6 + 2" into "4 + 4" (e.g. 32 rows = 4·6 + 4 + 4 instead of 5·6 + 2).
+    var fullEnd = i0 + (end - i0) / 6 * 6
+    if end - fullEnd <= 2 && end > fullEnd && fullEnd > i0 { fullEnd -= 6 }
+    while i < fullEnd {
         tile6(x + i * ldx, ldx, k, w, y + i * ldy + col0, ldy, cols, bLo, bHi,
               res.map { $0 + i * ldy + col0 }, gelu, pre.map { $0 + i * ldy + col0 })
         i += 6
+    }
+    if end - i >= 7 {
+        tile4(x + i * ldx, ldx, k, w, y + i * ldy + col0, ldy, cols, bLo, bHi,
+              res.map { $0 + i * ldy + col0 }, gelu, pre.map { $0 + i * ldy + col0 })
+        i += 4
     }
     let xr = x + i * ldx, yr = y + i * ldy + col0
     let rr = res.map { $0 + i * ldy + col0 }
