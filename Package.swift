@@ -34,11 +34,13 @@ let package = Package(
         .target(name: "Model", dependencies: ["Kernels"], swiftSettings: kernelSwiftFlags),
         // The community data pack: YAML schema, loading, lint, held-out split.
         .target(name: "DataPack", dependencies: ["Tokenizer", "Yams"]),
+        // Metrics (accuracy, macro-F1, per-class, out-of-scope, calibration) and the public benchmark readers.
+        .target(name: "Evaluation", dependencies: ["Tokenizer"]),
         // The command-line interface.
         .executableTarget(
             name: "concierge",
             dependencies: [
-                "Tokenizer", "DataPack", "Model",
+                "Tokenizer", "DataPack", "Model", "Evaluation",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -47,6 +49,7 @@ let package = Package(
         .testTarget(name: "TokenizerTests", dependencies: ["Tokenizer", "TestSupport"]),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels", "TestSupport"], swiftSettings: kernelSwiftFlags),
         .testTarget(name: "ModelTests", dependencies: ["Model", "Kernels", "TestSupport"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "TestSupport"]),
         .testTarget(name: "DataPackTests", dependencies: ["DataPack", "TestSupport"], resources: [.copy("Fixtures")]),
     ]
 )
