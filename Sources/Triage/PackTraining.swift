@@ -1,0 +1,104 @@
+import DataPack
+import Evaluation
+import Foundation
+import Model
+import Tokenizer
+import Training
+
+/// The data pack cut for training: the model trains on `train`, stops early
+/// and tunes its out-of-scope threshold on `validation` (carved from the
+/// pack's training side), and is reported on `heldOut` (the pack's fixed
+/// held-out split, see ``DataSplit``), which it never sees.
+public struct PackTrainingData: Sendable {
+    public var train: [TextExample]
+    public var validation: [TextExample]
+    public var heldOut: [TextExample]
+
+    /// Share of the training side kept for validation.
+    public static let validationFraction = 0.1
+    public static let validationSeed: UInt64 = 7_070_707
+
+    public init(pack: DataPack) {
+        let split = DataSplit(pack.labeledExamples)
+        let inner = DataSplit(split.train, heldOutFraction: Self.validationFraction, seed: Self.validationSeed)
+        train = inner.train.map(Self.textExample)
+        validation = inner.test.map(Self.textExample)
+        heldOut = split.test.map(Self.textExample)
+    }
+
+    static func textExample(_ example: LabeledExample) -> TextExample {
+        TextExample(text: example.text, intent: example.intent, priority: example.priority?.rawValue)
+    }
+}
+
+extension TrainingRecipe {
+    /// The recipe `concierge train` and the first `concierge chat` use for a
+    /// community data pack (see README, "Training", for the measurements
+    /// behind each choice).
+    public static let communityPack = TrainingRecipe(
+        encoder: EncoderConfig(vocabSize: 8000, dModel: 128, heads: 4, layers: 2, ffnWidth: 512, maxLength: 48,
+                               dropout: 0.1, outputHeads: []),
+        sparseWidth: 256, hiddenWidth: 0, featurizer: .standard, maxLength: 48,
+        options: .communityPack, outOfScopeAccuracyBudget: 0.01)
+
+    /// The recipe `concierge benchmark` uses for CLINC150 and BANKING77.
+    public static let benchmark = TrainingRecipe(
+        encoder: EncoderConfig(vocabSize: 8000, dModel: 128, heads: 4, layers: 2, ffnWidth: 512, maxLength: 48,
+                               dropout: 0.1, outputHeads: []),
+        sparseWidth: 256, hiddenWidth: 0, featurizer: .standard, maxLength: 48,
+        options: .benchmark, outOfScopeAccuracyBudget: 0.01)
+}
+
+extension TrainingOptions {
+    /// Optimisation for a community pack (a few thousand short messages).
+    public static var communityPack: TrainingOptions {
+        var options = TrainingOptions()
+        options.epochs = 30
+        options.batchSize = 32
+        options.patience = 5
+        options.seed = 20_261_123
+        return options
+    }
+
+    /// Optimisation for the public benchmarks (10–15 thousand messages).
+    public static var benchmark: TrainingOptions {
+        var options = TrainingOptions()
+        options.epochs = 20
+        options.batchSize = 32
+        options.patience = 4
+        options.seed = 20_261_123
+        return options
+    }
+}
+
+extension HeldOutMetrics {
+    /// Evaluates `classifier` on `examples` (with their gold labels).
+    public static func evaluate(_ classifier: TextClassifier, on examples: [TextExample],
+                                serviceCategories: Set<String>) throws -> HeldOutMetrics {
+        let predictions = try classifier.classify(examples.map(\.text))
+        let intent = try ClassificationReport(
+            gold: examples.map(\.intent), predicted: predictions.map(\.intent),
+            confidence: predictions.map(\.confidence), outOfScopeLabel: classifier.settings.outOfScopeLabel)
+
+        let service = examples.indices.filter { serviceCategories.contains(examples[$0].intent) }
+        let categoryAccuracy = service.isEmpty ? nil
+            : Double(service.filter { predictions[$0].intent == examples[$0].intent }.count) / Double(service.count)
+
+        let withPriority = service.filter { examples[$0].priority != nil && predictions[$0].priority != nil }
+        var priority: ClassificationReport?
+        var p1Recall: Double?
+        if !withPriority.isEmpty {
+            priority = try ClassificationReport(
+                gold: withPriority.map { examples[$0].priority! },
+                predicted: withPriority.map { predictions[$0].priority!.label },
+                confidence: withPriority.map { predictions[$0].priority!.probability })
+            p1Recall = priority?.metrics(of: "P1").flatMap { $0.support > 0 ? $0.recall : nil }
+        }
+
+        let faqs = examples.indices.filter { examples[$0].intent.hasPrefix("faq.") }
+        let faqAccuracy = faqs.isEmpty ? nil
+            : Double(faqs.filter { predictions[$0].intent == examples[$0].intent }.count) / Double(faqs.count)
+        return HeldOutMetrics(intent: intent, categoryAccuracy: categoryAccuracy, priority: priority,
+                              p1Recall: p1Recall, faqAccuracy: faqAccuracy)
+    }
+}

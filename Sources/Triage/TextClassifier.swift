@@ -1,0 +1,197 @@
+import Foundation
+import Model
+import Tokenizer
+
+/// A label and the probability the model gave it.
+public struct ScoredLabel: Codable, Equatable, Sendable {
+    public var label: String
+    public var probability: Double
+
+    public init(label: String, probability: Double) {
+        self.label = label
+        self.probability = probability
+    }
+}
+
+/// What the classifier says about one message.
+public struct TextPrediction: Codable, Equatable, Sendable {
+    /// The decided intent: the top-scoring label, or the out-of-scope label
+    /// when the model chose it or when the best in-scope probability is below
+    /// the out-of-scope threshold.
+    public var intent: String
+    /// The probability of the top-scoring label (the model's confidence).
+    public var confidence: Double
+    /// True when the message was judged out of scope (trained class or threshold).
+    public var outOfScope: Bool
+    /// The best labels, most probable first (the out-of-scope label included).
+    public var ranked: [ScoredLabel]
+    /// The priority head's decision (meaningful for service requests), with
+    /// every priority's probability, P1 first.
+    public var priority: ScoredLabel?
+    public var priorityProbabilities: [ScoredLabel]
+}
+
+/// The text-level intent classifier: tokenizer + n-gram featurizer +
+/// ``IntentClassifier`` + the out-of-scope decision rule.
+///
+/// Heads: `intent` (service categories, conversational intents, `faq.<id>`,
+/// and the out-of-scope label) and, when present, `priority` (P1–P4).
+public final class TextClassifier: @unchecked Sendable {
+    /// Head names.
+    public static let intentHead = "intent"
+    public static let priorityHead = "priority"
+
+    public let model: IntentClassifier
+    public let tokenizer: WordPieceTokenizer
+    public let featurizer: NGramFeaturizer?
+    public let settings: ClassifierSettings
+
+    public init(model: IntentClassifier, tokenizer: WordPieceTokenizer, settings: ClassifierSettings) {
+        self.model = model
+        self.tokenizer = tokenizer
+        self.settings = settings
+        self.featurizer = settings.featurizer.map { NGramFeaturizer(config: $0, tokenizer: tokenizer) }
+    }
+
+    /// The labels of the intent head, in class order.
+    public var intentLabels: [String] { model.labels[Self.intentHead] ?? [] }
+    /// The labels of the priority head, in class order (empty without one).
+    public var priorityLabels: [String] { model.labels[Self.priorityHead] ?? [] }
+
+    /// The model's inputs for `texts`: token ids (with [CLS]/[SEP], truncated
+    /// to the configured length) and sparse features.
+    public func inputs(_ texts: [String]) -> (tokenIDs: [[Int32]], sparse: [SparseVector]?) {
+        let tokenIDs = texts.map { tokenizer.encode($0, maxLength: settings.maxLength).ids }
+        let sparse = featurizer.map { featurizer in
+            texts.map { text -> SparseVector in
+                let features = featurizer.features(text)
+                return SparseVector(indices: features.indices, values: features.values)
+            }
+        }
+        return (tokenIDs, sparse)
+    }
+
+    /// Raw head probabilities for `texts`, head name → one row per text.
+    public func probabilities(_ texts: [String], threads: Int = 2) throws -> [String: [[Float]]] {
+        guard !texts.isEmpty else { return [:] }
+        let (tokenIDs, sparse) = inputs(texts)
+        return try model.predict(tokenIDs: tokenIDs, sparse: sparse, threads: threads)
+    }
+
+    /// Classifies `texts` (batched; order kept).
+    public func classify(_ texts: [String], threshold: Double? = nil, threads: Int = 2, keep: Int = 5) throws -> [TextPrediction] {
+        let heads = try probabilities(texts, threads: threads)
+        let intentRows = heads[Self.intentHead] ?? []
+        let priorityRows = heads[Self.priorityHead]
+        return intentRows.indices.map { index in
+            decide(intentRow: intentRows[index], priorityRow: priorityRows?[index],
+                   threshold: threshold ?? settings.outOfScopeThreshold, keep: keep)
+        }
+    }
+
+    /// Classifies one message.
+    public func classify(_ text: String, threshold: Double? = nil) throws -> TextPrediction {
+        try classify([text], threshold: threshold, threads: 1)[0]
+    }
+
+    /// The decision rule on one row of probabilities.
+    public func decide(intentRow: [Float], priorityRow: [Float]?, threshold: Double, keep: Int = 5) -> TextPrediction {
+        let labels = intentLabels
+        let order = intentRow.indices.sorted { intentRow[$0] != intentRow[$1] ? intentRow[$0] > intentRow[$1] : $0 < $1 }
+        let ranked = order.prefix(keep).map { ScoredLabel(label: labels[$0], probability: Double(intentRow[$0])) }
+        let top = order[0]
+        let outOfScopeLabel = settings.outOfScopeLabel
+        var intent = labels[top]
+        var outOfScope = intent == outOfScopeLabel
+        if !outOfScope && Double(intentRow[top]) < threshold, let outOfScopeLabel {
+            intent = outOfScopeLabel
+            outOfScope = true
+        }
+        var priority: ScoredLabel?
+        var priorityProbabilities: [ScoredLabel] = []
+        if let priorityRow, !priorityLabels.isEmpty {
+            priorityProbabilities = zip(priorityLabels, priorityRow).map { ScoredLabel(label: $0, probability: Double($1)) }
+            priority = priorityProbabilities.max { $0.probability < $1.probability }
+            // Missing an emergency is the worst error: P1 wins whenever its
+            // probability reaches the (recall-tuned) P1 threshold.
+            if let threshold = settings.emergencyThreshold,
+               let emergency = priorityProbabilities.first(where: { $0.label == ClassifierSettings.emergencyPriority }),
+               emergency.probability >= threshold {
+                priority = emergency
+            }
+        }
+        return TextPrediction(intent: intent, confidence: Double(intentRow[top]), outOfScope: outOfScope,
+                              ranked: ranked, priority: priority, priorityProbabilities: priorityProbabilities)
+    }
+}
+
+/// How a ``TextClassifier`` turns text into model inputs and decisions.
+/// Stored in the checkpoint (`extra["concierge.settings"]`), so a saved model
+/// always runs with the featurizer and threshold it was trained and tuned with.
+public struct ClassifierSettings: Codable, Equatable, Sendable {
+    /// Tokens per message, [CLS] and [SEP] included.
+    public var maxLength: Int
+    /// The sparse n-gram features, or nil when the model has no sparse branch.
+    public var featurizer: NGramFeaturizerConfig?
+    /// The out-of-scope label of the intent head (nil when the task has none).
+    public var outOfScopeLabel: String?
+    /// A message whose best in-scope probability is below this is out of scope
+    /// (0 = only the trained out-of-scope class decides).
+    public var outOfScopeThreshold: Double
+    /// The priority is P1 whenever P1's probability reaches this, even when
+    /// another priority is more probable (nil = plain arg-max). Tuned on the
+    /// validation split for P1 recall.
+    public var emergencyThreshold: Double?
+
+    /// The priority label an ``emergencyThreshold`` applies to.
+    public static let emergencyPriority = "P1"
+
+    public init(maxLength: Int = 48, featurizer: NGramFeaturizerConfig? = .standard,
+                outOfScopeLabel: String?, outOfScopeThreshold: Double = 0, emergencyThreshold: Double? = nil) {
+        self.maxLength = maxLength
+        self.featurizer = featurizer
+        self.outOfScopeLabel = outOfScopeLabel
+        self.outOfScopeThreshold = outOfScopeThreshold
+        self.emergencyThreshold = emergencyThreshold
+    }
+
+    static let metadataKey = "concierge.settings"
+}
+
+/// A classifier that cannot be loaded.
+public struct ClassifierLoadError: Error, CustomStringConvertible {
+    public var message: String
+    public var description: String { message }
+}
+
+extension TextClassifier {
+    /// Writes the checkpoint (safetensors, settings in its metadata).
+    public func save(to url: URL, extraMetadata: [String: String] = [:]) throws {
+        var extra = model.extra.merging(extraMetadata) { $1 }
+        extra[ClassifierSettings.metadataKey] = String(decoding: try JSONEncoder().encode(settings), as: UTF8.self)
+        let checkpoint = ClassifierCheckpoint(weights: model.weights, labels: model.labels,
+                                              vocabHash: tokenizer.vocabulary.hash, extra: extra)
+        try checkpoint.save(to: url)
+    }
+
+    /// Loads a checkpoint written by ``save(to:extraMetadata:)`` for `tokenizer`'s vocabulary.
+    public convenience init(checkpoint url: URL, tokenizer: WordPieceTokenizer) throws {
+        let checkpoint = try ClassifierCheckpoint.load(from: url, expectedVocabHash: tokenizer.vocabulary.hash)
+        guard let json = checkpoint.extra[ClassifierSettings.metadataKey] else {
+            throw ClassifierLoadError(message: "\(url.path): not a Concierge text classifier (no \(ClassifierSettings.metadataKey) in its metadata)")
+        }
+        let settings: ClassifierSettings
+        do {
+            settings = try JSONDecoder().decode(ClassifierSettings.self, from: Data(json.utf8))
+        } catch {
+            throw ClassifierLoadError(message: "\(url.path): unreadable \(ClassifierSettings.metadataKey) metadata (\(error))")
+        }
+        guard checkpoint.labels[Self.intentHead] != nil else {
+            throw ClassifierLoadError(message: "\(url.path): the checkpoint has no '\(Self.intentHead)' head")
+        }
+        if let featurizer = settings.featurizer, featurizer.buckets != checkpoint.config.sparse?.buckets {
+            throw ClassifierLoadError(message: "\(url.path): featurizer has \(featurizer.buckets) buckets but the sparse branch \(checkpoint.config.sparse?.buckets ?? 0)")
+        }
+        self.init(model: IntentClassifier(checkpoint: checkpoint), tokenizer: tokenizer, settings: settings)
+    }
+}
