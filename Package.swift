@@ -32,13 +32,15 @@ let package = Package(
         .target(name: "Kernels", swiftSettings: kernelSwiftFlags),
         // Encoder config, layers, forward pass, safetensors checkpoints.
         .target(name: "Model", dependencies: ["Kernels"], swiftSettings: kernelSwiftFlags),
+        // Backward passes, AdamW, the trainer for the intent classifier.
+        .target(name: "Training", dependencies: ["Model", "Kernels"], swiftSettings: kernelSwiftFlags),
         // The community data pack: YAML schema, loading, lint, held-out split.
         .target(name: "DataPack", dependencies: ["Tokenizer", "Yams"]),
         // The command-line interface.
         .executableTarget(
             name: "concierge",
             dependencies: [
-                "Tokenizer", "DataPack", "Model",
+                "Tokenizer", "DataPack", "Model", "Training",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -47,6 +49,7 @@ let package = Package(
         .testTarget(name: "TokenizerTests", dependencies: ["Tokenizer", "TestSupport"]),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels", "TestSupport"], swiftSettings: kernelSwiftFlags),
         .testTarget(name: "ModelTests", dependencies: ["Model", "Kernels", "TestSupport"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "Model", "Kernels", "TestSupport"], swiftSettings: kernelSwiftFlags),
         .testTarget(name: "DataPackTests", dependencies: ["DataPack", "TestSupport"], resources: [.copy("Fixtures")]),
     ]
 )
