@@ -43,7 +43,7 @@ public struct ClassifierCheckpoint: @unchecked Sendable {
     }
 
     /// Checks that `labels` has exactly one list of the right length per head.
-    static func validate(labels: [String: [String]], for config: ClassifierConfig) throws {
+    public static func validate(labels: [String: [String]], for config: ClassifierConfig) throws {
         for head in config.heads {
             guard let names = labels[head.name] else { throw CheckpointError.invalidLabels("no labels for head '\(head.name)'") }
             guard names.count == head.classes else {

@@ -2,15 +2,6 @@ import Foundation
 import Kernels
 import Model
 
-/// A training example after validation: labels aligned with `config.heads`
-/// (-1 = no label for that head: no loss from it).
-struct PreparedExample: Sendable {
-    var tokenIDs: [Int32]
-    var sparseIndices: [Int32]
-    var sparseValues: [Float]
-    var labels: [Int32]
-}
-
 /// Dropout probabilities per site (0 = off).
 struct DropoutRates: Equatable, Sendable {
     /// Embedding output, attention block output, FFN block output, and the pooled part of z.
