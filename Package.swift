@@ -32,15 +32,19 @@ let package = Package(
         .target(name: "Kernels", swiftSettings: kernelSwiftFlags),
         // Encoder config, layers, forward pass, safetensors checkpoints.
         .target(name: "Model", dependencies: ["Kernels"], swiftSettings: kernelSwiftFlags),
+        // Backward passes, AdamW, the trainer for the intent classifier.
+        .target(name: "Training", dependencies: ["Model", "Kernels"], swiftSettings: kernelSwiftFlags),
         // The community data pack: YAML schema, loading, lint, held-out split.
         .target(name: "DataPack", dependencies: ["Tokenizer", "Yams"]),
         // Metrics (accuracy, macro-F1, per-class, out-of-scope, calibration) and the public benchmark readers.
         .target(name: "Evaluation", dependencies: ["Tokenizer"]),
+        // The text classifier (tokenizer + n-grams + model + thresholds), its training recipe, model cards.
+        .target(name: "Triage", dependencies: ["Tokenizer", "Model", "Training", "DataPack", "Evaluation"]),
         // The command-line interface.
         .executableTarget(
             name: "concierge",
             dependencies: [
-                "Tokenizer", "DataPack", "Model", "Evaluation",
+                "Tokenizer", "DataPack", "Model", "Training", "Evaluation", "Triage",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -49,7 +53,9 @@ let package = Package(
         .testTarget(name: "TokenizerTests", dependencies: ["Tokenizer", "TestSupport"]),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels", "TestSupport"], swiftSettings: kernelSwiftFlags),
         .testTarget(name: "ModelTests", dependencies: ["Model", "Kernels", "TestSupport"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "Model", "Kernels", "TestSupport"], swiftSettings: kernelSwiftFlags),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "TestSupport"]),
+        .testTarget(name: "TriageTests", dependencies: ["Triage", "TestSupport"]),
         .testTarget(name: "DataPackTests", dependencies: ["DataPack", "TestSupport"], resources: [.copy("Fixtures")]),
     ]
 )

@@ -20,6 +20,10 @@ public enum CheckpointError: Error, CustomStringConvertible, Equatable {
     case wrongDtype(name: String, found: String)
     case tensorOutOfBounds(name: String, begin: Int, end: Int, dataSize: Int)
     case nonFiniteWeights(name: String)
+    /// The file holds another kind of model (e.g. a bare encoder where a classifier was expected).
+    case wrongModelType(expected: String, found: String)
+    /// A metadata entry is present but does not parse.
+    case invalidMetadata(key: String, reason: String)
 
     public var description: String {
         switch self {
@@ -44,6 +48,9 @@ public enum CheckpointError: Error, CustomStringConvertible, Equatable {
         case let .tensorOutOfBounds(name, begin, end, size):
             return "tensor '\(name)' data [\(begin), \(end)) lies outside the \(size)-byte data section (truncated file?)"
         case let .nonFiniteWeights(name): return "tensor '\(name)' contains NaN or infinity"
+        case let .wrongModelType(expected, found):
+            return "checkpoint holds a '\(found)' model, expected '\(expected)'"
+        case let .invalidMetadata(key, reason): return "checkpoint metadata '\(key)' is invalid: \(reason)"
         }
     }
 }

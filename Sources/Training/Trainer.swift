@@ -1,0 +1,212 @@
+import Dispatch
+import Foundation
+import Model
+
+/// Where training is, for progress bars. Sent after every optimizer step
+/// (`event == .step`) and after every epoch's validation (`.epochEnd`).
+public struct TrainingProgress: Sendable {
+    public enum Event: Sendable { case step, epochEnd }
+    public var event: Event
+    /// 1-based epoch and its bound.
+    public var epoch: Int
+    public var epochs: Int
+    /// Optimizer steps done, and the total planned (all epochs, without early stopping).
+    public var step: Int
+    public var totalSteps: Int
+    /// Mean training loss of the current epoch so far.
+    public var loss: Double
+    public var learningRate: Float
+    /// Of the last finished epoch (`nil` before the first, or without a validation set).
+    public var validationMetric: Double?
+    /// Accuracy of the metric's head (default "intent") on the validation set, last finished epoch.
+    public var validationAccuracy: Double?
+    public var elapsedSeconds: Double
+    /// Estimated time left for all planned steps (early stopping may end sooner).
+    public var etaSeconds: Double
+}
+
+/// One epoch of a ``TrainingReport``.
+public struct EpochRecord: Codable, Equatable, Sendable {
+    public var epoch: Int
+    public var trainLoss: Double
+    public var validationMetric: Double?
+    public var validationAccuracy: Double?
+    public var learningRate: Float
+    public var seconds: Double
+}
+
+/// What a training run did.
+public struct TrainingReport: Codable, Equatable, Sendable {
+    public var metricName: String
+    public var epochs: [EpochRecord]
+    /// Epoch whose weights were returned (1-based; the last one without validation).
+    public var bestEpoch: Int
+    public var bestMetric: Double?
+    public var stoppedEarly: Bool
+    public var steps: Int
+    public var trainingSeconds: Double
+    /// Training examples processed per second (forward + backward + update).
+    public var sequencesPerSecond: Double
+}
+
+/// Trains an ``IntentClassifier`` from scratch (or from given weights):
+/// shuffled mini-batches, AdamW with warm-up and decay, clipping, dropout,
+/// data-parallel workers, early stopping on a validation metric, best-epoch
+/// weights returned.
+///
+///     var options = TrainingOptions(); options.epochs = 20
+///     let trainer = try Trainer(config: config, options: options, labels: labels, vocabHash: vocab.hash)
+///     let (model, report) = try trainer.train(train: trainSet, validation: valSet) { p in bar.update(p) }
+///     try model.checkpoint.save(to: url)
+///
+/// Reproducible: the same seed, data and `threads` give bit-identical weights.
+public final class Trainer {
+    public let config: ClassifierConfig
+    public let options: TrainingOptions
+    public var labels: [String: [String]]?
+    public var vocabHash: String
+    public var extra: [String: String]
+    /// Early-stopping metric; default: macro-F1 of "intent" (or of the first head if there is no "intent").
+    public var metric: ValidationMetric
+    /// Head whose accuracy is reported in progress and epoch records.
+    public var accuracyHead: String
+    private let initialWeights: ClassifierWeights?
+
+    /// - Parameters:
+    ///   - labels: head → class labels, stored with the model (placeholders "0", "1", … if nil).
+    ///   - initialWeights: start from these (copied) instead of a random init from `options.seed`.
+    public init(config: ClassifierConfig, options: TrainingOptions = TrainingOptions(), labels: [String: [String]]? = nil,
+                vocabHash: String = "", extra: [String: String] = [:], initialWeights: ClassifierWeights? = nil) throws {
+        do { try config.validate() } catch { throw TrainingError.invalidConfig("\(error)") }
+        try options.validate()
+        if let w = initialWeights, w.config != config { throw TrainingError.invalidConfig("initial weights have another config") }
+        self.config = config
+        self.options = options
+        self.labels = labels
+        self.vocabHash = vocabHash
+        self.extra = extra
+        self.initialWeights = initialWeights
+        let head = config.heads.contains { $0.name == "intent" } ? "intent" : config.heads[0].name
+        metric = .macroF1(head: head)
+        accuracyHead = head
+    }
+
+    /// Trains on `train`, validating after every epoch on `validation`
+    /// (empty: no early stopping, the last epoch's weights are returned).
+    ///
+    /// - Parameter progress: called on the training thread after every step and every epoch.
+    /// - Throws: ``TrainingError`` for invalid examples or options, or divergence.
+    public func train(train: [TrainingExample], validation: [TrainingExample] = [],
+                      progress: ((TrainingProgress) -> Void)? = nil) throws -> (IntentClassifier, TrainingReport) {
+        if train.isEmpty { throw TrainingError.emptyTrainingSet }
+        let weights = initialWeights?.copy() ?? ClassifierWeights(randomWithConfig: config, seed: options.seed)
+        let engine = try TrainingEngine(weights: weights, options: options)
+        let prepared = try engine.prepare(train, set: "train")
+        _ = try engine.prepare(validation, set: "validation")  // validate only
+        if let labels {
+            do { try ClassifierCheckpoint.validate(labels: labels, for: config) } catch {
+                throw TrainingError.invalidConfig("\(error)")
+            }
+        }
+        let classifier = IntentClassifier(weights: weights, labels: labels, vocabHash: vocabHash, extra: extra)
+
+        let batchSize = options.batchSize
+        let stepsPerEpoch = (prepared.count + batchSize - 1) / batchSize
+        let totalSteps = stepsPerEpoch * options.epochs
+        let schedule = LearningRateSchedule(warmupSteps: Int((Float(totalSteps) * options.warmupFraction).rounded()),
+                                            totalSteps: totalSteps, decay: options.decay, floorFraction: options.floorFraction)
+        var order = Array(prepared.indices)
+        var records: [EpochRecord] = []
+        var best: (epoch: Int, metric: Double, weights: ClassifierWeights)?
+        var sinceBest = 0
+        var stoppedEarly = false
+        let start = DispatchTime.now().uptimeNanoseconds
+        var trainNanos: UInt64 = 0
+        var sequences = 0
+        func seconds(since t: UInt64) -> Double { Double(DispatchTime.now().uptimeNanoseconds - t) / 1e9 }
+        var lastMetric: Double?, lastAccuracy: Double?
+
+        for epoch in 1...options.epochs {
+            let epochStart = DispatchTime.now().uptimeNanoseconds
+            var rng = Xoshiro256(seed: options.seed ^ (0xE90C_0000_0000_0000 &+ UInt64(epoch)))
+            order.shuffle(using: &rng)
+            var lossSum = 0.0, batches = 0
+            var lr: Float = 0
+            for b in 0..<stepsPerEpoch {
+                let batch = order[(b * batchSize)..<min(order.count, (b + 1) * batchSize)].map { prepared[$0] }
+                let m = schedule.multiplier(at: engine.stepCount)
+                lr = options.learningRate * m
+                let t0 = DispatchTime.now().uptimeNanoseconds
+                let result = try engine.step(batch[...], learningRate: lr, sparseLearningRate: options.sparseLearningRate * m)
+                trainNanos += DispatchTime.now().uptimeNanoseconds - t0
+                sequences += batch.count
+                lossSum += result.loss
+                batches += 1
+                if let progress {
+                    let elapsed = seconds(since: start)
+                    let done = engine.stepCount
+                    progress(TrainingProgress(event: .step, epoch: epoch, epochs: options.epochs, step: done, totalSteps: totalSteps,
+                                              loss: lossSum / Double(batches), learningRate: lr, validationMetric: lastMetric,
+                                              validationAccuracy: lastAccuracy, elapsedSeconds: elapsed,
+                                              etaSeconds: elapsed / Double(done) * Double(totalSteps - done)))
+                }
+            }
+            // Validation.
+            var record = EpochRecord(epoch: epoch, trainLoss: lossSum / Double(max(batches, 1)), validationMetric: nil,
+                                     validationAccuracy: nil, learningRate: lr, seconds: 0)
+            if !validation.isEmpty {
+                classifier.weightsDidChange()
+                let probabilities = try predictAll(classifier, validation)
+                let value = metric.evaluate(probabilities, validation)
+                let (p, a) = ValidationMetric.pairs(probabilities, validation, head: accuracyHead)
+                record.validationMetric = value
+                record.validationAccuracy = a.isEmpty ? nil : ClassificationMetrics.accuracy(predicted: p, actual: a)
+                lastMetric = value
+                lastAccuracy = record.validationAccuracy
+                if best == nil || value > best!.metric {
+                    if let old = best?.weights { old.assign(from: weights) } else { best = (epoch, value, weights.copy()) }
+                    best = (epoch, value, best!.weights)
+                    sinceBest = 0
+                } else {
+                    sinceBest += 1
+                }
+            }
+            record.seconds = seconds(since: epochStart)
+            records.append(record)
+            if let progress {
+                let elapsed = seconds(since: start)
+                let done = engine.stepCount
+                progress(TrainingProgress(event: .epochEnd, epoch: epoch, epochs: options.epochs, step: done, totalSteps: totalSteps,
+                                          loss: record.trainLoss, learningRate: lr, validationMetric: lastMetric,
+                                          validationAccuracy: lastAccuracy, elapsedSeconds: elapsed,
+                                          etaSeconds: elapsed / Double(max(done, 1)) * Double(totalSteps - done)))
+            }
+            if options.patience > 0 && sinceBest >= options.patience && epoch < options.epochs {
+                stoppedEarly = true
+                break
+            }
+        }
+        if let best { weights.assign(from: best.weights) }
+        classifier.weightsDidChange()
+        let trainSeconds = Double(trainNanos) / 1e9
+        let report = TrainingReport(metricName: metric.name, epochs: records, bestEpoch: best?.epoch ?? records.count,
+                                    bestMetric: best?.metric, stoppedEarly: stoppedEarly, steps: engine.stepCount,
+                                    trainingSeconds: seconds(since: start),
+                                    sequencesPerSecond: trainSeconds > 0 ? Double(sequences) / trainSeconds : 0)
+        return (classifier, report)
+    }
+
+    /// Probabilities for every example, in batches.
+    private func predictAll(_ classifier: IntentClassifier, _ examples: [TrainingExample]) throws -> [String: [[Float]]] {
+        var out: [String: [[Float]]] = [:]
+        var i = 0
+        while i < examples.count {
+            let chunk = examples[i..<min(examples.count, i + 256)]
+            let sparse: [SparseVector]? = config.sparse == nil ? nil : chunk.map { $0.sparse ?? .empty }
+            let p = try classifier.predict(tokenIDs: chunk.map(\.tokenIDs), sparse: sparse, threads: options.threads)
+            for (k, v) in p { out[k, default: []].append(contentsOf: v) }
+            i += 256
+        }
+        return out
+    }
+}
