@@ -131,17 +131,16 @@ public enum ClassifierTraining {
         let validationExamples = examples(validation)
 
         let started = Date()
-        let trainer = try Trainer(config: config, options: recipe.options)
+        var labels = [TextClassifier.intentHead: intentLabels]
+        if !priorityLabels.isEmpty { labels[TextClassifier.priorityHead] = priorityLabels }
+        let trainer = try Trainer(config: config, options: recipe.options, labels: labels, vocabHash: tokenizer.vocabulary.hash)
         let (model, report) = try trainer.train(train: trainExamples, validation: validationExamples, progress: progress)
         let seconds = Date().timeIntervalSince(started)
-        model.labels = [TextClassifier.intentHead: intentLabels]
-        if !priorityLabels.isEmpty { model.labels[TextClassifier.priorityHead] = priorityLabels }
-        model.vocabHash = tokenizer.vocabulary.hash
 
         var classifier = TextClassifier(model: model, tokenizer: tokenizer, settings: settings)
         var summary = TrainingSummary(
-            trainExamples: train.count, validationExamples: validation.count, epochsRun: report.epochsRun,
-            bestEpoch: report.bestEpoch, bestValidationMetric: report.bestMetric, seconds: seconds,
+            trainExamples: train.count, validationExamples: validation.count, epochsRun: report.epochs.count,
+            bestEpoch: report.bestEpoch, bestValidationMetric: report.bestMetric ?? 0, seconds: seconds,
             sequencesPerSecond: report.sequencesPerSecond, outOfScopeThreshold: 0)
 
         if let outOfScopeLabel = settings.outOfScopeLabel {

@@ -28,7 +28,7 @@ struct CommunityModel {
         let data = PackTrainingData(pack: pack)
         if announce {
             FileHandle.standardError.write(Data("""
-                Training the model for \(pack.community.name): \(data.train.count) examples, \
+                Training the model for \(pack.community.name[.en] ?? pack.community.name.values.first ?? "the community"): \(data.train.count) examples, \
                 \(data.validation.count) for validation, \(data.heldOut.count) held out \
                 (\(ProcessInfo.processInfo.activeProcessorCount) cores).\n
                 """.utf8))

@@ -6,6 +6,6 @@ struct Concierge: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "concierge",
         abstract: "A community assistant that answers residents and turns their requests into tickets.",
-        subcommands: [Tokenize.self, Check.self, Vocab.self, Bench.self]
+        subcommands: [Train.self, Evaluate.self, Benchmark.self, Tokenize.self, Check.self, Vocab.self, Bench.self]
     )
 }

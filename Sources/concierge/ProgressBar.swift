@@ -13,7 +13,7 @@ final class ProgressBar: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         let fraction = progress.totalSteps > 0 ? Double(progress.step) / Double(progress.totalSteps) : 0
-        let epochDone = progress.validationMetric != nil && progress.epoch > lastEpochPrinted
+        let epochDone = progress.event == .epochEnd && progress.epoch > lastEpochPrinted
         if isTerminal {
             guard epochDone || Date().timeIntervalSince(lastDraw) > 0.1 else { return }
             lastDraw = Date()
@@ -36,12 +36,12 @@ final class ProgressBar: @unchecked Sendable {
     }
 
     private func line(_ progress: TrainingProgress, bar: String?) -> String {
-        var parts = ["epoch \(progress.epoch)/\(progress.totalEpochs)"]
+        var parts = ["epoch \(progress.epoch)/\(progress.epochs)"]
         if let bar { parts.append(bar) }
         parts.append(String(format: "loss %.3f", progress.loss))
         if let accuracy = progress.validationAccuracy { parts.append(String(format: "val acc %.1f%%", accuracy * 100)) }
         if let metric = progress.validationMetric { parts.append(String(format: "val macro-F1 %.1f%%", metric * 100)) }
-        if let eta = progress.estimatedSecondsRemaining { parts.append("ETA \(Self.duration(eta))") }
+        if progress.step > 0 && progress.step < progress.totalSteps { parts.append("ETA \(Self.duration(progress.etaSeconds))") }
         return parts.joined(separator: "  ")
     }
 

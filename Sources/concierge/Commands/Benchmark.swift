@@ -42,6 +42,8 @@ struct Benchmark: ParsableCommand {
     @Option(help: "Which branches to train: both, encoder (token encoder only) or ngrams (n-gram branch only).")
     var branches = "both"
 
+    @OptionGroup(title: "Experiments") var tuning: RecipeTuning
+
     @Flag(help: "Print the results as JSON.")
     var json = false
 
@@ -63,6 +65,7 @@ struct Benchmark: ParsableCommand {
         var recipe = TrainingRecipe.benchmark
         if let epochs { recipe.options.epochs = epochs }
         if let seed { recipe.options.seed = seed }
+        tuning.apply(to: &recipe)
         switch branches {
         case "both": break
         case "encoder": recipe.sparseWidth = 0

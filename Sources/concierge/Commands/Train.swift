@@ -33,6 +33,8 @@ struct Train: ParsableCommand {
     @Option(help: "Override the random seed (same seed and data give the same model).")
     var seed: UInt64?
 
+    @OptionGroup(title: "Experiments") var tuning: RecipeTuning
+
     @Flag(help: "Print the model card as JSON instead of the summary.")
     var json = false
 
@@ -43,6 +45,7 @@ struct Train: ParsableCommand {
         var recipe = TrainingRecipe.communityPack
         if let epochs { recipe.options.epochs = epochs }
         if let seed { recipe.options.seed = seed }
+        tuning.apply(to: &recipe)
         let model = try CommunityModel.loadOrTrain(
             intents: intents.map { URL(fileURLWithPath: $0, isDirectory: true) } ?? files.intentsDirectory,
             vocabulary: files.vocabularyFile, modelsDirectory: home.modelsDirectory, retrain: force, recipe: recipe)

@@ -1,0 +1,34 @@
+import ArgumentParser
+import Triage
+
+/// Options that override the training recipe, for measuring alternatives.
+/// Changing any of them changes the model's cache key.
+struct RecipeTuning: ParsableArguments {
+    @Option(help: ArgumentHelp("Learning rate of the dense parameters.", visibility: .hidden)) var learningRate: Float?
+    @Option(help: ArgumentHelp("Learning rate of the n-gram embedding.", visibility: .hidden)) var sparseLearningRate: Float?
+    @Option(help: ArgumentHelp("Dropout in the encoder.", visibility: .hidden)) var dropout: Float?
+    @Option(help: ArgumentHelp("Dropout on the n-gram branch.", visibility: .hidden)) var sparseDropout: Float?
+    @Option(help: ArgumentHelp("Label smoothing.", visibility: .hidden)) var labelSmoothing: Float?
+    @Option(help: ArgumentHelp("Width of the n-gram branch (0 = none).", visibility: .hidden)) var sparseWidth: Int?
+    @Option(help: ArgumentHelp("Width of the hidden layer (0 = none).", visibility: .hidden)) var hiddenWidth: Int?
+    @Option(help: ArgumentHelp("Early-stopping patience in epochs.", visibility: .hidden)) var patience: Int?
+    @Option(help: ArgumentHelp("Batch size.", visibility: .hidden)) var batchSize: Int?
+    @Option(help: ArgumentHelp("Weight decay.", visibility: .hidden)) var weightDecay: Float?
+    @Option(help: ArgumentHelp("In-scope accuracy budget for the out-of-scope threshold.", visibility: .hidden)) var outOfScopeBudget: Double?
+    @Option(help: ArgumentHelp("Encoder layers.", visibility: .hidden)) var layers: Int?
+
+    func apply(to recipe: inout TrainingRecipe) {
+        if let learningRate { recipe.options.learningRate = learningRate }
+        if let sparseLearningRate { recipe.options.sparseLearningRate = sparseLearningRate }
+        if let dropout { recipe.options.dropout = dropout }
+        if let sparseDropout { recipe.options.sparseDropout = sparseDropout }
+        if let labelSmoothing { recipe.options.labelSmoothing = labelSmoothing }
+        if let sparseWidth { recipe.sparseWidth = sparseWidth }
+        if let hiddenWidth { recipe.hiddenWidth = hiddenWidth }
+        if let patience { recipe.options.patience = patience }
+        if let batchSize { recipe.options.batchSize = batchSize }
+        if let weightDecay { recipe.options.weightDecay = weightDecay }
+        if let outOfScopeBudget { recipe.outOfScopeAccuracyBudget = outOfScopeBudget }
+        if let layers { recipe.encoder.layers = layers }
+    }
+}
