@@ -1,0 +1,163 @@
+import ArgumentParser
+import Dispatch
+import Foundation
+import Model
+import Training
+
+/// `concierge bench training`: training throughput (forward + backward +
+/// AdamW) of the intent classifier, and a small learning sanity run.
+struct BenchTraining: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "training",
+        abstract: "Training throughput (sequences/s, forward + backward + AdamW) on the small config.",
+        discussion: """
+            Build with -c release. Random token ids, batch 32 × length 32, heads intent (70) and priority (4, labelled \
+            on half of the examples), dropout 0.1, label smoothing 0.1, clipping at 1. Prints sequences/s on 1 and 2 \
+            threads. scripts/training_bench_compare.py runs the same config in PyTorch, interleaved. \
+            --learn instead trains on a synthetic task and prints the loss and validation accuracy per epoch.
+            """
+    )
+
+    @Option(help: "Threads to measure (repeatable).")
+    var threads: [Int] = [1, 2]
+
+    @Option(help: "Batch size.")
+    var batch: Int = 32
+
+    @Option(help: "Tokens per sequence.")
+    var length: Int = 32
+
+    @Option(help: "Seconds per measurement.")
+    var seconds: Double = 3
+
+    @Option(help: "Dropout (encoder, sparse, hidden).")
+    var dropout: Float = 0.1
+
+    @Option(help: "Add a sparse branch with this many buckets (0: none).")
+    var sparseBuckets: Int = 0
+
+    @Option(help: "Sparse features per example (with --sparse-buckets).")
+    var sparseFeatures: Int = 60
+
+    @Option(help: "Hidden layer width (0: none).")
+    var hidden: Int = 0
+
+    @Flag(help: "Update only the touched rows of the token embedding (lazy Adam).")
+    var lazyTokenEmbedding = false
+
+    @Option(help: "Seed of weights and data.")
+    var seed: UInt64 = 42
+
+    @Flag(help: "Print one JSON object instead of text.")
+    var json = false
+
+    @Flag(help: "Train on a synthetic task and print the loss per epoch instead of measuring throughput.")
+    var learn = false
+
+    @Option(help: "With --learn: epochs.")
+    var epochs: Int = 8
+
+    func run() throws {
+        #if DEBUG
+        if !json { print("warning: debug build; measure with `swift run -c release concierge bench training`") }
+        #endif
+        let sparse = sparseBuckets > 0 ? SparseBranchConfig(buckets: sparseBuckets, width: 64, layerNorm: true) : nil
+        let config = ClassifierConfig.small(heads: [OutputHeadSpec(name: "intent", classes: 70), OutputHeadSpec(name: "priority", classes: 4)],
+                                            sparse: sparse, hiddenWidth: hidden)
+        if learn {
+            try learnRun(config: config)
+            return
+        }
+        var rng = Xoshiro256(seed: seed &+ 1)
+        let examples: [TrainingExample] = (0..<batch).map { i in
+            let ids = (0..<length).map { _ in Int32(rng.next() % UInt64(config.encoder.vocabSize)) }
+            var labels = ["intent": Int(rng.next() % 70)]
+            if i % 2 == 0 { labels["priority"] = Int(rng.next() % 4) }
+            let sv = sparse.map { s in
+                SparseVector(indices: (0..<sparseFeatures).map { _ in Int32(rng.next() % UInt64(s.buckets)) },
+                             values: Array(repeating: 1 / Float(sparseFeatures).squareRoot(), count: sparseFeatures))
+            }
+            return TrainingExample(tokenIDs: ids, sparse: sv, labels: labels)
+        }
+        var results: [String: Any] = [:]
+        if !json {
+            print("small config (D \(config.encoder.dModel), \(config.encoder.layers) layers, FFN \(config.encoder.ffnWidth), vocab \(config.encoder.vocabSize)), heads intent 70 + priority 4"
+                  + (sparse.map { ", sparse \($0.buckets) × \($0.width)" } ?? "") + (hidden > 0 ? ", hidden \(hidden)" : ""))
+            print("batch \(batch) × length \(length), forward + backward + AdamW, dropout \(dropout):")
+        }
+        for t in threads {
+            var options = TrainingOptions()
+            options.threads = t
+            options.seed = seed
+            options.dropout = dropout
+            options.sparseDropout = dropout
+            options.hiddenDropout = dropout
+            options.lazyTokenEmbedding = lazyTokenEmbedding
+            let engine = try TrainingEngine(weights: ClassifierWeights(randomWithConfig: config, seed: seed), options: options)
+            let prepared = try engine.prepare(examples)
+            for _ in 0..<5 { try engine.step(prepared[...], learningRate: 1e-4, sparseLearningRate: 1e-3) }
+            var steps = 0
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            var elapsed = 0.0
+            var lastLoss = 0.0
+            repeat {
+                lastLoss = try engine.step(prepared[...], learningRate: 1e-4, sparseLearningRate: 1e-3).loss
+                steps += 1
+                elapsed = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
+            } while elapsed < seconds
+            let seqPerSec = Double(steps * batch) / elapsed
+            results[String(t)] = ["seq_per_s": seqPerSec, "ms_per_step": elapsed * 1000 / Double(steps), "steps": steps]
+            if !json {
+                print(String(format: "  %d thread%@: %8.0f sequences/s  (%.2f ms/step, %d steps, loss %.3f)", t, t == 1 ? " " : "s",
+                             seqPerSec, elapsed * 1000 / Double(steps), steps, lastLoss))
+            }
+        }
+        if json {
+            let data = try JSONSerialization.data(withJSONObject: ["swift": results], options: [.sortedKeys])
+            print(String(decoding: data, as: UTF8.self))
+        }
+    }
+
+    /// Synthetic intents: each of 70 intents owns 6 keyword tokens; a message
+    /// is 4–24 random filler tokens with 1–3 of its intent's keywords mixed in
+    /// (and, 10 % of the time, one keyword of another intent). Priority is a
+    /// function of the intent, labelled on half of the examples.
+    private func learnRun(config: ClassifierConfig) throws {
+        var rng = Xoshiro256(seed: seed)
+        let intents = 70, vocab = config.encoder.vocabSize
+        let keywords = (0..<intents).map { i in (0..<6).map { Int32(100 + i * 6 + $0) } }
+        func make(_ count: Int) -> [TrainingExample] {
+            (0..<count).map { i in
+                let intent = Int(rng.next() % UInt64(intents))
+                var ids = (0..<(4 + Int(rng.next() % 21))).map { _ in Int32(600 + rng.next() % UInt64(vocab - 600)) }
+                for _ in 0..<(1 + Int(rng.next() % 3)) {
+                    ids.insert(keywords[intent][Int(rng.next() % 6)], at: Int(rng.next() % UInt64(ids.count + 1)))
+                }
+                if rng.next() % 10 == 0 {
+                    ids.insert(keywords[Int(rng.next() % UInt64(intents))][0], at: Int(rng.next() % UInt64(ids.count + 1)))
+                }
+                var labels = ["intent": intent]
+                if i % 2 == 0 { labels["priority"] = intent % 4 }
+                return TrainingExample(tokenIDs: Array(ids.prefix(config.encoder.maxLength)), labels: labels)
+            }
+        }
+        let train = make(5000), validation = make(1000)
+        var options = TrainingOptions()
+        options.epochs = epochs
+        options.seed = seed
+        options.threads = threads.max() ?? 2
+        options.lazyTokenEmbedding = lazyTokenEmbedding
+        options.dropout = dropout
+        options.patience = 0
+        print("synthetic task: \(train.count) train / \(validation.count) validation examples, 70 intents, \(options.threads) threads")
+        let trainer = try Trainer(config: config, options: options)
+        let (_, report) = try trainer.train(train: train, validation: validation) { p in
+            guard p.event == .epochEnd else { return }
+            print(String(format: "  epoch %2d/%d  step %5d/%d  loss %.4f  val macro-F1 %.4f  val acc %.4f  elapsed %.1f s  eta %.1f s",
+                         p.epoch, p.epochs, p.step, p.totalSteps, p.loss, p.validationMetric ?? .nan,
+                         p.validationAccuracy ?? .nan, p.elapsedSeconds, p.etaSeconds))
+        }
+        print(String(format: "trained %d steps in %.1f s (%.0f sequences/s incl. validation overhead excluded); best epoch %d",
+                     report.steps, report.trainingSeconds, report.sequencesPerSecond, report.bestEpoch))
+    }
+}
