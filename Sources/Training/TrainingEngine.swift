@@ -156,6 +156,7 @@ public final class TrainingEngine {
                                                   dropout: dropout, maskSeed: maskSeed, backward: true)
             }
         }
+        stage?("workers (forward + backward)")
         let loss = losses.reduce(0, +)
         if !loss.isFinite { throw TrainingError.diverged(step: stepCount) }
 
@@ -183,6 +184,7 @@ public final class TrainingEngine {
         if let s = g0.sparse { total += s.sumOfSquaresTouched() }
         let norm = total.squareRoot()
         if !norm.isFinite { throw TrainingError.diverged(step: stepCount) }
+        stage?("reduce + norm")
         let clip: Float = options.clipNorm > 0 && norm > Double(options.clipNorm) ? Float(Double(options.clipNorm) / norm) : 1
 
         // AdamW.
@@ -199,6 +201,7 @@ public final class TrainingEngine {
             frozenAdam.update(p.value.pointer + o, p.state.m.pointer + o, p.state.v.pointer + o,
                               g0.dense[pi].tensor.pointer + o, count: range.count, decay: p.decay)
         }
+        stage?("adamw dense")
         // Token embedding: no decay; dense (exact AdamW) or lazy on touched rows.
         let d = config.encoder.dModel
         let tok = weights.encoder.tokenEmbedding
@@ -220,6 +223,7 @@ public final class TrainingEngine {
                 }
             }
         }
+        stage?("adamw token embedding")
         // Sparse table: touched rows only.
         if let table = weights.sparseEmbedding, let sg = g0.sparse {
             let ds = config.sparseWidth
@@ -234,12 +238,44 @@ public final class TrainingEngine {
                 for (i, r) in sg.touched.enumerated() { addScaled(sg.slotRow(i), scale: step, count: ds, into: table.pointer + Int(r) * ds) }
             }
         }
+        stage?("sparse table update")
         // Re-pack the forward copies of the linear weights.
         let packCount = packed.pairs.count
         parallel(min(threads, packCount)) { part in
             self.packed.repack(tensorsAt: Array(stride(from: part, to: packCount, by: self.threads)))
         }
+        stage?("re-pack weights")
         return StepResult(loss: loss, gradientNorm: norm, learningRate: learningRate)
+    }
+
+    private var stage: ((String) -> Void)?
+
+    /// Time per stage of a step on `batch` (milliseconds, averaged over
+    /// `iterations` after 3 warm-up steps). With one thread the worker's
+    /// forward and backward stages are listed; with more, the worker phase is
+    /// one entry. Updates the weights (use a throwaway engine).
+    public func stageProfile(_ batch: ArraySlice<PreparedExample>, iterations: Int) throws -> [(stage: String, milliseconds: Double)] {
+        var order: [String] = []
+        var total: [String: UInt64] = [:]
+        var last = DispatchTime.now().uptimeNanoseconds
+        var recording = false
+        let hook: (String) -> Void = { name in
+            let now = DispatchTime.now().uptimeNanoseconds
+            if recording {
+                if total[name] == nil { order.append(name) }
+                total[name, default: 0] += now - last
+            }
+            last = now
+        }
+        if threads == 1 { workers[0].stage = hook }
+        stage = hook
+        defer { workers[0].stage = nil; stage = nil }
+        for i in 0..<(iterations + 3) {
+            recording = i >= 3
+            last = DispatchTime.now().uptimeNanoseconds
+            try step(batch, learningRate: 1e-4, sparseLearningRate: 1e-3)
+        }
+        return order.map { ($0, Double(total[$0]!) / 1e6 / Double(max(iterations, 1))) }
     }
 
     /// Runs `body` over every chunk index, chunks split across the threads.

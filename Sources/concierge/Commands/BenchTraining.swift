@@ -54,6 +54,12 @@ struct BenchTraining: ParsableCommand {
     @Flag(help: "Train on a synthetic task and print the loss per epoch instead of measuring throughput.")
     var learn = false
 
+    @Flag(help: "Also print the time per stage of a step (1 thread) and per phase (2 threads).")
+    var stages = false
+
+    @Flag(help: "Print GFLOP/s of the forward and backward matrix products instead (1 thread).")
+    var kernels = false
+
     @Option(help: "With --learn: epochs.")
     var epochs: Int = 8
 
@@ -66,6 +72,12 @@ struct BenchTraining: ParsableCommand {
                                             sparse: sparse, hiddenWidth: hidden)
         if learn {
             try learnRun(config: config)
+            return
+        }
+        if kernels {
+            for (name, gflops) in TrainingDiagnostics.gemmThroughput() {
+                print(String(format: "  %-52@ %6.1f GFLOP/s", name as NSString, gflops))
+            }
             return
         }
         var rng = Xoshiro256(seed: seed &+ 1)
@@ -106,6 +118,19 @@ struct BenchTraining: ParsableCommand {
                 elapsed = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
             } while elapsed < seconds
             let seqPerSec = Double(steps * batch) / elapsed
+            if stages && !json {
+                let profileEngine = try TrainingEngine(weights: ClassifierWeights(randomWithConfig: config, seed: seed), options: options)
+                let profile = try profileEngine.stageProfile(prepared[...], iterations: 10)
+                var merged: [(String, Double)] = []
+                for (name, ms) in profile {
+                    if let i = merged.firstIndex(where: { $0.0 == name }) { merged[i].1 += ms } else { merged.append((name, ms)) }
+                }
+                let sum = merged.reduce(0) { $0 + $1.1 }
+                print("  stages, \(t) thread\(t == 1 ? "" : "s") (total \(String(format: "%.2f", sum)) ms/step):")
+                for (name, ms) in merged {
+                    print(String(format: "    %-42@ %8.3f ms  %5.1f%%", name as NSString, ms, 100 * ms / sum))
+                }
+            }
             results[String(t)] = ["seq_per_s": seqPerSec, "ms_per_step": elapsed * 1000 / Double(steps), "steps": steps]
             if !json {
                 print(String(format: "  %d thread%@: %8.0f sequences/s  (%.2f ms/step, %d steps, loss %.3f)", t, t == 1 ? " " : "s",
