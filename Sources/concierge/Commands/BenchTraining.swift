@@ -120,13 +120,13 @@ struct BenchTraining: ParsableCommand {
             let seqPerSec = Double(steps * batch) / elapsed
             if stages && !json {
                 let profileEngine = try TrainingEngine(weights: ClassifierWeights(randomWithConfig: config, seed: seed), options: options)
-                let profile = try profileEngine.stageProfile(prepared[...], iterations: 10)
+                let profile = try profileEngine.stageProfile(prepared[...], iterations: 20)
                 var merged: [(String, Double)] = []
                 for (name, ms) in profile {
                     if let i = merged.firstIndex(where: { $0.0 == name }) { merged[i].1 += ms } else { merged.append((name, ms)) }
                 }
                 let sum = merged.reduce(0) { $0 + $1.1 }
-                print("  stages, \(t) thread\(t == 1 ? "" : "s") (total \(String(format: "%.2f", sum)) ms/step):")
+                print("  stages, \(t) thread\(t == 1 ? "" : "s") (fastest of 20 steps per stage; sum \(String(format: "%.2f", sum)) ms/step):")
                 for (name, ms) in merged {
                     print(String(format: "    %-42@ %8.3f ms  %5.1f%%", name as NSString, ms, 100 * ms / sum))
                 }
