@@ -303,6 +303,30 @@ public final class TrainingEngine {
         }
     }
 
+    /// Loss and gradient of every parameter (canonical names, dense tensors,
+    /// embedding tables included) on `examples`, without dropout and without
+    /// an update. For checks against other implementations.
+    public func lossAndGradients(_ examples: ArraySlice<PreparedExample>) -> (loss: Double, gradients: [(name: String, tensor: Tensor)]) {
+        var counts = [Int](repeating: 0, count: config.heads.count)
+        for ex in examples { for k in 0..<counts.count where ex.labels[k] >= 0 { counts[k] += 1 } }
+        let scales = (0..<counts.count).map { counts[$0] > 0 ? headWeights[$0] / Float(counts[$0]) : 0 }
+        let worker = workers[0]
+        let loss = worker.run(examples, firstIndex: 0, weights: weights, packed: packed, headScales: scales,
+                              labelSmoothing: options.labelSmoothing, dropout: DropoutRates(), maskSeed: 0, backward: true)
+        var out: [(String, Tensor)] = []
+        for (name, t) in weights.namedTensors {
+            let g = Tensor(shape: t.shape)
+            if name == Gradients.tokenName || name == Gradients.sparseName {
+                let rg = name == Gradients.tokenName ? worker.grads.tokens : worker.grads.sparse!
+                for (i, r) in rg.touched.enumerated() { (g.pointer + Int(r) * rg.width).update(from: rg.slotRow(i), count: rg.width) }
+            } else {
+                g.pointer.update(from: worker.grads[name].pointer, count: g.count)
+            }
+            out.append((name, g))
+        }
+        return (loss, out)
+    }
+
     /// Mean loss of `examples` with the current weights and no dropout (no update).
     public func loss(_ examples: ArraySlice<PreparedExample>) -> Double {
         if examples.isEmpty { return 0 }

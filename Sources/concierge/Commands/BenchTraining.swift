@@ -60,6 +60,8 @@ struct BenchTraining: ParsableCommand {
     @Flag(help: "Print GFLOP/s of the forward and backward matrix products instead (1 thread).")
     var kernels = false
 
+    @Option(help: .hidden) var parityDir: String?
+
     @Option(help: "With --learn: epochs.")
     var epochs: Int = 8
 
@@ -72,6 +74,10 @@ struct BenchTraining: ParsableCommand {
                                             sparse: sparse, hiddenWidth: hidden)
         if learn {
             try learnRun(config: config)
+            return
+        }
+        if let parityDir {
+            try writeParityFiles(directory: URL(fileURLWithPath: parityDir))
             return
         }
         if kernels {
@@ -141,6 +147,37 @@ struct BenchTraining: ParsableCommand {
             let data = try JSONSerialization.data(withJSONObject: ["swift": results], options: [.sortedKeys])
             print(String(decoding: data, as: UTF8.self))
         }
+    }
+
+    /// For scripts/training_parity.py: a small random classifier (sparse
+    /// branch with LN + GELU, hidden layer, two heads), a ragged batch with
+    /// head masks, and Swift's loss and gradients (no dropout, smoothing 0.1).
+    private func writeParityFiles(directory: URL) throws {
+        let config = ClassifierConfig(
+            encoder: EncoderConfig(vocabSize: 50, dModel: 32, heads: 2, layers: 2, ffnWidth: 48, maxLength: 16, outputHeads: []),
+            sparse: SparseBranchConfig(buckets: 101, width: 16, layerNorm: true, activation: .gelu), hiddenWidth: 24,
+            heads: [OutputHeadSpec(name: "intent", classes: 6), OutputHeadSpec(name: "priority", classes: 4)])
+        let weights = ClassifierWeights(randomWithConfig: config, seed: seed)
+        var rng = Xoshiro256(seed: seed &+ 5)
+        for (_, t) in weights.namedTensors { for i in 0..<t.count { t[i] += Float(0.1 * rng.nextNormal()) } }
+        let lengths = [16, 1, 7, 11, 3, 9]
+        let examples: [TrainingExample] = lengths.enumerated().map { i, n in
+            let ids = (0..<n).map { _ in Int32(rng.next() % 50) }
+            let sv = SparseVector(indices: (0..<(1 + i)).map { _ in Int32(rng.next() % 101) }, values: (0..<(1 + i)).map { _ in Float(rng.nextUnit()) })
+            var labels = ["intent": Int(rng.next() % 6)]
+            if i % 2 == 0 { labels["priority"] = Int(rng.next() % 4) }
+            return TrainingExample(tokenIDs: ids, sparse: sv, labels: labels)
+        }
+        var options = TrainingOptions()
+        options.threads = 1
+        options.labelSmoothing = 0.1
+        let engine = try TrainingEngine(weights: weights, options: options)
+        let (loss, grads) = engine.lossAndGradients(try engine.prepare(examples)[...])
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        try ClassifierCheckpoint(weights: weights, vocabHash: "parity").save(to: directory.appendingPathComponent("model.safetensors"))
+        try Safetensors.encode(tensors: grads, metadata: ["loss": String(loss)]).write(to: directory.appendingPathComponent("gradients.safetensors"))
+        try JSONEncoder().encode(examples).write(to: directory.appendingPathComponent("examples.json"))
+        print("wrote \(directory.path): loss \(loss)")
     }
 
     /// Synthetic intents: each of 70 intents owns 6 keyword tokens; a message
