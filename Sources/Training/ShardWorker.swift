@@ -409,14 +409,20 @@ struct DropoutSampler {
 
     func fill(_ p: UnsafeMutablePointer<Float>, count: Int, _ rng: inout Xoshiro256) {
         if !active { p.update(repeating: 1, count: count); return }
+        // Two 64-bit draws = eight 16-bit uniforms = eight mask values per SIMD8 store.
+        let t = SIMD8<UInt32>(repeating: UInt32(threshold)), keep = SIMD8<Float>(repeating: scale)
         var i = 0
         while i < count {
-            var bits = rng.next()
-            for _ in 0..<4 where i < count {
-                p[i] = (bits & 0xFFFF) < threshold ? 0 : scale
-                bits >>= 16
-                i += 1
+            let a = rng.next(), b = rng.next()
+            let lanes = SIMD8<UInt32>(UInt32(a & 0xFFFF), UInt32((a >> 16) & 0xFFFF), UInt32((a >> 32) & 0xFFFF), UInt32(a >> 48),
+                                      UInt32(b & 0xFFFF), UInt32((b >> 16) & 0xFFFF), UInt32((b >> 32) & 0xFFFF), UInt32(b >> 48))
+            let v = keep.replacing(with: 0, where: lanes .< t)
+            if i + 8 <= count {
+                st8(v, p + i)
+            } else {
+                for j in 0..<(count - i) { p[i + j] = v[j] }
             }
+            i += 8
         }
     }
 }

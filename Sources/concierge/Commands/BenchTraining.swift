@@ -219,7 +219,7 @@ struct BenchTraining: ParsableCommand {
                          p.epoch, p.epochs, p.step, p.totalSteps, p.loss, p.validationMetric ?? .nan,
                          p.validationAccuracy ?? .nan, p.elapsedSeconds, p.etaSeconds))
         }
-        print(String(format: "trained %d steps in %.1f s (%.0f sequences/s incl. validation overhead excluded); best epoch %d",
+        print(String(format: "trained %d steps in %.1f s (training steps alone: %.0f sequences/s); best epoch %d",
                      report.steps, report.trainingSeconds, report.sequencesPerSecond, report.bestEpoch))
     }
 }
