@@ -127,7 +127,7 @@ func classifierCheckpointErrors() throws {
     // A bare encoder checkpoint is not a classifier (and vice versa).
     let encoderData = try Encoder(config: .small, seed: 1).checkpoint.encoded()
     expectClassifierLoadError(encoderData) { $0 == .wrongModelType(expected: "intent_classifier", found: "encoder") }
-    #expect(throws: CheckpointError.self) { try Checkpoint.decode(try c.encoded()) }
+    #expect(throws: CheckpointError.wrongModelType(expected: "encoder", found: "intent_classifier")) { try Checkpoint.decode(try c.encoded()) }
     expectClassifierLoadError(try editedClassifier(c, metadata: { $0["format_version"] = "9" })) {
         if case .unsupportedFormatVersion = $0 { return true } else { return false }
     }

@@ -42,6 +42,21 @@ struct BenchTraining: ParsableCommand {
     @Option(help: "Hidden layer width (0: none).")
     var hidden: Int = 0
 
+    @Flag(help: "Sparse table: plain SGD instead of lazy Adam.")
+    var sparseSGD = false
+
+    @Flag(help: "Sparse branch without layer norm.")
+    var sparseNoNorm = false
+
+    @Flag(help: "Sparse branch with GELU.")
+    var sparseGELU = false
+
+    @Option(help: "Peak learning rate of the sparse table (default: TrainingOptions).")
+    var sparseLearningRate: Float?
+
+    @Option(help: "Peak learning rate (default: TrainingOptions).")
+    var learningRate: Float?
+
     @Flag(help: "Update only the touched rows of the token embedding (lazy Adam).")
     var lazyTokenEmbedding = false
 
@@ -69,7 +84,8 @@ struct BenchTraining: ParsableCommand {
         #if DEBUG
         if !json { print("warning: debug build; measure with `swift run -c release concierge bench training`") }
         #endif
-        let sparse = sparseBuckets > 0 ? SparseBranchConfig(buckets: sparseBuckets, width: 64, layerNorm: true) : nil
+        let sparse = sparseBuckets > 0
+            ? SparseBranchConfig(buckets: sparseBuckets, width: 64, layerNorm: !sparseNoNorm, activation: sparseGELU ? .gelu : .none) : nil
         let config = ClassifierConfig.small(heads: [OutputHeadSpec(name: "intent", classes: 70), OutputHeadSpec(name: "priority", classes: 4)],
                                             sparse: sparse, hiddenWidth: hidden)
         if learn {
@@ -149,6 +165,21 @@ struct BenchTraining: ParsableCommand {
         }
     }
 
+    /// Hashed unigram and bigram features of token ids, each weighted 1/√count.
+    private func hashedNGrams(_ ids: [Int32], buckets: Int) -> SparseVector {
+        var indices: [Int32] = []
+        for (i, id) in ids.enumerated() {
+            var h = SplitMix64(seed: UInt64(UInt32(bitPattern: id)))
+            indices.append(Int32(h.next() % UInt64(buckets)))
+            if i > 0 {
+                var h2 = SplitMix64(seed: UInt64(UInt32(bitPattern: ids[i - 1])) << 32 | UInt64(UInt32(bitPattern: id)))
+                indices.append(Int32(h2.next() % UInt64(buckets)))
+            }
+        }
+        let v = 1 / Float(max(indices.count, 1)).squareRoot()
+        return SparseVector(indices: indices, values: Array(repeating: v, count: indices.count))
+    }
+
     /// For scripts/training_parity.py: a small random classifier (sparse
     /// branch with LN + GELU, hidden layer, two heads), a ragged batch with
     /// head masks, and Swift's loss and gradients (no dropout, smoothing 0.1).
@@ -200,18 +231,23 @@ struct BenchTraining: ParsableCommand {
                 }
                 var labels = ["intent": intent]
                 if i % 2 == 0 { labels["priority"] = intent % 4 }
-                return TrainingExample(tokenIDs: Array(ids.prefix(config.encoder.maxLength)), labels: labels)
+                ids = Array(ids.prefix(config.encoder.maxLength))
+                return TrainingExample(tokenIDs: ids, sparse: config.sparse.map { hashedNGrams(ids, buckets: $0.buckets) }, labels: labels)
             }
         }
         let train = make(5000), validation = make(1000)
         var options = TrainingOptions()
+        options.sparseOptimizer = sparseSGD ? .sgd : .lazyAdam
+        if let sparseLearningRate { options.sparseLearningRate = sparseLearningRate }
+        if let learningRate { options.learningRate = learningRate }
         options.epochs = epochs
         options.seed = seed
         options.threads = threads.max() ?? 2
         options.lazyTokenEmbedding = lazyTokenEmbedding
         options.dropout = dropout
         options.patience = 0
-        print("synthetic task: \(train.count) train / \(validation.count) validation examples, 70 intents, \(options.threads) threads")
+        print("synthetic task: \(train.count) train / \(validation.count) validation examples, 70 intents, \(options.threads) threads"
+              + (config.sparse.map { ", sparse branch \($0.buckets) × \($0.width) (layer norm \($0.layerNorm), \($0.activation.rawValue)), hashed uni+bigrams, \(options.sparseOptimizer.rawValue) lr \(options.sparseLearningRate)" } ?? ""))
         let trainer = try Trainer(config: config, options: options)
         let (_, report) = try trainer.train(train: train, validation: validation) { p in
             guard p.event == .epochEnd else { return }
