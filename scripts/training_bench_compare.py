@@ -71,20 +71,22 @@ def torch_run(threads, seconds, cfg, sparse_features=60):
 
     for _ in range(5):
         step()
-    steps, t0 = 0, time.perf_counter()
+    steps, t0, c0 = 0, time.perf_counter(), time.process_time()
     while True:
         loss = step()
         steps += 1
         elapsed = time.perf_counter() - t0
         if elapsed >= seconds:
-            return steps * BATCH / elapsed, float(loss)
+            cpu = time.process_time() - c0
+            return steps * BATCH / elapsed, steps * BATCH / cpu, cpu / elapsed, float(loss.detach())
 
 
 def swift_run(binary, threads, seconds, sparse_buckets, hidden):
     cmd = [binary, "bench", "training", "--json", "--threads", str(threads), "--seconds", str(seconds),
            "--sparse-buckets", str(sparse_buckets), "--hidden", str(hidden)]
     out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
-    return json.loads(out)["swift"][str(threads)]["seq_per_s"]
+    r = json.loads(out)["swift"][str(threads)]
+    return r["seq_per_s"], r["seq_per_cpu_s"], r["cpu_share"]
 
 
 def main():
@@ -102,21 +104,25 @@ def main():
     cfg = config(args.sparse_buckets, args.hidden)
     print(f"PyTorch {torch.__version__}; small config, batch {BATCH} x length {LENGTH}, forward + backward + AdamW"
           + (f", sparse {args.sparse_buckets} x 64" if args.sparse_buckets else "") + (f", hidden {args.hidden}" if args.hidden else ""))
-    rows = {1: {"swift": [], "torch": []}, 2: {"swift": [], "torch": []}}
+    rows = {t: {k: [] for k in ("swift", "torch", "swift_cpu", "torch_cpu", "swift_share", "torch_share")} for t in (1, 2)}
     for r in range(args.rounds):
         for t in (1, 2):
-            s = swift_run(binary, t, args.seconds, args.sparse_buckets, args.hidden)
-            p, _ = torch_run(t, args.seconds, cfg)
-            rows[t]["swift"].append(s)
-            rows[t]["torch"].append(p)
-            print(f"  round {r + 1}, {t} thread{'s' if t > 1 else ' '}: Swift {s:7.0f} seq/s   PyTorch {p:7.0f} seq/s   ratio {s / p:5.2f}")
-    print("\nmedian over rounds (sequences/s):")
-    print("| threads | Concierge | PyTorch | ratio (per-round ratios) |")
-    print("| --- | ---: | ---: | --- |")
+            s, sc, ss = swift_run(binary, t, args.seconds, args.sparse_buckets, args.hidden)
+            p, pc, ps, _ = torch_run(t, args.seconds, cfg)
+            for k, v in (("swift", s), ("torch", p), ("swift_cpu", sc), ("torch_cpu", pc), ("swift_share", ss), ("torch_share", ps)):
+                rows[t][k].append(v)
+            print(f"  round {r + 1}, {t} thread{'s' if t > 1 else ' '}: Swift {s:7.0f} seq/s ({ss:.2f} CPUs)   "
+                  f"PyTorch {p:7.0f} seq/s ({ps:.2f} CPUs)   ratio {s / p:5.2f}")
+    med = statistics.median
+    print("\nmedian over rounds; sequences/s (wall clock), sequences per CPU-second, CPUs the process got:")
+    print("| threads | Concierge seq/s | PyTorch seq/s | ratio (per round) | Concierge seq/CPU-s | PyTorch seq/CPU-s | CPUs got (Swift / PyTorch) |")
+    print("| --- | ---: | ---: | --- | ---: | ---: | --- |")
     for t in (1, 2):
-        s, p = statistics.median(rows[t]["swift"]), statistics.median(rows[t]["torch"])
-        ratios = " / ".join(f"{a / b:.2f}" for a, b in zip(rows[t]["swift"], rows[t]["torch"]))
-        print(f"| {t} | {s:.0f} | {p:.0f} | {s / p:.2f} ({ratios}) |")
+        d = rows[t]
+        s, p = med(d["swift"]), med(d["torch"])
+        ratios = " / ".join(f"{a / b:.2f}" for a, b in zip(d["swift"], d["torch"]))
+        print(f"| {t} | {s:.0f} | {p:.0f} | {s / p:.2f} ({ratios}) | {med(d['swift_cpu']):.0f} | {med(d['torch_cpu']):.0f} "
+              f"| {med(d['swift_share']):.2f} / {med(d['torch_share']):.2f} |")
     if args.json:
         with open(args.json, "w") as f:
             json.dump(rows, f, indent=1)

@@ -132,6 +132,7 @@ struct BenchTraining: ParsableCommand {
             for _ in 0..<5 { try engine.step(prepared[...], learningRate: 1e-4, sparseLearningRate: 1e-3) }
             var steps = 0
             let t0 = DispatchTime.now().uptimeNanoseconds
+            let cpu0 = processCPUSeconds()
             var elapsed = 0.0
             var lastLoss = 0.0
             repeat {
@@ -139,6 +140,7 @@ struct BenchTraining: ParsableCommand {
                 steps += 1
                 elapsed = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
             } while elapsed < seconds
+            let cpu = processCPUSeconds() - cpu0
             let seqPerSec = Double(steps * batch) / elapsed
             if stages && !json {
                 let profileEngine = try TrainingEngine(weights: ClassifierWeights(randomWithConfig: config, seed: seed), options: options)
@@ -153,16 +155,25 @@ struct BenchTraining: ParsableCommand {
                     print(String(format: "    %-42@ %8.3f ms  %5.1f%%", name as NSString, ms, 100 * ms / sum))
                 }
             }
-            results[String(t)] = ["seq_per_s": seqPerSec, "ms_per_step": elapsed * 1000 / Double(steps), "steps": steps]
+            results[String(t)] = ["seq_per_s": seqPerSec, "ms_per_step": elapsed * 1000 / Double(steps), "steps": steps,
+                                  "seq_per_cpu_s": Double(steps * batch) / cpu, "cpu_share": cpu / elapsed]
             if !json {
-                print(String(format: "  %d thread%@: %8.0f sequences/s  (%.2f ms/step, %d steps, loss %.3f)", t, t == 1 ? " " : "s",
-                             seqPerSec, elapsed * 1000 / Double(steps), steps, lastLoss))
+                print(String(format: "  %d thread%@: %8.0f sequences/s  (%.2f ms/step, %d steps, loss %.3f; %.0f sequences per CPU-second, got %.2f CPUs)",
+                             t, t == 1 ? " " : "s", seqPerSec, elapsed * 1000 / Double(steps), steps, lastLoss,
+                             Double(steps * batch) / cpu, cpu / elapsed))
             }
         }
         if json {
             let data = try JSONSerialization.data(withJSONObject: ["swift": results], options: [.sortedKeys])
             print(String(decoding: data, as: UTF8.self))
         }
+    }
+
+    /// CPU time of the whole process (all threads), seconds.
+    private func processCPUSeconds() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
     }
 
     /// Hashed unigram and bigram features of token ids, each weighted 1/√count.
