@@ -52,6 +52,7 @@ public struct ValidationMetric: Sendable {
     /// validation set (head name → one row per example, in order) and the examples.
     public var evaluate: @Sendable (_ probabilities: [String: [[Float]]], _ examples: [TrainingExample]) -> Double
 
+    /// A metric named `name` computed by `evaluate` (higher is better).
     public init(name: String, evaluate: @escaping @Sendable (_ probabilities: [String: [[Float]]], _ examples: [TrainingExample]) -> Double) {
         self.name = name
         self.evaluate = evaluate
