@@ -140,8 +140,8 @@ func earlyStopping() throws {
     let trainer = try Trainer(config: learnConfig(), options: options)
     // A metric that peaks at epoch 2 and then gets worse forces a stop at epoch 4.
     var calls = 0
-    nonisolated(unsafe) var counter = 0
-    nonisolated(unsafe) var atBest: [String: [[Float]]] = [:]
+    var counter = 0
+    var atBest: [String: [[Float]]] = [:]
     trainer.metric = ValidationMetric(name: "peak-at-2") { probabilities, _ in
         counter += 1
         if counter == 2 { atBest = probabilities }
