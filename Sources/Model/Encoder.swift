@@ -89,40 +89,50 @@ public final class Encoder: @unchecked Sendable {
 
     /// Encodes a batch of token-id sequences of any lengths (0 … maxLength).
     ///
-    /// The batch is split into up to `threads` contiguous shards of roughly
-    /// equal token count, each padded to its own longest sequence and run on
-    /// its own thread; a single sequence (or `threads == 1`) runs on the
-    /// calling thread with no hand-off. An empty sequence gets a zero pooled
-    /// vector (so its logits are the head biases).
+    /// The batch is cut into chunks of about ``rowsPerChunk`` padded tokens
+    /// (sequences sorted longest first, so a chunk's sequences have similar
+    /// lengths and each chunk is padded only to its own longest one). Up to
+    /// `threads` threads — the caller and `threads − 1` pool threads — claim
+    /// chunks one at a time until none is left, each running the whole
+    /// encoder on a chunk in its own workspace: a thread that is slowed down or
+    /// preempted simply claims fewer chunks, and the caller never waits for a
+    /// helper that has not started (it only waits for chunks already claimed).
+    /// A batch that makes one chunk (one sequence, `threads == 1`, or a
+    /// small batch) runs on the calling thread with no hand-off. An empty
+    /// sequence gets a zero pooled vector (so its logits are the head biases).
     public func forward(tokenIDs: [[Int32]], threads: Int = 2) throws -> EncoderOutput {
         try validate(tokenIDs)
-        let shards = shardRanges(tokenIDs, count: max(1, min(threads, tokenIDs.count)))
-        let workspaces = shards.map { r in
-            takeWorkspace(batch: r.count, seqLen: max(1, tokenIDs[r].map(\.count).max() ?? 1))
+        if tokenIDs.isEmpty { return EncoderOutput(pooled: [], logits: [:]) }
+        let job = ForwardJob(ids: tokenIDs, config: config, threads: max(1, threads), rowsPerChunk: Self.rowsPerChunk)
+        let helpers = min(max(1, threads), job.chunks.count) - 1
+        for _ in 0..<helpers {
+            DispatchQueue.global(qos: .userInitiated).async { [self] in work(on: job) }
         }
-        if shards.count == 1 {
-            run(tokenIDs[shards[0]], workspaces[0])
-        } else {
-            DispatchQueue.concurrentPerform(iterations: shards.count) { s in
-                run(tokenIDs[shards[s]], workspaces[s])
-            }
+        work(on: job)
+        job.waitUntilDone()
+        return job.output()
+    }
+
+    /// Padded tokens (matrix rows) per chunk of a batched forward pass: 128
+    /// keeps a chunk's activations (≈ 0.8 MB for `small`) in L2 between the
+    /// stages of a layer, while each weight panel slice is still reused by
+    /// 128 rows.
+    static let rowsPerChunk = 128
+
+    /// Claims and runs chunks of `job` until none is left.
+    private func work(on job: ForwardJob) {
+        guard var chunk = job.claim() else { return }
+        let ws = takeWorkspace(batch: job.maxChunkCount, seqLen: job.maxSeqLen)
+        while true {
+            let r = job.chunks[chunk]
+            run(job.order[r].map { job.ids[$0] }[...], ws)
+            job.store(chunk: chunk, from: ws)
+            let next = job.claim()
+            if next == nil { returnWorkspaces([ws]) }
+            job.finish()
+            guard let n = next else { return }
+            chunk = n
         }
-        var pooled: [[Float]] = []
-        pooled.reserveCapacity(tokenIDs.count)
-        var logits: [String: [[Float]]] = [:]
-        let d = config.dModel
-        for (r, ws) in zip(shards, workspaces) {
-            for s in 0..<r.count { pooled.append(Array(UnsafeBufferPointer(start: ws.pooled.pointer + s * d, count: d))) }
-            for head in config.outputHeads {
-                let t = ws.logits[head.name]!
-                for s in 0..<r.count {
-                    logits[head.name, default: []].append(
-                        Array(UnsafeBufferPointer(start: t.pointer + s * head.classes, count: head.classes)))
-                }
-            }
-        }
-        returnWorkspaces(workspaces)
-        return EncoderOutput(pooled: pooled, logits: logits)
     }
 
     /// Runs the forward pass for `tokenIDs` on the calling thread into a
@@ -145,24 +155,6 @@ public final class Encoder: @unchecked Sendable {
                 throw EncoderInputError.tokenOutOfRange(sequence: s, position: p, id: id, vocabSize: config.vocabSize)
             }
         }
-    }
-
-    /// Contiguous ranges with about equal token counts.
-    private func shardRanges(_ ids: [[Int32]], count: Int) -> [Range<Int>] {
-        if count <= 1 || ids.count <= 1 { return [0..<ids.count] }
-        let total = ids.reduce(0) { $0 + max($1.count, 1) }
-        var ranges: [Range<Int>] = []
-        var start = 0, acc = 0
-        for (i, seq) in ids.enumerated() {
-            acc += max(seq.count, 1)
-            let remainingShards = count - ranges.count - 1
-            if remainingShards > 0, acc * count >= total * (ranges.count + 1), ids.count - (i + 1) >= remainingShards {
-                ranges.append(start..<(i + 1))
-                start = i + 1
-            }
-        }
-        if start < ids.count { ranges.append(start..<ids.count) }
-        return ranges
     }
 
     private func takeWorkspace(batch: Int, seqLen: Int) -> EncoderWorkspace {
@@ -315,5 +307,92 @@ struct PackedWeights: @unchecked Sendable {
         }
         layers = w.layers.map { Layer(qkv: pack($0.qkvWeight), out: pack($0.outWeight), up: pack($0.upWeight), down: pack($0.downWeight)) }
         heads = w.heads.mapValues { pack($0.weight) }
+    }
+}
+
+/// One call of ``Encoder/forward(tokenIDs:threads:)``: the chunk plan, a
+/// claim counter, and the outputs, written by whichever thread ran a chunk.
+private final class ForwardJob: @unchecked Sendable {
+    let ids: [[Int32]]
+    let config: EncoderConfig
+    /// Sequence indices, longest first (stable).
+    let order: [Int]
+    /// Ranges of `order`, each run as one padded batch.
+    let chunks: [Range<Int>]
+    let maxChunkCount: Int
+    let maxSeqLen: Int
+    private let pooled: UnsafeMutablePointer<Float>  // [n, D], original order
+    private let logits: [UnsafeMutablePointer<Float>]  // per output head: [n, C]
+    private let condition = NSCondition()
+    private var claimed = 0, finished = 0
+
+    init(ids: [[Int32]], config: EncoderConfig, threads: Int, rowsPerChunk: Int) {
+        self.ids = ids
+        self.config = config
+        let lengths = ids.map { max($0.count, 1) }
+        order = ids.indices.sorted { lengths[$0] != lengths[$1] ? lengths[$0] > lengths[$1] : $0 < $1 }
+        // With several threads, make at least `threads` chunks when the batch allows it.
+        let total = lengths.reduce(0, +)
+        let budget = max(1, min(rowsPerChunk, (total + threads - 1) / threads))
+        var chunks: [Range<Int>] = []
+        var i = 0
+        while i < order.count {
+            let count = max(1, budget / lengths[order[i]])  // the first is the chunk's longest
+            chunks.append(i..<min(order.count, i + count))
+            i += count
+        }
+        self.chunks = chunks
+        maxChunkCount = chunks.map(\.count).max() ?? 1
+        maxSeqLen = lengths[order[0]]
+        pooled = .allocate(capacity: ids.count * config.dModel)
+        logits = config.outputHeads.map { .allocate(capacity: ids.count * $0.classes) }
+    }
+
+    deinit {
+        pooled.deallocate()
+        logits.forEach { $0.deallocate() }
+    }
+
+    /// The next unclaimed chunk, if any.
+    func claim() -> Int? {
+        condition.lock()
+        defer { condition.unlock() }
+        guard claimed < chunks.count else { return nil }
+        claimed += 1
+        return claimed - 1
+    }
+
+    func finish() {
+        condition.lock()
+        finished += 1
+        if finished == chunks.count { condition.broadcast() }
+        condition.unlock()
+    }
+
+    func waitUntilDone() {
+        condition.lock()
+        while finished < chunks.count { condition.wait() }
+        condition.unlock()
+    }
+
+    /// Copies the pooled vectors and logits of a chunk just run in `ws`.
+    func store(chunk: Int, from ws: EncoderWorkspace) {
+        let d = config.dModel
+        for (s, idx) in order[chunks[chunk]].enumerated() {
+            (pooled + idx * d).update(from: ws.pooled.pointer + s * d, count: d)
+            for (h, head) in config.outputHeads.enumerated() {
+                (logits[h] + idx * head.classes).update(from: ws.logits[head.name]!.pointer + s * head.classes, count: head.classes)
+            }
+        }
+    }
+
+    func output() -> EncoderOutput {
+        let d = config.dModel
+        let p = (0..<ids.count).map { Array(UnsafeBufferPointer(start: pooled + $0 * d, count: d)) }
+        var l: [String: [[Float]]] = [:]
+        for (h, head) in config.outputHeads.enumerated() {
+            l[head.name] = (0..<ids.count).map { Array(UnsafeBufferPointer(start: logits[h] + $0 * head.classes, count: head.classes)) }
+        }
+        return EncoderOutput(pooled: p, logits: l)
     }
 }
