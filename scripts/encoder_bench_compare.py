@@ -155,22 +155,28 @@ def main():
                     help="rounds of Swift, PyTorch, ONNX Runtime in turn; every figure is the median over rounds "
                          "(the machine is shared, so load drifts; interleaving keeps the comparison fair)")
     ap.add_argument("--json", help="also write all figures to this file")
+    ap.add_argument("--concierge", help="benchmark this concierge binary instead of building the release one "
+                                        "(e.g. an older build, for before/after figures)")
     args = ap.parse_args()
     configs = args.config or ["small", "large"]
     rounds = 1 if args.quick else args.rounds
     iters = {"small": 200 if args.quick else 2000, "large": 50 if args.quick else 500}
     seconds = 0.5 if args.quick else 2.0
 
-    subprocess.run(["swift", "build", "-c", "release", "--product", "concierge"], cwd=ROOT, check=True,
-                   stdout=subprocess.DEVNULL)
-    bin_dir = subprocess.run(["swift", "build", "-c", "release", "--show-bin-path"], cwd=ROOT, check=True,
-                             capture_output=True, text=True).stdout.strip()
+    if args.concierge:
+        binary = os.path.abspath(args.concierge)
+    else:
+        subprocess.run(["swift", "build", "-c", "release", "--product", "concierge"], cwd=ROOT, check=True,
+                       stdout=subprocess.DEVNULL)
+        bin_dir = subprocess.run(["swift", "build", "-c", "release", "--show-bin-path"], cwd=ROOT, check=True,
+                                 capture_output=True, text=True).stdout.strip()
+        binary = os.path.join(bin_dir, "concierge")
     tmp = tempfile.mkdtemp(prefix="encoder-bench-")
     per_round = {name: [] for name in configs}
     models, onnx_paths = {}, {}
 
     def swift(name, extra):
-        cmd = [os.path.join(bin_dir, "concierge"), "bench", "encoder", "--json", "--config", name] + extra
+        cmd = [binary, "bench", "encoder", "--json", "--config", name] + extra
         print("  $ " + " ".join(cmd), flush=True)
         return json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout)["swift"][name]
 
