@@ -122,20 +122,28 @@ public final class Encoder: @unchecked Sendable {
     /// 2450–2660 (differences among those within the noise of this box).
     static let rowsPerChunk = 96
 
-    /// Claims and runs chunks of `job` until none is left.
+    /// Claims and runs chunks of `job` until none is left; then, while other
+    /// threads' chunks are still running, backs up any that has been running
+    /// for more than twice this thread's own time per chunk (its thread was
+    /// probably preempted): whichever copy finishes first is kept, and the
+    /// other is abandoned at its next stage boundary.
     private func work(on job: ForwardJob) {
-        guard var chunk = job.claim() else { return }
-        let ws = takeWorkspace(batch: job.maxChunkCount, seqLen: job.maxSeqLen)
-        while true {
-            let r = job.chunks[chunk]
-            run(job.order[r].map { job.ids[$0] }[...], ws)
-            job.store(chunk: chunk, from: ws)
-            let next = job.claim()
-            if next == nil { returnWorkspaces([ws]) }
-            job.finish()
-            guard let n = next else { return }
-            chunk = n
+        var ws: EncoderWorkspace?
+        var busyNanos: UInt64 = 0, runs: UInt64 = 0
+        func runChunk(_ c: Int) {
+            let w = ws ?? takeWorkspace(batch: job.maxChunkCount, seqLen: job.maxSeqLen)
+            ws = w
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            let ids = job.order[job.chunks[c]].map { job.ids[$0] }
+            if run(ids[...], w, stage: { _ in !job.isDone(c) }) {
+                job.complete(chunk: c, from: w)
+                busyNanos += DispatchTime.now().uptimeNanoseconds - t0
+                runs += 1
+            }
         }
+        while let c = job.claim() { runChunk(c) }
+        while let c = job.backup(grace: runs == 0 ? 2_000_000 : 2 * busyNanos / runs) { runChunk(c) }
+        if let ws { returnWorkspaces([ws]) }
     }
 
     /// Runs the forward pass for `tokenIDs` on the calling thread into a
@@ -181,7 +189,10 @@ public final class Encoder: @unchecked Sendable {
     }
 
     /// The whole forward pass of one shard, on the calling thread.
-    private func run(_ ids: ArraySlice<[Int32]>, _ ws: EncoderWorkspace, stage: ((String) -> Void)? = nil) {
+    /// `stage` is called after each stage; returning false abandons the pass
+    /// (the result is then false and the workspace's outputs are garbage).
+    @discardableResult
+    private func run(_ ids: ArraySlice<[Int32]>, _ ws: EncoderWorkspace, stage: ((String) -> Bool)? = nil) -> Bool {
         let c = config
         let b = ids.count
         let seq = max(1, ids.map(\.count).max() ?? 1)
@@ -207,7 +218,7 @@ public final class Encoder: @unchecked Sendable {
             }
         }
 
-        stage?("embedding")
+        if stage?("embedding") == false { return false }
         for l in 0..<c.layers {
             let lw = weights.layers[l], pw = packed.layers[l]
             let a = ws.layerActivations[ws.retainsActivations ? l : 0]
@@ -217,36 +228,36 @@ public final class Encoder: @unchecked Sendable {
 
             layerNorm(xIn, rows: rows, dim: d, gamma: lw.norm1Weight.pointer, beta: lw.norm1Bias.pointer,
                       epsilon: eps, into: a.norm1.pointer, mean: a.norm1Mean.pointer, rstd: a.norm1Rstd.pointer)
-            stage?("layer norm")
+            if stage?("layer norm") == false { return false }
             matmul(a.norm1.pointer, rows: rows, inner: d, packedWeights: pw.qkv.pointer, columns: 3 * d,
                    bias: lw.qkvBias.pointer, residual: nil, into: a.qkv.pointer)
-            stage?("matmul qkv")
+            if stage?("matmul qkv") == false { return false }
             multiHeadSelfAttention(qkv: a.qkv.pointer, batch: b, seqLen: seq, heads: c.heads, headDim: c.headDim,
                                    lengths: ws.lengths, output: a.attention.pointer,
                                    logSumExp: ws.retainsActivations ? a.logSumExp.pointer : nil,
                                    scratch: ws.attentionScratch.pointer)
-            stage?("attention")
+            if stage?("attention") == false { return false }
             matmul(a.attention.pointer, rows: rows, inner: d, packedWeights: pw.out.pointer, columns: d,
                    bias: lw.outBias.pointer, residual: xIn, into: xMid)
-            stage?("matmul out")
+            if stage?("matmul out") == false { return false }
             layerNorm(xMid, rows: rows, dim: d, gamma: lw.norm2Weight.pointer, beta: lw.norm2Bias.pointer,
                       epsilon: eps, into: a.norm2.pointer, mean: a.norm2Mean.pointer, rstd: a.norm2Rstd.pointer)
-            stage?("layer norm")
+            if stage?("layer norm") == false { return false }
             // GELU fused into the up-projection's epilogue; the pre-activation is
             // only written when a training workspace keeps it.
             matmulGELU(a.norm2.pointer, rows: rows, inner: d, packedWeights: pw.up.pointer, columns: f,
                        bias: lw.upBias.pointer, into: a.ffnAct.pointer,
                        preActivation: ws.retainsActivations ? a.ffnPre.pointer : nil)
-            stage?("matmul up + gelu")
+            if stage?("matmul up + gelu") == false { return false }
             matmul(a.ffnAct.pointer, rows: rows, inner: f, packedWeights: pw.down.pointer, columns: d,
                    bias: lw.downBias.pointer, residual: xMid, into: xOut)
-            stage?("matmul ffn down")
+            if stage?("matmul ffn down") == false { return false }
         }
 
         let xLast = ws.hidden[ws.retainsActivations ? c.layers : 0].pointer
         layerNorm(xLast, rows: rows, dim: d, gamma: weights.finalNormWeight.pointer, beta: weights.finalNormBias.pointer,
                   epsilon: eps, into: ws.finalNormed.pointer, mean: ws.finalMean.pointer, rstd: ws.finalRstd.pointer)
-        stage?("layer norm")
+        if stage?("layer norm") == false { return false }
 
         // Mean over the valid tokens of each sequence.
         let pooled = ws.pooled.pointer
@@ -268,7 +279,8 @@ public final class Encoder: @unchecked Sendable {
             matmul(pooled, rows: b, inner: d, packedWeights: hp.pointer, columns: head.classes,
                    bias: hw.bias.pointer, residual: nil, into: ws.logits[head.name]!.pointer)
         }
-        stage?("pooling + heads")
+        if stage?("pooling + heads") == false { return false }
+        return true
     }
 
     /// Time spent per stage of a batch-1 forward pass of `length` random
@@ -289,6 +301,7 @@ public final class Encoder: @unchecked Sendable {
                     total[name, default: 0] += now - last
                 }
                 last = now
+                return true
             }
         }
         return order.map { ($0, Double(total[$0]!) / 1e6 / Double(max(iterations, 1))) }
@@ -328,6 +341,9 @@ private final class ForwardJob: @unchecked Sendable {
     private let logits: [UnsafeMutablePointer<Float>]  // per output head: [n, C]
     private let condition = NSCondition()
     private var claimed = 0, finished = 0
+    private var done: [Bool]
+    private var startedAt: [UInt64]  // uptime (ns) when each chunk was claimed
+    private var backedUp: [Bool]
 
     init(ids: [[Int32]], config: EncoderConfig, threads: Int, rowsPerChunk: Int) {
         self.ids = ids
@@ -349,6 +365,9 @@ private final class ForwardJob: @unchecked Sendable {
         maxSeqLen = lengths[order[0]]
         pooled = .allocate(capacity: ids.count * config.dModel)
         logits = config.outputHeads.map { .allocate(capacity: ids.count * $0.classes) }
+        done = Array(repeating: false, count: chunks.count)
+        startedAt = Array(repeating: 0, count: chunks.count)
+        backedUp = Array(repeating: false, count: chunks.count)
     }
 
     deinit {
@@ -361,25 +380,45 @@ private final class ForwardJob: @unchecked Sendable {
         condition.lock()
         defer { condition.unlock() }
         guard claimed < chunks.count else { return nil }
+        startedAt[claimed] = DispatchTime.now().uptimeNanoseconds
         claimed += 1
         return claimed - 1
     }
 
-    func finish() {
+    /// Once every chunk is claimed: waits until all are done (nil), or until
+    /// one still running (and not backed up yet) has run for `grace`
+    /// nanoseconds, and returns it to be run a second time.
+    func backup(grace: UInt64) -> Int? {
         condition.lock()
-        finished += 1
-        if finished == chunks.count { condition.broadcast() }
-        condition.unlock()
+        defer { condition.unlock() }
+        while finished < chunks.count {
+            var oldest: Int?
+            for c in 0..<claimed where !done[c] && !backedUp[c] {
+                if oldest.map({ startedAt[c] < startedAt[$0] }) ?? true { oldest = c }
+            }
+            guard let c = oldest else { condition.wait(); continue }
+            let now = DispatchTime.now().uptimeNanoseconds, due = startedAt[c] &+ grace
+            if now >= due {
+                backedUp[c] = true
+                return c
+            }
+            _ = condition.wait(until: Date(timeIntervalSinceNow: Double(due - now) / 1e9))
+        }
+        return nil
     }
 
-    func waitUntilDone() {
+    func isDone(_ chunk: Int) -> Bool {
         condition.lock()
-        while finished < chunks.count { condition.wait() }
-        condition.unlock()
+        defer { condition.unlock() }
+        return done[chunk]
     }
 
-    /// Copies the pooled vectors and logits of a chunk just run in `ws`.
-    func store(chunk: Int, from ws: EncoderWorkspace) {
+    /// Stores the outputs of `chunk` just run in `ws`, unless the other copy
+    /// of a backed-up chunk got there first.
+    func complete(chunk: Int, from ws: EncoderWorkspace) {
+        condition.lock()
+        defer { condition.unlock() }
+        if done[chunk] { return }
         let d = config.dModel
         for (s, idx) in order[chunks[chunk]].enumerated() {
             (pooled + idx * d).update(from: ws.pooled.pointer + s * d, count: d)
@@ -387,6 +426,15 @@ private final class ForwardJob: @unchecked Sendable {
                 (logits[h] + idx * head.classes).update(from: ws.logits[head.name]!.pointer + s * head.classes, count: head.classes)
             }
         }
+        done[chunk] = true
+        finished += 1
+        condition.broadcast()
+    }
+
+    func waitUntilDone() {
+        condition.lock()
+        while finished < chunks.count { condition.wait() }
+        condition.unlock()
     }
 
     func output() -> EncoderOutput {
