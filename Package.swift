@@ -36,11 +36,13 @@ let package = Package(
         .target(name: "Training", dependencies: ["Model", "Kernels"], swiftSettings: kernelSwiftFlags),
         // The community data pack: YAML schema, loading, lint, held-out split.
         .target(name: "DataPack", dependencies: ["Tokenizer", "Yams"]),
+        // Metrics (accuracy, macro-F1, per-class, out-of-scope, calibration) and the public benchmark readers.
+        .target(name: "Evaluation", dependencies: ["Tokenizer"]),
         // The command-line interface.
         .executableTarget(
             name: "concierge",
             dependencies: [
-                "Tokenizer", "DataPack", "Model", "Training",
+                "Tokenizer", "DataPack", "Model", "Training", "Evaluation",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -50,6 +52,7 @@ let package = Package(
         .testTarget(name: "KernelsTests", dependencies: ["Kernels", "TestSupport"], swiftSettings: kernelSwiftFlags),
         .testTarget(name: "ModelTests", dependencies: ["Model", "Kernels", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Model", "Kernels", "TestSupport"], swiftSettings: kernelSwiftFlags),
+        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "TestSupport"]),
         .testTarget(name: "DataPackTests", dependencies: ["DataPack", "TestSupport"], resources: [.copy("Fixtures")]),
     ]
 )

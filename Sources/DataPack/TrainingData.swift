@@ -108,15 +108,8 @@ public struct DataSplit: Sendable {
         test = examples.indices.filter { heldOut.contains($0) }.map { examples[$0] }
     }
 
-    /// FNV-1a 64 of the text, salted, then mixed (SplitMix64 finalizer).
+    /// FNV-1a 64 of the text, salted, then mixed (see ``StableHash``).
     static func hash(_ text: String, seed: UInt64) -> UInt64 {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325 ^ seed
-        for byte in text.utf8 {
-            hash ^= UInt64(byte)
-            hash = hash &* 0x0000_0100_0000_01B3
-        }
-        hash ^= hash >> 30; hash = hash &* 0xbf58_476d_1ce4_e5b9
-        hash ^= hash >> 27; hash = hash &* 0x94d0_49bb_1331_11eb
-        return hash ^ (hash >> 31)
+        StableHash.hash(text, seed: seed)
     }
 }

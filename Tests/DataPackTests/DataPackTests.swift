@@ -127,3 +127,23 @@ struct LanguageTests {
         #expect(Language.detect(text) == expected)
     }
 }
+
+@Suite("Pack fingerprint")
+struct DataPackFingerprintTests {
+    @Test func changesExactlyWhenTheYAMLChanges() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let pack = directory.url.appendingPathComponent("pack")
+        try FileManager.default.copyItem(at: Bundle.module.url(forResource: "Fixtures/minimal", withExtension: nil)!, to: pack)
+        let original = try DataPackLoader.fingerprint(directory: pack)
+        #expect(try DataPackLoader.fingerprint(directory: pack) == original, "stable")
+        // A file that is not YAML does not count.
+        try "notes".write(to: pack.appendingPathComponent("NOTES.txt"), atomically: true, encoding: .utf8)
+        #expect(try DataPackLoader.fingerprint(directory: pack) == original)
+        // One more example does.
+        let file = pack.appendingPathComponent("out_of_scope.yaml")
+        let text = try String(contentsOf: file, encoding: .utf8)
+        try (text + "\n").write(to: file, atomically: true, encoding: .utf8)
+        #expect(try DataPackLoader.fingerprint(directory: pack) != original)
+    }
+}

@@ -1,0 +1,63 @@
+import Testing
+import TestSupport
+@testable import Tokenizer
+
+@Suite("N-gram features")
+struct NGramFeaturizerTests {
+    let featurizer = NGramFeaturizer(tokenizer: testTokenizer)
+
+    @Test func wordAndCharacterNGramsOfEnglish() {
+        let grams = featurizer.nGrams("Sink LEAKS!")
+        #expect(grams.words == ["sink", "leaks", "sink leaks"])
+        // Punctuation is not a word; character n-grams are taken inside each
+        // word padded with spaces.
+        #expect(grams.characters.contains(" si"))
+        #expect(grams.characters.contains("eaks "))
+        #expect(grams.characters.contains(" sink"))
+        #expect(!grams.characters.contains(" sink "), "six characters: longer than the 5-gram limit")
+        #expect(!grams.characters.contains { $0.contains("!") })
+        #expect(!grams.characters.contains("k l"), "n-grams never cross words")
+    }
+
+    @Test func chineseWordsAlsoGiveTheirCharacters() {
+        let grams = featurizer.nGrams("厨房水龙头漏水了")
+        #expect(grams.words.contains("水龙头"))
+        #expect(grams.words.contains("水龙头 漏水"))
+        #expect(grams.characters.contains("龙"))
+        #expect(grams.characters.contains("水龙"))
+    }
+
+    @Test func vectorsAreSortedAndEachBlockHasUnitNorm() {
+        let config = NGramFeaturizerConfig(buckets: 1 << 30)  // no collisions for this text
+        let features = NGramFeaturizer(config: config, tokenizer: testTokenizer).features("the sink the sink leaks")
+        #expect(features.indices == features.indices.sorted())
+        #expect(Set(features.indices).count == features.indices.count)
+        #expect(features.indices.allSatisfy { $0 >= 0 && Int($0) < config.buckets })
+        // Two blocks (words, characters), each of unit L2 norm.
+        let squaredNorm = features.values.reduce(0) { $0 + $1 * $1 }
+        #expect(abs(squaredNorm - 2) < 1e-4)
+        // A repeated n-gram weighs 1 + ln 2, more than a single one.
+        #expect(features.values.max()! > features.values.min()!)
+    }
+
+    @Test func featuresAreDeterministicAndNormalized() {
+        let a = featurizer.features("ＷＡＴＥＲ leak")
+        let b = featurizer.features("water LEAK")
+        #expect(a == b, "full-width and case variants normalize to the same features")
+        #expect(featurizer.features("water leak") == b)
+        #expect(featurizer.features("water leak") != featurizer.features("water heater"))
+    }
+
+    @Test func emptyAndPunctuationOnlyTextGiveNoFeatures() {
+        #expect(featurizer.features("").count == 0)
+        #expect(featurizer.features("?!…").count == 0)
+        #expect(featurizer.features("   ").count == 0)
+    }
+
+    @Test func smallBucketCountsSumCollisions() {
+        let features = NGramFeaturizer(config: NGramFeaturizerConfig(buckets: 4), tokenizer: testTokenizer)
+            .features("a long message about the kitchen sink leaking")
+        #expect(features.count <= 4)
+        #expect(features.indices.allSatisfy { (0..<4).contains($0) })
+    }
+}
