@@ -50,6 +50,8 @@ public struct Checkpoint: @unchecked Sendable {
         let file = try Safetensors.File(data: data)
         let meta = file.metadata
         guard let version = meta["format_version"] else { throw CheckpointError.missingMetadata(key: "format_version") }
+        // Other model kinds (e.g. an intent classifier) say so in `model`; a bare encoder has no such key.
+        if let model = meta["model"], model != "encoder" { throw CheckpointError.wrongModelType(expected: "encoder", found: model) }
         guard supportedFormatVersions.contains(version) else {
             throw CheckpointError.unsupportedFormatVersion(found: version, supported: supportedFormatVersions)
         }

@@ -30,6 +30,7 @@ public struct ClassifierCheckpoint: @unchecked Sendable {
 
     public var config: ClassifierConfig { weights.config }
 
+    /// A checkpoint of `weights` (shared, not copied); placeholder labels if `labels` is nil.
     public init(weights: ClassifierWeights, labels: [String: [String]]? = nil, vocabHash: String, extra: [String: String] = [:]) {
         self.weights = weights
         self.labels = labels ?? Self.placeholderLabels(for: weights.config)

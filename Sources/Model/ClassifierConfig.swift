@@ -23,6 +23,7 @@ public struct SparseBranchConfig: Codable, Equatable, Hashable, Sendable {
     /// Activation after the (optional) layer norm.
     public var activation: SparseActivation
 
+    /// A sparse branch of `buckets` × `width`.
     public init(buckets: Int, width: Int, layerNorm: Bool = true, activation: SparseActivation = .none) {
         self.buckets = buckets
         self.width = width
@@ -53,6 +54,7 @@ public struct ClassifierConfig: Codable, Equatable, Hashable, Sendable {
     /// Output heads, in order (e.g. "intent" with ~70 classes, "priority" with 4).
     public var heads: [OutputHeadSpec]
 
+    /// A config; `encoder.outputHeads` is cleared (the classifier owns the heads).
     public init(encoder: EncoderConfig, sparse: SparseBranchConfig? = nil, hiddenWidth: Int = 0, heads: [OutputHeadSpec]) {
         var body = encoder
         body.outputHeads = []
@@ -116,9 +118,12 @@ public struct ClassifierConfig: Codable, Equatable, Hashable, Sendable {
 /// One example's hashed sparse features: `values[i]` is the weight of bucket
 /// `indices[i]`. Indices may repeat (their rows are summed) and need not be sorted.
 public struct SparseVector: Codable, Equatable, Hashable, Sendable {
+    /// Bucket indices in `0 ..< buckets`.
     public var indices: [Int32]
+    /// One weight per index.
     public var values: [Float]
 
+    /// A sparse vector; `indices.count` must equal `values.count` (checked when used).
     public init(indices: [Int32], values: [Float]) {
         self.indices = indices
         self.values = values

@@ -73,7 +73,7 @@ public struct ClassifierWeights: @unchecked Sendable {
             let tensor = Tensor(shape: shape)
             if name == "sparse.norm.weight" {
                 for i in 0..<tensor.count { tensor[i] = 1 }
-            } else if name.hasSuffix(".weight") && name != "sparse.norm.weight" {
+            } else if name.hasSuffix(".weight") {
                 for i in 0..<tensor.count { tensor[i] = Float(0.02 * rng.nextNormal()) }
             }
             tensors[name] = tensor

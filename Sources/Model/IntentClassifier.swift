@@ -111,6 +111,7 @@ public final class IntentClassifier: @unchecked Sendable {
         self.init(checkpoint: try ClassifierCheckpoint.load(from: url, expectedVocabHash: expectedVocabHash))
     }
 
+    /// A classifier over a loaded checkpoint (tensors shared).
     public convenience init(checkpoint c: ClassifierCheckpoint) {
         self.init(weights: c.weights, labels: c.labels, vocabHash: c.vocabHash, extra: c.extra)
     }

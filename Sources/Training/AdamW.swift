@@ -14,11 +14,16 @@ public enum LearningRateDecay: String, Codable, Equatable, Sendable {
 /// Linear warm-up from 0 to the peak over `warmupSteps`, then `decay` to
 /// `floorFraction · peak` at `totalSteps`.
 public struct LearningRateSchedule: Equatable, Sendable {
+    /// Steps of the linear warm-up from 0 to the peak.
     public var warmupSteps: Int
+    /// All steps of the run (the decay reaches the floor here).
     public var totalSteps: Int
+    /// Shape of the decay after the warm-up.
     public var decay: LearningRateDecay
+    /// Final rate as a fraction of the peak.
     public var floorFraction: Float
 
+    /// A schedule; `warmupSteps` is clamped to ≥ 0 and `totalSteps` to ≥ 1.
     public init(warmupSteps: Int, totalSteps: Int, decay: LearningRateDecay, floorFraction: Float = 0) {
         self.warmupSteps = max(0, warmupSteps)
         self.totalSteps = max(1, totalSteps)

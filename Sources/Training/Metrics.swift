@@ -44,15 +44,17 @@ public enum ClassificationMetrics {
     }
 }
 
-/// A validation metric for early stopping: higher is better.
-public struct ValidationMetric: Sendable {
+/// A validation metric for early stopping: higher is better. Evaluated on
+/// the thread that calls ``Trainer/train(train:validation:progress:)``.
+public struct ValidationMetric {
     /// Name for reports and progress output (e.g. "macro-F1(intent)").
     public var name: String
     /// Computes the metric from the classifier's probabilities on the
     /// validation set (head name → one row per example, in order) and the examples.
-    public var evaluate: @Sendable (_ probabilities: [String: [[Float]]], _ examples: [TrainingExample]) -> Double
+    public var evaluate: (_ probabilities: [String: [[Float]]], _ examples: [TrainingExample]) -> Double
 
-    public init(name: String, evaluate: @escaping @Sendable (_ probabilities: [String: [[Float]]], _ examples: [TrainingExample]) -> Double) {
+    /// A metric named `name` computed by `evaluate` (higher is better).
+    public init(name: String, evaluate: @escaping (_ probabilities: [String: [[Float]]], _ examples: [TrainingExample]) -> Double) {
         self.name = name
         self.evaluate = evaluate
     }

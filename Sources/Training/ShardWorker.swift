@@ -53,6 +53,7 @@ final class ShardWorker {
     private var hpre = Buffer(), headIn = Buffer(), hMask = Buffer()  // [B, Hd], [B, I], [B, Hd]
     private var logits: [Buffer]  // per head [B, C]  (probabilities after the loss)
     private var attScratch = Buffer()
+    private let gemmScratch = GemmScratch()
 
     // Backward buffers.
     private var dX = Buffer(), dTmp = Buffer(), dAtt = Buffer()  // [R, D]
@@ -63,6 +64,8 @@ final class ShardWorker {
 
     private(set) var layout = RaggedLayout()
     private(set) var batch = 0
+    /// Profiling hook: called with a stage name after each stage of ``run``.
+    var stage: ((String) -> Void)?
 
     init(config: ClassifierConfig) {
         self.config = config
@@ -134,6 +137,7 @@ final class ShardWorker {
             }
         }
         if dropout.encoder > 0 { multiply(x0.pointer, embMask.pointer, count: rows * d, into: x0.pointer) }
+        stage?("fwd embeddings + masks")
 
         // Encoder layers.
         var xIn = x0.pointer
@@ -142,34 +146,41 @@ final class ShardWorker {
             let a = layers[l]
             layerNorm(xIn, rows: rows, dim: d, gamma: lw.norm1Weight.pointer, beta: lw.norm1Bias.pointer, epsilon: eps,
                       into: a.norm1.pointer, mean: a.mean1.pointer, rstd: a.rstd1.pointer)
-            matmul(a.norm1.pointer, rows: rows, inner: d, packedWeights: pw.qkv.pointer, columns: 3 * d,
+            stage?("fwd layer norm")
+            matmul(a.norm1.pointer, rows: rows, inner: d, packedWeights: pw.qkv.forward.pointer, columns: 3 * d,
                    bias: lw.qkvBias.pointer, residual: nil, into: a.qkv.pointer)
+            stage?("fwd qkv")
             raggedAttentionForward(qkv: a.qkv.pointer, layout: layout, heads: c.heads, headDim: hd,
                                    att: a.att.pointer, probs: a.probs.pointer, scratch: attScratch.pointer)
+            stage?("fwd attention")
             if dropout.encoder > 0 {
-                matmul(a.att.pointer, rows: rows, inner: d, packedWeights: pw.out.pointer, columns: d,
+                matmul(a.att.pointer, rows: rows, inner: d, packedWeights: pw.out.forward.pointer, columns: d,
                        bias: lw.outBias.pointer, residual: nil, into: tmp.pointer)
                 multiply(tmp.pointer, a.attMask.pointer, count: rows * d, into: tmp.pointer)
                 a.mid.pointer.update(from: xIn, count: rows * d)
                 add(tmp.pointer, count: rows * d, into: a.mid.pointer)
             } else {
-                matmul(a.att.pointer, rows: rows, inner: d, packedWeights: pw.out.pointer, columns: d,
+                matmul(a.att.pointer, rows: rows, inner: d, packedWeights: pw.out.forward.pointer, columns: d,
                        bias: lw.outBias.pointer, residual: xIn, into: a.mid.pointer)
             }
+            stage?("fwd out")
             layerNorm(a.mid.pointer, rows: rows, dim: d, gamma: lw.norm2Weight.pointer, beta: lw.norm2Bias.pointer, epsilon: eps,
                       into: a.norm2.pointer, mean: a.mean2.pointer, rstd: a.rstd2.pointer)
-            matmulGELU(a.norm2.pointer, rows: rows, inner: d, packedWeights: pw.up.pointer, columns: f,
+            stage?("fwd layer norm")
+            matmulGELU(a.norm2.pointer, rows: rows, inner: d, packedWeights: pw.up.forward.pointer, columns: f,
                        bias: lw.upBias.pointer, into: a.act.pointer, preActivation: a.pre.pointer)
+            stage?("fwd up + gelu")
             if dropout.encoder > 0 {
-                matmul(a.act.pointer, rows: rows, inner: f, packedWeights: pw.down.pointer, columns: d,
+                matmul(a.act.pointer, rows: rows, inner: f, packedWeights: pw.down.forward.pointer, columns: d,
                        bias: lw.downBias.pointer, residual: nil, into: tmp.pointer)
                 multiply(tmp.pointer, a.ffnMask.pointer, count: rows * d, into: tmp.pointer)
                 a.out.pointer.update(from: a.mid.pointer, count: rows * d)
                 add(tmp.pointer, count: rows * d, into: a.out.pointer)
             } else {
-                matmul(a.act.pointer, rows: rows, inner: f, packedWeights: pw.down.pointer, columns: d,
+                matmul(a.act.pointer, rows: rows, inner: f, packedWeights: pw.down.forward.pointer, columns: d,
                        bias: lw.downBias.pointer, residual: a.mid.pointer, into: a.out.pointer)
             }
+            stage?("fwd down")
             xIn = a.out.pointer
         }
         layerNorm(xIn, rows: rows, dim: d, gamma: w.encoder.finalNormWeight.pointer, beta: w.encoder.finalNormBias.pointer,
@@ -212,7 +223,7 @@ final class ShardWorker {
         let iw = config.headInputWidth, hw = config.hiddenWidth
         var headInput = z.pointer
         if hw > 0 {
-            matmulGELU(z.pointer, rows: b, inner: zw, packedWeights: packed.hidden!.pointer, columns: hw,
+            matmulGELU(z.pointer, rows: b, inner: zw, packedWeights: packed.hidden!.forward.pointer, columns: hw,
                        bias: w.hiddenBias!.pointer, into: headIn.pointer, preActivation: hpre.pointer)
             if dropout.hidden > 0 { multiply(headIn.pointer, hMask.pointer, count: b * hw, into: headIn.pointer) }
             headInput = headIn.pointer
@@ -222,7 +233,7 @@ final class ShardWorker {
         var loss = 0.0
         for (k, head) in config.heads.enumerated() {
             let cls = head.classes
-            matmul(headInput, rows: b, inner: iw, packedWeights: packed.heads[head.name]!.pointer, columns: cls,
+            matmul(headInput, rows: b, inner: iw, packedWeights: packed.heads[head.name]!.forward.pointer, columns: cls,
                    bias: w.heads[head.name]!.bias.pointer, residual: nil, into: logits[k].pointer)
             for (s, ex) in examples.enumerated() {
                 let label = Int(ex.labels[k])
@@ -236,26 +247,28 @@ final class ShardWorker {
                                                              gradient: backward ? dl : nil)
             }
         }
+        stage?("fwd norm, pool, sparse, hidden, heads, loss")
         if !backward { return loss }
 
         // ---------------- Backward ----------------
         grads.zero()
+        stage?("bwd zero gradients")
         // Heads: dW += dLᵀ·in, db += Σ dL, dIn (+)= dL·W.
         for (k, head) in config.heads.enumerated() {
             let cls = head.classes
-            linearBackward(x: headInput, dy: dLogits[k].pointer, weight: w.heads[head.name]!.weight.pointer,
+            linearBackward(x: headInput, dy: dLogits[k].pointer, packedTransposed: packed.heads[head.name]!.backward.pointer,
                            rows: b, inner: iw, outer: cls,
                            dWeight: grads["heads.\(head.name).weight"].pointer, dBias: grads["heads.\(head.name).bias"].pointer,
-                           dx: dHeadIn.pointer, accumulateDX: k > 0)
+                           dx: dHeadIn.pointer, accumulateDX: k > 0, scratch: gemmScratch)
         }
         // Hidden layer.
         var dz = dHeadIn.pointer
         if hw > 0 {
             if dropout.hidden > 0 { multiply(dHeadIn.pointer, hMask.pointer, count: b * hw, into: dHeadIn.pointer) }
             geluBackward(pre: hpre.pointer, dy: dHeadIn.pointer, count: b * hw, into: dHeadIn.pointer)
-            linearBackward(x: z.pointer, dy: dHeadIn.pointer, weight: w.hiddenWeight!.pointer, rows: b, inner: zw, outer: hw,
+            linearBackward(x: z.pointer, dy: dHeadIn.pointer, packedTransposed: packed.hidden!.backward.pointer, rows: b, inner: zw, outer: hw,
                            dWeight: grads["hidden.weight"].pointer, dBias: grads["hidden.bias"].pointer,
-                           dx: dZ.pointer, accumulateDX: false)
+                           dx: dZ.pointer, accumulateDX: false, scratch: gemmScratch)
             dz = dZ.pointer
         }
         if dropout.encoder > 0 || dropout.sparse > 0 { multiply(dz, zMask.pointer, count: b * zw, into: dz) }
@@ -296,10 +309,11 @@ final class ShardWorker {
         layerNormBackward(x: lastOut, mean: fmean.pointer, rstd: frstd.pointer, gamma: w.encoder.finalNormWeight.pointer,
                           dy: dTmp.pointer, rows: rows, dim: d, dx: dX.pointer, accumulate: false,
                           dGamma: grads["final_norm.weight"].pointer, dBeta: grads["final_norm.bias"].pointer)
+        stage?("bwd heads, hidden, sparse, pool, norm")
 
         // Layers, last to first. dX holds d(loss)/d(layer output).
         for l in stride(from: c.layers - 1, through: 0, by: -1) {
-            let lw = w.encoder.layers[l], a = layers[l]
+            let lw = w.encoder.layers[l], a = layers[l], pw = packed.layers[l]
             let p = "layers.\(l)."
             let layerIn = l > 0 ? layers[l - 1].out.pointer : x0.pointer
             // FFN block: out = mid + mask ∘ (down(gelu(up(LN2(mid))))).
@@ -308,33 +322,41 @@ final class ShardWorker {
                 multiply(dX.pointer, a.ffnMask.pointer, count: rows * d, into: dTmp.pointer)
                 dDown = UnsafePointer(dTmp.pointer)
             }
-            linearBackward(x: a.act.pointer, dy: dDown, weight: lw.downWeight.pointer, rows: rows, inner: f, outer: d,
+            linearBackward(x: a.act.pointer, dy: dDown, packedTransposed: pw.down.backward.pointer, rows: rows, inner: f, outer: d,
                            dWeight: grads[p + "ffn.down.weight"].pointer, dBias: grads[p + "ffn.down.bias"].pointer,
-                           dx: dF.pointer, accumulateDX: false)
+                           dx: dF.pointer, accumulateDX: false, scratch: gemmScratch)
+            stage?("bwd down")
             geluBackward(pre: a.pre.pointer, dy: dF.pointer, count: rows * f, into: dF.pointer)
-            linearBackward(x: a.norm2.pointer, dy: dF.pointer, weight: lw.upWeight.pointer, rows: rows, inner: d, outer: f,
+            stage?("bwd gelu")
+            linearBackward(x: a.norm2.pointer, dy: dF.pointer, packedTransposed: pw.up.backward.pointer, rows: rows, inner: d, outer: f,
                            dWeight: grads[p + "ffn.up.weight"].pointer, dBias: grads[p + "ffn.up.bias"].pointer,
-                           dx: dTmp.pointer, accumulateDX: false)
+                           dx: dTmp.pointer, accumulateDX: false, scratch: gemmScratch)
+            stage?("bwd up")
             layerNormBackward(x: a.mid.pointer, mean: a.mean2.pointer, rstd: a.rstd2.pointer, gamma: lw.norm2Weight.pointer,
                               dy: dTmp.pointer, rows: rows, dim: d, dx: dX.pointer, accumulate: true,
                               dGamma: grads[p + "norm2.weight"].pointer, dBeta: grads[p + "norm2.bias"].pointer)
+            stage?("bwd layer norm")
             // Attention block: mid = in + mask ∘ out(attention(LN1(in))).
             var dOutProj = UnsafePointer(dX.pointer)
             if dropout.encoder > 0 {
                 multiply(dX.pointer, a.attMask.pointer, count: rows * d, into: dTmp.pointer)
                 dOutProj = UnsafePointer(dTmp.pointer)
             }
-            linearBackward(x: a.att.pointer, dy: dOutProj, weight: lw.outWeight.pointer, rows: rows, inner: d, outer: d,
+            linearBackward(x: a.att.pointer, dy: dOutProj, packedTransposed: pw.out.backward.pointer, rows: rows, inner: d, outer: d,
                            dWeight: grads[p + "attention.out.weight"].pointer, dBias: grads[p + "attention.out.bias"].pointer,
-                           dx: dAtt.pointer, accumulateDX: false)
+                           dx: dAtt.pointer, accumulateDX: false, scratch: gemmScratch)
+            stage?("bwd out")
             raggedAttentionBackward(qkv: a.qkv.pointer, probs: a.probs.pointer, dAtt: dAtt.pointer, layout: layout,
                                     heads: c.heads, headDim: hd, dQKV: dQKV.pointer, scratch: attScratch.pointer)
-            linearBackward(x: a.norm1.pointer, dy: dQKV.pointer, weight: lw.qkvWeight.pointer, rows: rows, inner: d, outer: 3 * d,
+            stage?("bwd attention")
+            linearBackward(x: a.norm1.pointer, dy: dQKV.pointer, packedTransposed: pw.qkv.backward.pointer, rows: rows, inner: d, outer: 3 * d,
                            dWeight: grads[p + "attention.qkv.weight"].pointer, dBias: grads[p + "attention.qkv.bias"].pointer,
-                           dx: dTmp.pointer, accumulateDX: false)
+                           dx: dTmp.pointer, accumulateDX: false, scratch: gemmScratch)
+            stage?("bwd qkv")
             layerNormBackward(x: layerIn, mean: a.mean1.pointer, rstd: a.rstd1.pointer, gamma: lw.norm1Weight.pointer,
                               dy: dTmp.pointer, rows: rows, dim: d, dx: dX.pointer, accumulate: true,
                               dGamma: grads[p + "norm1.weight"].pointer, dBeta: grads[p + "norm1.bias"].pointer)
+            stage?("bwd layer norm")
         }
         // Embeddings.
         if dropout.encoder > 0 { multiply(dX.pointer, embMask.pointer, count: rows * d, into: dX.pointer) }
@@ -347,6 +369,7 @@ final class ShardWorker {
                 add(g, count: d, into: grads.tokens.row(Int(id)))
             }
         }
+        stage?("bwd embeddings")
         return loss
     }
 
@@ -386,30 +409,39 @@ struct DropoutSampler {
 
     func fill(_ p: UnsafeMutablePointer<Float>, count: Int, _ rng: inout Xoshiro256) {
         if !active { p.update(repeating: 1, count: count); return }
+        // Two 64-bit draws = eight 16-bit uniforms = eight mask values per SIMD8 store.
+        let t = SIMD8<UInt32>(repeating: UInt32(threshold)), keep = SIMD8<Float>(repeating: scale)
         var i = 0
         while i < count {
-            var bits = rng.next()
-            for _ in 0..<4 where i < count {
-                p[i] = (bits & 0xFFFF) < threshold ? 0 : scale
-                bits >>= 16
-                i += 1
+            let a = rng.next(), b = rng.next()
+            let lanes = SIMD8<UInt32>(UInt32(a & 0xFFFF), UInt32((a >> 16) & 0xFFFF), UInt32((a >> 32) & 0xFFFF), UInt32(a >> 48),
+                                      UInt32(b & 0xFFFF), UInt32((b >> 16) & 0xFFFF), UInt32((b >> 32) & 0xFFFF), UInt32(b >> 48))
+            let v = keep.replacing(with: 0, where: lanes .< t)
+            if i + 8 <= count {
+                st8(v, p + i)
+            } else {
+                for j in 0..<(count - i) { p[i + j] = v[j] }
             }
+            i += 8
         }
     }
 }
 
 /// Backward of `y = x·Wᵀ + b` (`x`: rows × inner, `W`: outer × inner):
-/// `dW += dyᵀ·x`, `db += Σ_rows dy`, `dx (+)= dy·W`.
+/// `dW += dyᵀ·x` (``gemmTransposedAccumulate(_:rows:outer:_:inner:into:scratch:)``),
+/// `db += Σ_rows dy`, `dx (+)= dy·W` (`Kernels.matmul` on W packed
+/// transposed, `packWeightsKN`).
 func linearBackward(
-    x: UnsafePointer<Float>, dy: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+    x: UnsafePointer<Float>, dy: UnsafePointer<Float>, packedTransposed: UnsafePointer<Float>,
     rows: Int, inner k: Int, outer n: Int,
     dWeight: UnsafeMutablePointer<Float>, dBias: UnsafeMutablePointer<Float>?,
-    dx: UnsafeMutablePointer<Float>?, accumulateDX: Bool
+    dx: UnsafeMutablePointer<Float>?, accumulateDX: Bool, scratch: GemmScratch
 ) {
-    stridedGemm(dy, rows: n, depth: rows, xRow: 1, xStep: n, x, wStep: k, columns: k, into: dWeight, ldy: k, accumulate: true)
+    gemmTransposedAccumulate(dy, rows: rows, outer: n, x, inner: k, into: dWeight, scratch: scratch)
     if let dBias { addColumnSums(dy, rows: rows, cols: n, ld: n, into: dBias) }
     if let dx {
-        stridedGemm(dy, rows: rows, depth: n, xRow: n, xStep: 1, weight, wStep: k, columns: k, into: dx, ldy: k, accumulate: accumulateDX)
+        matmul(dy, rows: rows, inner: n, packedWeights: packedTransposed, columns: k, bias: nil,
+               residual: accumulateDX ? UnsafePointer(dx) : nil, into: dx)
     }
 }
 

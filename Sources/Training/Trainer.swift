@@ -5,6 +5,7 @@ import Model
 /// Where training is, for progress bars. Sent after every optimizer step
 /// (`event == .step`) and after every epoch's validation (`.epochEnd`).
 public struct TrainingProgress: Sendable {
+    /// After an optimizer step, or after an epoch's validation.
     public enum Event: Sendable { case step, epochEnd }
     public var event: Event
     /// 1-based epoch and its bound.
@@ -15,11 +16,13 @@ public struct TrainingProgress: Sendable {
     public var totalSteps: Int
     /// Mean training loss of the current epoch so far.
     public var loss: Double
+    /// Dense learning rate of the last step.
     public var learningRate: Float
     /// Of the last finished epoch (`nil` before the first, or without a validation set).
     public var validationMetric: Double?
     /// Accuracy of the metric's head (default "intent") on the validation set, last finished epoch.
     public var validationAccuracy: Double?
+    /// Since `train` started, validation included.
     public var elapsedSeconds: Double
     /// Estimated time left for all planned steps (early stopping may end sooner).
     public var etaSeconds: Double
@@ -27,23 +30,35 @@ public struct TrainingProgress: Sendable {
 
 /// One epoch of a ``TrainingReport``.
 public struct EpochRecord: Codable, Equatable, Sendable {
+    /// 1-based.
     public var epoch: Int
+    /// Mean loss of the epoch's steps (with dropout, as trained).
     public var trainLoss: Double
+    /// Validation metric (``Trainer/metric``) after the epoch; nil without a validation set.
     public var validationMetric: Double?
+    /// Validation accuracy of ``Trainer/accuracyHead``.
     public var validationAccuracy: Double?
+    /// Learning rate of the epoch's last step.
     public var learningRate: Float
+    /// Wall time of the epoch, validation included.
     public var seconds: Double
 }
 
 /// What a training run did.
 public struct TrainingReport: Codable, Equatable, Sendable {
+    /// ``ValidationMetric/name`` of the early-stopping metric.
     public var metricName: String
+    /// One record per epoch run.
     public var epochs: [EpochRecord]
     /// Epoch whose weights were returned (1-based; the last one without validation).
     public var bestEpoch: Int
+    /// Metric of the best epoch (nil without validation).
     public var bestMetric: Double?
+    /// Whether patience ran out before `epochs`.
     public var stoppedEarly: Bool
+    /// Optimizer steps taken.
     public var steps: Int
+    /// Wall time of the whole run, validation included.
     public var trainingSeconds: Double
     /// Training examples processed per second (forward + backward + update).
     public var sequencesPerSecond: Double
@@ -63,8 +78,11 @@ public struct TrainingReport: Codable, Equatable, Sendable {
 public final class Trainer {
     public let config: ClassifierConfig
     public let options: TrainingOptions
+    /// Stored with the trained model (head → class labels); placeholders if nil.
     public var labels: [String: [String]]?
+    /// Stored with the trained model.
     public var vocabHash: String
+    /// Free-form metadata stored with the trained model (data hash, …).
     public var extra: [String: String]
     /// Early-stopping metric; default: macro-F1 of "intent" (or of the first head if there is no "intent").
     public var metric: ValidationMetric

@@ -156,6 +156,7 @@ public final class TrainingEngine {
                                                   dropout: dropout, maskSeed: maskSeed, backward: true)
             }
         }
+        stage?("workers (forward + backward)")
         let loss = losses.reduce(0, +)
         if !loss.isFinite { throw TrainingError.diverged(step: stepCount) }
 
@@ -183,6 +184,7 @@ public final class TrainingEngine {
         if let s = g0.sparse { total += s.sumOfSquaresTouched() }
         let norm = total.squareRoot()
         if !norm.isFinite { throw TrainingError.diverged(step: stepCount) }
+        stage?("reduce + norm")
         let clip: Float = options.clipNorm > 0 && norm > Double(options.clipNorm) ? Float(Double(options.clipNorm) / norm) : 1
 
         // AdamW.
@@ -199,6 +201,7 @@ public final class TrainingEngine {
             frozenAdam.update(p.value.pointer + o, p.state.m.pointer + o, p.state.v.pointer + o,
                               g0.dense[pi].tensor.pointer + o, count: range.count, decay: p.decay)
         }
+        stage?("adamw dense")
         // Token embedding: no decay; dense (exact AdamW) or lazy on touched rows.
         let d = config.encoder.dModel
         let tok = weights.encoder.tokenEmbedding
@@ -220,6 +223,7 @@ public final class TrainingEngine {
                 }
             }
         }
+        stage?("adamw token embedding")
         // Sparse table: touched rows only.
         if let table = weights.sparseEmbedding, let sg = g0.sparse {
             let ds = config.sparseWidth
@@ -234,12 +238,55 @@ public final class TrainingEngine {
                 for (i, r) in sg.touched.enumerated() { addScaled(sg.slotRow(i), scale: step, count: ds, into: table.pointer + Int(r) * ds) }
             }
         }
+        stage?("sparse table update")
         // Re-pack the forward copies of the linear weights.
         let packCount = packed.pairs.count
         parallel(min(threads, packCount)) { part in
             self.packed.repack(tensorsAt: Array(stride(from: part, to: packCount, by: self.threads)))
         }
+        stage?("re-pack weights")
         return StepResult(loss: loss, gradientNorm: norm, learningRate: learningRate)
+    }
+
+    private var stage: ((String) -> Void)?
+
+    /// Time per stage of a step on `batch` in milliseconds: the minimum over
+    /// `iterations` steps (after 3 warm-up steps) of the calling thread's CPU
+    /// time (`CLOCK_THREAD_CPUTIME_ID`), robust to other processes on a shared
+    /// machine; with several threads, wall time. With one thread the worker's forward and backward
+    /// stages are listed; with more, the worker phase is one entry. Updates
+    /// the weights (use a throwaway engine).
+    public func stageProfile(_ batch: ArraySlice<PreparedExample>, iterations: Int) throws -> [(stage: String, milliseconds: Double)] {
+        var order: [String] = []
+        var best: [String: UInt64] = [:]
+        var current: [String: UInt64] = [:]
+        let cpuClock = threads == 1
+        func now() -> UInt64 {
+            if cpuClock {
+                var ts = timespec()
+                clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts)
+                return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
+            }
+            return DispatchTime.now().uptimeNanoseconds
+        }
+        var last = now()
+        let hook: (String) -> Void = { name in
+            let now = now()
+            if current[name] == nil && !order.contains(name) { order.append(name) }
+            current[name, default: 0] += now - last
+            last = now
+        }
+        if threads == 1 { workers[0].stage = hook }
+        stage = hook
+        defer { workers[0].stage = nil; stage = nil }
+        for i in 0..<(iterations + 3) {
+            current = [:]
+            last = now()
+            try step(batch, learningRate: 1e-4, sparseLearningRate: 1e-3)
+            if i < 3 { continue }
+            for (name, ns) in current { best[name] = min(best[name] ?? .max, ns) }
+        }
+        return order.compactMap { name in best[name].map { (name, Double($0) / 1e6) } }
     }
 
     /// Runs `body` over every chunk index, chunks split across the threads.
@@ -254,6 +301,30 @@ public final class TrainingEngine {
             var c = part
             while c < n { body(c); c += parts }
         }
+    }
+
+    /// Loss and gradient of every parameter (canonical names, dense tensors,
+    /// embedding tables included) on `examples`, without dropout and without
+    /// an update. For checks against other implementations.
+    public func lossAndGradients(_ examples: ArraySlice<PreparedExample>) -> (loss: Double, gradients: [(name: String, tensor: Tensor)]) {
+        var counts = [Int](repeating: 0, count: config.heads.count)
+        for ex in examples { for k in 0..<counts.count where ex.labels[k] >= 0 { counts[k] += 1 } }
+        let scales = (0..<counts.count).map { counts[$0] > 0 ? headWeights[$0] / Float(counts[$0]) : 0 }
+        let worker = workers[0]
+        let loss = worker.run(examples, firstIndex: 0, weights: weights, packed: packed, headScales: scales,
+                              labelSmoothing: options.labelSmoothing, dropout: DropoutRates(), maskSeed: 0, backward: true)
+        var out: [(String, Tensor)] = []
+        for (name, t) in weights.namedTensors {
+            let g = Tensor(shape: t.shape)
+            if name == Gradients.tokenName || name == Gradients.sparseName {
+                let rg = name == Gradients.tokenName ? worker.grads.tokens : worker.grads.sparse!
+                for (i, r) in rg.touched.enumerated() { (g.pointer + Int(r) * rg.width).update(from: rg.slotRow(i), count: rg.width) }
+            } else {
+                g.pointer.update(from: worker.grads[name].pointer, count: g.count)
+            }
+            out.append((name, g))
+        }
+        return (loss, out)
     }
 
     /// Mean loss of `examples` with the current weights and no dropout (no update).

@@ -11,6 +11,7 @@ public struct TrainingExample: Codable, Equatable, Sendable {
     /// this example (e.g. "priority" only for service requests).
     public var labels: [String: Int]
 
+    /// An example; see the properties.
     public init(tokenIDs: [Int32], sparse: SparseVector? = nil, labels: [String: Int]) {
         self.tokenIDs = tokenIDs
         self.sparse = sparse
@@ -76,6 +77,7 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
     /// of the exact dense AdamW update of all rows.
     public var lazyTokenEmbedding: Bool = false
 
+    /// The defaults.
     public init() {}
 
     /// Checks ranges; throws ``TrainingError/invalidOptions(_:)``.

@@ -90,6 +90,27 @@ func threadCountDoesNotChangeResults() throws {
     #expect(a.pooled.count == 7 && b.logits["category"]?.count == 7)
 }
 
+@Test("a large ragged batch (many chunks, any thread count) keeps input order and matches each message alone")
+func chunkedBatchMatchesSingles() throws {
+    let encoder = try Encoder(config: testConfig, seed: 5)
+    var rng = Xoshiro256(seed: 11)
+    // 90 messages, 0 … 40 tokens, in random order: several chunks of different
+    // padded lengths, claimed by whichever thread is free.
+    let batch: [[Int32]] = (0..<90).map { _ in
+        (0..<Int(rng.next() % 41)).map { _ in Int32(rng.next() % 100) }
+    }
+    let singles = try batch.map { try encoder.forward(tokenIDs: [$0], threads: 1) }
+    for threads in [1, 2, 3] {
+        let out = try encoder.forward(tokenIDs: batch, threads: threads)
+        #expect(out.pooled.count == batch.count)
+        for (i, single) in singles.enumerated() {
+            #expect(maxAbsDiff(out.pooled[i], single.pooled[0]) <= 1e-5)
+            #expect(maxAbsDiff(out.logits["category"]![i], single.logits["category"]![0]) <= 1e-5)
+            #expect(maxAbsDiff(out.logits["priority"]![i], single.logits["priority"]![0]) <= 1e-5)
+        }
+    }
+}
+
 @Test("a workspace that retains activations gives the same outputs and keeps every layer")
 func retainedWorkspaceMatchesInference() throws {
     let encoder = try Encoder(config: testConfig, seed: 4)

@@ -93,32 +93,32 @@ private func stridedGemmBlocks(
 }
 
 @inline(never)
-private func sgTile6(_ x: UnsafePointer<Float>, _ xr: Int, _ xs: Int, _ k: Int, _ w: UnsafePointer<Float>, _ ws: Int,
+func sgTile6(_ x: UnsafePointer<Float>, _ xr: Int, _ xs: Int, _ k: Int, _ w: UnsafePointer<Float>, _ ws: Int,
                      _ y: UnsafeMutablePointer<Float>, _ ldy: Int, _ cols: Int, _ acc: Bool) {
     sgTile(6, x, xr, xs, k, w, ws, y, ldy, cols, acc)
 }
 @inline(never)
-private func sgTile5(_ x: UnsafePointer<Float>, _ xr: Int, _ xs: Int, _ k: Int, _ w: UnsafePointer<Float>, _ ws: Int,
+func sgTile5(_ x: UnsafePointer<Float>, _ xr: Int, _ xs: Int, _ k: Int, _ w: UnsafePointer<Float>, _ ws: Int,
                      _ y: UnsafeMutablePointer<Float>, _ ldy: Int, _ cols: Int, _ acc: Bool) {
     sgTile(5, x, xr, xs, k, w, ws, y, ldy, cols, acc)
 }
 @inline(never)
-private func sgTile4(_ x: UnsafePointer<Float>, _ xr: Int, _ xs: Int, _ k: Int, _ w: UnsafePointer<Float>, _ ws: Int,
+func sgTile4(_ x: UnsafePointer<Float>, _ xr: Int, _ xs: Int, _ k: Int, _ w: UnsafePointer<Float>, _ ws: Int,
                      _ y: UnsafeMutablePointer<Float>, _ ldy: Int, _ cols: Int, _ acc: Bool) {
     sgTile(4, x, xr, xs, k, w, ws, y, ldy, cols, acc)
 }
 @inline(never)
-private func sgTile3(_ x: UnsafePointer<Float>, _ xr: Int, _ xs: Int, _ k: Int, _ w: UnsafePointer<Float>, _ ws: Int,
+func sgTile3(_ x: UnsafePointer<Float>, _ xr: Int, _ xs: Int, _ k: Int, _ w: UnsafePointer<Float>, _ ws: Int,
                      _ y: UnsafeMutablePointer<Float>, _ ldy: Int, _ cols: Int, _ acc: Bool) {
     sgTile(3, x, xr, xs, k, w, ws, y, ldy, cols, acc)
 }
 @inline(never)
-private func sgTile2(_ x: UnsafePointer<Float>, _ xr: Int, _ xs: Int, _ k: Int, _ w: UnsafePointer<Float>, _ ws: Int,
+func sgTile2(_ x: UnsafePointer<Float>, _ xr: Int, _ xs: Int, _ k: Int, _ w: UnsafePointer<Float>, _ ws: Int,
                      _ y: UnsafeMutablePointer<Float>, _ ldy: Int, _ cols: Int, _ acc: Bool) {
     sgTile(2, x, xr, xs, k, w, ws, y, ldy, cols, acc)
 }
 @inline(never)
-private func sgTile1(_ x: UnsafePointer<Float>, _ xr: Int, _ xs: Int, _ k: Int, _ w: UnsafePointer<Float>, _ ws: Int,
+func sgTile1(_ x: UnsafePointer<Float>, _ xr: Int, _ xs: Int, _ k: Int, _ w: UnsafePointer<Float>, _ ws: Int,
                      _ y: UnsafeMutablePointer<Float>, _ ldy: Int, _ cols: Int, _ acc: Bool) {
     sgTile(1, x, xr, xs, k, w, ws, y, ldy, cols, acc)
 }
@@ -197,4 +197,88 @@ private func sgKernel(_ rows: Int, _ x: UnsafePointer<Float>, _ xr: Int, _ xs: I
     if rows > 3 { st8(c30, out + 3 * ldo); st8(c31, out + 3 * ldo + 8) }
     if rows > 4 { st8(c40, out + 4 * ldo); st8(c41, out + 4 * ldo + 8) }
     if rows > 5 { st8(c50, out + 5 * ldo); st8(c51, out + 5 * ldo + 8) }
+}
+
+/// Scratch for ``gemmTransposedAccumulate(_:rows:outer:_:inner:into:scratch:)``.
+final class GemmScratch {
+    private(set) var pointer = UnsafeMutablePointer<Float>.allocate(capacity: 1)
+    private var capacity = 1
+    func ensure(_ count: Int) -> UnsafeMutablePointer<Float> {
+        if count > capacity {
+            pointer.deallocate()
+            capacity = count + count / 4
+            pointer = .allocate(capacity: capacity)
+        }
+        return pointer
+    }
+    deinit { pointer.deallocate() }
+}
+
+/// Weight gradient of a linear layer, `dW[n, k] += Σ_r dY[r, n] · X[r, k]`
+/// (`dY`: rows × n, `X`: rows × k, `dW`: n × k, all row-major).
+///
+/// X is first packed into 16-column panels `[k/16][rows][16]` so that the
+/// micro-kernel streams it contiguously; dYᵀ is read in place (6 adjacent
+/// floats of a dY row per step). Packing costs rows·k copies against
+/// rows·n·k multiply-adds. Per depth block of 256 rows, the loop nest keeps
+/// the smaller operand block in L2 and one tile's slice of the other in L1.
+func gemmTransposedAccumulate(_ dy: UnsafePointer<Float>, rows r: Int, outer n: Int,
+                              _ x: UnsafePointer<Float>, inner k: Int,
+                              into dW: UnsafeMutablePointer<Float>, scratch: GemmScratch) {
+    if r == 0 || n == 0 || k == 0 { return }
+    let panels = (k + 15) / 16
+    let px = scratch.ensure(panels * 16 * r)
+    packPanels(x, rows: r, cols: k, into: px)
+    gemmTransposedPacked(px: px, dy: dy, rows: r, outer: n, inner: k, into: dW)
+}
+
+/// `src` (rows × cols) → `[cols/16][rows][16]`, zero-padded.
+func packPanels(_ src: UnsafePointer<Float>, rows r: Int, cols k: Int, into dst: UnsafeMutablePointer<Float>) {
+    let panels = (k + 15) / 16
+    for p in 0..<panels {
+        let width = min(16, k - p * 16)
+        let d = dst + p * 16 * r
+        if width == 16 {
+            for row in 0..<r {
+                let s = src + row * k + p * 16
+                st8(ld8(s), d + row * 16)
+                st8(ld8(s + 8), d + row * 16 + 8)
+            }
+        } else {
+            for row in 0..<r {
+                let s = src + row * k + p * 16
+                for c in 0..<16 { d[row * 16 + c] = c < width ? s[c] : 0 }
+            }
+        }
+    }
+}
+
+func gemmTransposedPacked(px: UnsafeMutablePointer<Float>, dy: UnsafePointer<Float>, rows r: Int, outer n: Int,
+                          inner k: Int, into dW: UnsafeMutablePointer<Float>) {
+    let panels = (k + 15) / 16, strips = (n + 5) / 6
+    @inline(__always) func tile(_ p: Int, _ t: Int, _ d0: Int, _ dc: Int) {
+        let cols = min(16, k - p * 16)
+        let w = UnsafePointer(px + p * 16 * r + d0 * 16)
+        let xs = dy + d0 * n + t * 6
+        let y = dW + t * 6 * k + p * 16
+        switch min(6, n - t * 6) {
+        case 6: sgTile6(xs, 1, n, dc, w, 16, y, k, cols, true)
+        case 5: sgTile5(xs, 1, n, dc, w, 16, y, k, cols, true)
+        case 4: sgTile4(xs, 1, n, dc, w, 16, y, k, cols, true)
+        case 3: sgTile3(xs, 1, n, dc, w, 16, y, k, cols, true)
+        case 2: sgTile2(xs, 1, n, dc, w, 16, y, k, cols, true)
+        default: sgTile1(xs, 1, n, dc, w, 16, y, k, cols, true)
+        }
+    }
+    var d0 = 0
+    while d0 < r {
+        let dc = min(stridedDepthBlock, r - d0)
+        if n > k {
+            // dY block is the larger: one strip of it in L1, all panel slices (256 × k) in L2.
+            for t in 0..<strips { for p in 0..<panels { tile(p, t, d0, dc) } }
+        } else {
+            for p in 0..<panels { for t in 0..<strips { tile(p, t, d0, dc) } }
+        }
+        d0 += dc
+    }
 }
