@@ -1,0 +1,110 @@
+import Foundation
+import Model
+import Testing
+import TestSupport
+import Tokenizer
+import Training
+@testable import Triage
+
+/// A tokenizer learned from the test texts.
+let tinyTokenizer: WordPieceTokenizer = {
+    let tokens = VocabularyBuilder(targetSize: 300, minimumFrequency: 1).build(texts: tinyTexts.map(\.text) + tinyTexts.map(\.text))
+    return WordPieceTokenizer(vocabulary: try! Vocabulary(tokens: tokens))
+}()
+
+let tinyTexts: [TextExample] = {
+    var examples: [TextExample] = []
+    for index in 0..<8 {
+        examples.append(TextExample(text: "the kitchen sink leaks \(index)", intent: "plumbing", priority: "P3"))
+        examples.append(TextExample(text: "water pouring through the ceiling \(index)", intent: "plumbing", priority: "P1"))
+        examples.append(TextExample(text: "hallway light is out \(index)", intent: "lighting", priority: "P3"))
+        examples.append(TextExample(text: "hello there \(index)", intent: "greet"))
+        examples.append(TextExample(text: "who won the hockey game \(index)", intent: "out_of_scope"))
+    }
+    return examples
+}()
+
+let tinyRecipe: TrainingRecipe = {
+    var options = TrainingOptions()
+    options.epochs = 12
+    options.batchSize = 8
+    options.learningRate = 3e-3
+    options.patience = 12
+    options.seed = 7
+    options.threads = 1
+    return TrainingRecipe(
+        encoder: EncoderConfig(vocabSize: 300, dModel: 16, heads: 2, layers: 1, ffnWidth: 32, maxLength: 16,
+                               dropout: 0.1, outputHeads: []),
+        sparseWidth: 16, hiddenWidth: 0, featurizer: NGramFeaturizerConfig(buckets: 1 << 12), maxLength: 16,
+        options: options, outOfScopeAccuracyBudget: 0.01)
+}()
+
+@Suite("Text classifier")
+struct TextClassifierTests {
+    @Test func trainsSavesAndLoadsTheSameModel() throws {
+        let (classifier, summary) = try ClassifierTraining.train(
+            train: tinyTexts, validation: Array(tinyTexts.prefix(10)), tokenizer: tinyTokenizer,
+            recipe: tinyRecipe, outOfScopeLabel: "out_of_scope")
+        #expect(classifier.intentLabels == ["greet", "lighting", "out_of_scope", "plumbing"])
+        #expect(classifier.priorityLabels == ["P1", "P3"])
+        #expect(summary.epochsRun >= 1 && summary.trainExamples == tinyTexts.count)
+        let predictions = try classifier.classify(["the kitchen sink leaks 3", "hallway light is out 5"])
+        #expect(predictions.map(\.intent) == ["plumbing", "lighting"], "learns an easy task")
+        #expect(predictions[0].ranked.first?.label == "plumbing")
+
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let url = directory.url.appendingPathComponent("model.safetensors")
+        try classifier.save(to: url)
+        let loaded = try TextClassifier(checkpoint: url, tokenizer: tinyTokenizer)
+        #expect(loaded.settings == classifier.settings)
+        let texts = tinyTexts.prefix(6).map(\.text)
+        #expect(try loaded.probabilities(texts) == classifier.probabilities(texts))
+
+        // Another vocabulary: refused with a clear error, not garbage.
+        let other = WordPieceTokenizer(vocabulary: try Vocabulary(tokens: VocabularyBuilder(targetSize: 100).build(texts: ["a b c", "a b c"])))
+        #expect(throws: (any Error).self) { try TextClassifier(checkpoint: url, tokenizer: other) }
+    }
+}
+
+@Suite("Thresholds")
+struct ThresholdTests {
+    @Test func outOfScopeThresholdSpendsAtMostTheBudget() {
+        let labels = ["a", "b", "oos"]
+        // In-scope: 4 right with top probabilities 0.9, 0.8, 0.5, 0.3; out-of-scope tops 0.35 and 0.6.
+        let rows: [[Float]] = [[0.9, 0.05, 0.05], [0.1, 0.8, 0.1], [0.5, 0.3, 0.2], [0.3, 0.25, 0.45 - 0.2],
+                               [0.35, 0.33, 0.32], [0.6, 0.2, 0.2]]
+        let gold = ["a", "b", "a", "a", "oos", "oos"]
+        // Budget 0: τ may not lose any in-scope example → the largest τ ≤ 0.3.
+        let strict = OutOfScopeThreshold.choose(rows: rows, gold: gold, labels: labels, outOfScopeLabel: "oos", budget: 0)
+        #expect(abs(strict.threshold - 0.3) < 1e-6)
+        #expect(strict.inScopeAccuracy == 1 && strict.outOfScopeRecall == 0)
+        // Budget of one in-scope example in four: τ = 0.5 declines the 0.3 one and catches 0.35.
+        let loose = OutOfScopeThreshold.choose(rows: rows, gold: gold, labels: labels, outOfScopeLabel: "oos", budget: 0.25)
+        #expect(abs(loose.threshold - 0.5) < 1e-6)
+        #expect(loose.inScopeAccuracy == 0.75 && loose.outOfScopeRecall == 0.5)
+    }
+
+    @Test func emergencyThresholdReachesTheTargetRecall() {
+        let p1 = [0.9, 0.3, 0.12, 0.08, 0.6, 0.01]
+        let isEmergency = [true, true, true, true, false, false]
+        // 100 %: every emergency caught → the lowest emergency probability.
+        #expect(EmergencyThreshold.choose(p1Probabilities: p1, isEmergency: isEmergency, targetRecall: 1) == 0.08)
+        // 75 %: one of four may be missed.
+        #expect(EmergencyThreshold.choose(p1Probabilities: p1, isEmergency: isEmergency, targetRecall: 0.75) == 0.12)
+        // Never above 0.5 nor below the floor; nil without emergencies.
+        #expect(EmergencyThreshold.choose(p1Probabilities: [0.99], isEmergency: [true], targetRecall: 1) == 0.5)
+        #expect(EmergencyThreshold.choose(p1Probabilities: [0.001], isEmergency: [true], targetRecall: 1) == EmergencyThreshold.minimum)
+        #expect(EmergencyThreshold.choose(p1Probabilities: [0.4], isEmergency: [false], targetRecall: 1) == nil)
+    }
+
+    @Test func modelKeyChangesWithDataVocabularyAndRecipe() throws {
+        let base = try ModelCard.key(dataFingerprint: "d1", vocabHash: "v1", recipe: tinyRecipe)
+        #expect(try ModelCard.key(dataFingerprint: "d1", vocabHash: "v1", recipe: tinyRecipe) == base)
+        #expect(try ModelCard.key(dataFingerprint: "d2", vocabHash: "v1", recipe: tinyRecipe) != base)
+        #expect(try ModelCard.key(dataFingerprint: "d1", vocabHash: "v2", recipe: tinyRecipe) != base)
+        var other = tinyRecipe
+        other.options.seed = 8
+        #expect(try ModelCard.key(dataFingerprint: "d1", vocabHash: "v1", recipe: other) != base)
+    }
+}
