@@ -40,6 +40,8 @@ public struct TrainingRecipe: Codable, Equatable, Sendable {
     public var outOfScopeAccuracyBudget: Double
     /// The P1 threshold is tuned to reach this P1 recall on validation.
     public var emergencyRecallTarget: Double
+    /// Models trained with different seeds whose probabilities are averaged.
+    public var ensembleSize: Int = 1
 
     public init(encoder: EncoderConfig, sparseWidth: Int, hiddenWidth: Int, featurizer: NGramFeaturizerConfig,
                 maxLength: Int, options: TrainingOptions, outOfScopeAccuracyBudget: Double,
@@ -109,7 +111,7 @@ public enum ClassifierTraining {
         let config = ClassifierConfig(encoder: encoder, sparse: sparse, hiddenWidth: recipe.hiddenWidth, heads: heads)
         try config.validate()
 
-        let settings = ClassifierSettings(maxLength: recipe.maxLength, featurizer: sparse == nil ? nil : recipe.featurizer,
+        var settings = ClassifierSettings(maxLength: recipe.maxLength, featurizer: sparse == nil ? nil : recipe.featurizer,
                                           outOfScopeLabel: outOfScopeLabel.flatMap { intentIndex[$0] == nil ? nil : $0 },
                                           outOfScopeThreshold: 0)
         // A throwaway classifier only to reuse its input pipeline.
@@ -144,14 +146,27 @@ public enum ClassifierTraining {
                 (intentF1.evaluate(probabilities, examples) + priorityF1.evaluate(probabilities, examples)) / 2
             }
         }
-        let (model, report) = try trainer.train(train: trainExamples, validation: validationExamples, progress: progress)
+        var members: [IntentClassifier] = []
+        var reports: [TrainingReport] = []
+        for member in 0..<max(1, recipe.ensembleSize) {
+            var options = recipe.options
+            options.seed = recipe.options.seed &+ UInt64(member) &* 1_000_003
+            let memberTrainer = try Trainer(config: config, options: options, labels: labels, vocabHash: tokenizer.vocabulary.hash)
+            memberTrainer.metric = trainer.metric
+            let (model, report) = try memberTrainer.train(train: trainExamples, validation: validationExamples, progress: progress)
+            members.append(model)
+            reports.append(report)
+        }
+        let report = reports[0]
+        let model = members[0]
         let seconds = Date().timeIntervalSince(started)
 
-        var classifier = TextClassifier(model: model, tokenizer: tokenizer, settings: settings)
+        settings.ensembleSize = members.count
+        var classifier = TextClassifier(members: members, tokenizer: tokenizer, settings: settings)
         var summary = TrainingSummary(
             trainExamples: train.count, validationExamples: validation.count, epochsRun: report.epochs.count,
             bestEpoch: report.bestEpoch, bestValidationMetric: report.bestMetric ?? 0, seconds: seconds,
-            sequencesPerSecond: report.sequencesPerSecond, outOfScopeThreshold: 0)
+            sequencesPerSecond: reports.map(\.sequencesPerSecond).reduce(0, +) / Double(reports.count), outOfScopeThreshold: 0)
 
         if let outOfScopeLabel = settings.outOfScopeLabel {
             let rows = try classifier.probabilities(validation.map(\.text))[TextClassifier.intentHead] ?? []
@@ -160,7 +175,7 @@ public enum ClassifierTraining {
                 outOfScopeLabel: outOfScopeLabel, budget: recipe.outOfScopeAccuracyBudget)
             var tuned = settings
             tuned.outOfScopeThreshold = tuning.threshold
-            classifier = TextClassifier(model: model, tokenizer: tokenizer, settings: tuned)
+            classifier = TextClassifier(members: members, tokenizer: tokenizer, settings: tuned)
             summary.outOfScopeThreshold = tuning.threshold
             summary.validationInScopeAccuracy = tuning.inScopeAccuracy
             summary.validationOutOfScopeRecall = tuning.outOfScopeRecall
@@ -175,7 +190,7 @@ public enum ClassifierTraining {
                 targetRecall: recipe.emergencyRecallTarget)
             var tuned = classifier.settings
             tuned.emergencyThreshold = threshold
-            classifier = TextClassifier(model: model, tokenizer: tokenizer, settings: tuned)
+            classifier = TextClassifier(members: members, tokenizer: tokenizer, settings: tuned)
             summary.emergencyThreshold = threshold
         }
         return (classifier, summary)

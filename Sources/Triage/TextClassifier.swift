@@ -41,13 +41,23 @@ public final class TextClassifier: @unchecked Sendable {
     public static let intentHead = "intent"
     public static let priorityHead = "priority"
 
-    public let model: IntentClassifier
+    /// The first (or only) member of the ensemble.
+    public var model: IntentClassifier { members[0] }
+    /// The ensemble: models of the same config trained with different seeds;
+    /// their probabilities are averaged.
+    public let members: [IntentClassifier]
     public let tokenizer: WordPieceTokenizer
     public let featurizer: NGramFeaturizer?
     public let settings: ClassifierSettings
 
-    public init(model: IntentClassifier, tokenizer: WordPieceTokenizer, settings: ClassifierSettings) {
-        self.model = model
+    public convenience init(model: IntentClassifier, tokenizer: WordPieceTokenizer, settings: ClassifierSettings) {
+        self.init(members: [model], tokenizer: tokenizer, settings: settings)
+    }
+
+    /// - Precondition: `members` is not empty and all share one config and label set.
+    public init(members: [IntentClassifier], tokenizer: WordPieceTokenizer, settings: ClassifierSettings) {
+        precondition(!members.isEmpty, "an ensemble needs at least one model")
+        self.members = members
         self.tokenizer = tokenizer
         self.settings = settings
         self.featurizer = settings.featurizer.map { NGramFeaturizer(config: $0, tokenizer: tokenizer) }
@@ -75,7 +85,19 @@ public final class TextClassifier: @unchecked Sendable {
     public func probabilities(_ texts: [String], threads: Int = 2) throws -> [String: [[Float]]] {
         guard !texts.isEmpty else { return [:] }
         let (tokenIDs, sparse) = inputs(texts)
-        return try model.predict(tokenIDs: tokenIDs, sparse: sparse, threads: threads)
+        var average = try members[0].predict(tokenIDs: tokenIDs, sparse: sparse, threads: threads)
+        guard members.count > 1 else { return average }
+        for member in members.dropFirst() {
+            let heads = try member.predict(tokenIDs: tokenIDs, sparse: sparse, threads: threads)
+            for (head, rows) in heads {
+                guard var sum = average[head] else { continue }
+                for row in rows.indices { for column in rows[row].indices { sum[row][column] += rows[row][column] } }
+                average[head] = sum
+            }
+        }
+        let scale = 1 / Float(members.count)
+        for head in average.keys { average[head] = average[head]!.map { $0.map { $0 * scale } } }
+        return average
     }
 
     /// Classifies `texts` (batched; order kept).
@@ -142,6 +164,8 @@ public struct ClassifierSettings: Codable, Equatable, Sendable {
     /// another priority is more probable (nil = plain arg-max). Tuned on the
     /// validation split for P1 recall.
     public var emergencyThreshold: Double?
+    /// Number of ensemble members (files `model.safetensors`, `model.2.safetensors`, …).
+    public var ensembleSize: Int = 1
 
     /// The priority label an ``emergencyThreshold`` applies to.
     public static let emergencyPriority = "P1"
@@ -165,13 +189,26 @@ public struct ClassifierLoadError: Error, CustomStringConvertible {
 }
 
 extension TextClassifier {
-    /// Writes the checkpoint (safetensors, settings in its metadata).
+    /// The file of ensemble member `index` for a checkpoint at `url`
+    /// (`model.safetensors`, `model.2.safetensors`, …).
+    public static func memberURL(_ url: URL, index: Int) -> URL {
+        guard index > 0 else { return url }
+        let base = url.deletingPathExtension()
+        return base.appendingPathExtension("\(index + 1)").appendingPathExtension(url.pathExtension)
+    }
+
+    /// Writes the checkpoint (safetensors, settings in its metadata), one file
+    /// per ensemble member beside it.
     public func save(to url: URL, extraMetadata: [String: String] = [:]) throws {
-        var extra = model.extra.merging(extraMetadata) { $1 }
-        extra[ClassifierSettings.metadataKey] = String(decoding: try JSONEncoder().encode(settings), as: UTF8.self)
-        let checkpoint = ClassifierCheckpoint(weights: model.weights, labels: model.labels,
-                                              vocabHash: tokenizer.vocabulary.hash, extra: extra)
-        try checkpoint.save(to: url)
+        var stored = settings
+        stored.ensembleSize = members.count
+        for (index, member) in members.enumerated().reversed() {
+            var extra = member.extra.merging(extraMetadata) { $1 }
+            extra[ClassifierSettings.metadataKey] = String(decoding: try JSONEncoder().encode(stored), as: UTF8.self)
+            let checkpoint = ClassifierCheckpoint(weights: member.weights, labels: member.labels,
+                                                  vocabHash: tokenizer.vocabulary.hash, extra: extra)
+            try checkpoint.save(to: Self.memberURL(url, index: index))
+        }
     }
 
     /// Loads a checkpoint written by ``save(to:extraMetadata:)`` for `tokenizer`'s vocabulary.
@@ -192,6 +229,15 @@ extension TextClassifier {
         if let featurizer = settings.featurizer, featurizer.buckets != checkpoint.config.sparse?.buckets {
             throw ClassifierLoadError(message: "\(url.path): featurizer has \(featurizer.buckets) buckets but the sparse branch \(checkpoint.config.sparse?.buckets ?? 0)")
         }
-        self.init(model: IntentClassifier(checkpoint: checkpoint), tokenizer: tokenizer, settings: settings)
+        var members = [IntentClassifier(checkpoint: checkpoint)]
+        for index in 1..<max(1, settings.ensembleSize) {
+            let memberURL = Self.memberURL(url, index: index)
+            let member = try ClassifierCheckpoint.load(from: memberURL, expectedVocabHash: tokenizer.vocabulary.hash)
+            guard member.config == checkpoint.config, member.labels == checkpoint.labels else {
+                throw ClassifierLoadError(message: "\(memberURL.path): ensemble member differs in config or labels from \(url.lastPathComponent)")
+            }
+            members.append(IntentClassifier(checkpoint: member))
+        }
+        self.init(members: members, tokenizer: tokenizer, settings: settings)
     }
 }

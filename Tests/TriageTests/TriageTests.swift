@@ -67,6 +67,40 @@ struct TextClassifierTests {
     }
 }
 
+@Suite("Ensemble")
+struct EnsembleTests {
+    @Test func averagesItsMembersAndRoundTrips() throws {
+        var recipe = tinyRecipe
+        recipe.ensembleSize = 2
+        recipe.options.epochs = 3
+        let (ensemble, _) = try ClassifierTraining.train(
+            train: tinyTexts, validation: Array(tinyTexts.prefix(10)), tokenizer: tinyTokenizer,
+            recipe: recipe, outOfScopeLabel: "out_of_scope")
+        #expect(ensemble.members.count == 2 && ensemble.settings.ensembleSize == 2)
+        let texts = ["the kitchen sink leaks 1", "hello there 2"]
+        let first = try TextClassifier(model: ensemble.members[0], tokenizer: tinyTokenizer, settings: ensemble.settings).probabilities(texts)
+        let second = try TextClassifier(model: ensemble.members[1], tokenizer: tinyTokenizer, settings: ensemble.settings).probabilities(texts)
+        #expect(first["intent"]! != second["intent"]!, "members differ (different seeds)")
+        let average = try ensemble.probabilities(texts)["intent"]!
+        for row in 0..<2 {
+            for column in average[row].indices {
+                #expect(abs(average[row][column] - (first["intent"]![row][column] + second["intent"]![row][column]) / 2) < 1e-6)
+            }
+        }
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let url = directory.url.appendingPathComponent("model.safetensors")
+        try ensemble.save(to: url)
+        #expect(FileManager.default.fileExists(atPath: directory.url.appendingPathComponent("model.2.safetensors").path))
+        let loaded = try TextClassifier(checkpoint: url, tokenizer: tinyTokenizer)
+        #expect(loaded.members.count == 2)
+        #expect(try loaded.probabilities(texts) == ensemble.probabilities(texts))
+        // A missing member is a clear error.
+        try FileManager.default.removeItem(at: directory.url.appendingPathComponent("model.2.safetensors"))
+        #expect(throws: (any Error).self) { try TextClassifier(checkpoint: url, tokenizer: tinyTokenizer) }
+    }
+}
+
 @Suite("Thresholds")
 struct ThresholdTests {
     @Test func outOfScopeThresholdSpendsAtMostTheBudget() {
