@@ -19,6 +19,9 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         // C wrapper over the system ICU. Its public header exposes only stdint types.
@@ -34,12 +37,23 @@ let package = Package(
         .target(name: "Model", dependencies: ["Kernels"], swiftSettings: kernelSwiftFlags),
         // The community data pack: YAML schema, loading, lint, held-out split.
         .target(name: "DataPack", dependencies: ["Tokenizer", "Yams"]),
+        // The ticket store: SQLite (GRDB, system libsqlite3) or PostgreSQL (postgres-nio),
+        // and the data directory (ConciergeHome).
+        .target(
+            name: "Store",
+            dependencies: [
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // The command-line interface.
         .executableTarget(
             name: "concierge",
             dependencies: [
-                "Tokenizer", "DataPack", "Model",
+                "Tokenizer", "DataPack", "Model", "Store",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
 
@@ -48,5 +62,10 @@ let package = Package(
         .testTarget(name: "KernelsTests", dependencies: ["Kernels", "TestSupport"], swiftSettings: kernelSwiftFlags),
         .testTarget(name: "ModelTests", dependencies: ["Model", "Kernels", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "DataPackTests", dependencies: ["DataPack", "TestSupport"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "StoreTests", dependencies: [
+            "Store", "DataPack", "TestSupport",
+            .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "PostgresNIO", package: "postgres-nio"),
+        ]),
     ]
 )

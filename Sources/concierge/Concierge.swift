@@ -2,10 +2,11 @@ import ArgumentParser
 
 /// The `concierge` command: a community assistant for residents and staff.
 @main
-struct Concierge: ParsableCommand {
+struct Concierge: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "concierge",
         abstract: "A community assistant that answers residents and turns their requests into tickets.",
-        subcommands: [Tokenize.self, Check.self, Vocab.self, Bench.self]
+        subcommands: [Tokenize.self, Check.self, Vocab.self, Bench.self,
+                      Queue.self, TicketCommand.self, Corrections.self, ResidentCommand.self, StoreCommand.self]
     )
 }
