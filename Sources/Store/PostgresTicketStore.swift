@@ -112,7 +112,7 @@ public final class PostgresTicketStore: TicketStore {
             }
             if !applied.isEmpty { configuration.logger.info("migrated \(location) to schema version \(Migrations.latestVersion)") }
         } catch {
-            pool.closeAll()
+            await pool.closeAllAndWait()
             throw error
         }
     }
@@ -161,7 +161,7 @@ public final class PostgresTicketStore: TicketStore {
     }
 
     public func close() async {
-        pool.closeAll()
+        await pool.closeAllAndWait()
     }
 }
 
@@ -265,13 +265,30 @@ final class PostgresPool: @unchecked Sendable {
         if !keep { try? connection.close().wait() }
     }
 
-    func closeAll() {
-        let connections: [PostgresConnection] = lock.withLock {
+    /// Marks the pool closed and takes its idle connections.
+    private func drain() -> [PostgresConnection] {
+        lock.withLock {
             closed = true
             defer { idle.removeAll() }
             return idle
         }
-        for connection in connections { let closing: EventLoopFuture<Void> = connection.close(); _ = closing }
+    }
+
+    /// Closes every idle connection, without waiting (for `deinit`); each
+    /// connection is kept alive until its close completes.
+    func closeAll() {
+        for connection in drain() {
+            let closing: EventLoopFuture<Void> = connection.close()
+            closing.whenComplete { _ in withExtendedLifetime(connection) {} }
+        }
+    }
+
+    /// Closes every idle connection and waits for them to close.
+    func closeAllAndWait() async {
+        for connection in drain() {
+            let closing: EventLoopFuture<Void> = connection.close()
+            try? await closing.get()
+        }
     }
 }
 

@@ -39,13 +39,15 @@ public final class SQLiteTicketStore: TicketStore {
         let exists = fileManager.fileExists(atPath: url.path)
         if exists {
             try Self.checkWritable(url: url)
-            // Look before touching: a read-only connection tells whether this
-            // is a database, and whose, without changing a byte.
-            var readOnly = Configuration()
-            readOnly.readonly = true
-            readOnly.label = "concierge-inspect"
+            // Look before touching: a plain connection reading in a read-only
+            // transaction tells whether this is a database, and whose, without
+            // changing a byte (and, being the last to close, it leaves no -wal
+            // or -shm file behind, unlike a read-only connection).
+            var inspect = Configuration()
+            inspect.label = "concierge-inspect"
+            inspect.busyMode = .timeout(busyTimeout)
             do {
-                let queue = try DatabaseQueue(path: url.path, configuration: readOnly)
+                let queue = try DatabaseQueue(path: url.path, configuration: inspect)
                 _ = try queue.read { db in try StoreEngine.inspect(GRDBSession(db), location: url.path) }
                 try queue.close()
             } catch {
@@ -60,11 +62,11 @@ public final class SQLiteTicketStore: TicketStore {
         config.busyMode = .timeout(busyTimeout)
         config.foreignKeysEnabled = true
         config.maximumReaderCount = 4
-        config.prepareDatabase { db in
-            try db.execute(sql: "PRAGMA synchronous = FULL")
-        }
         do {
             pool = try DatabasePool(path: url.path, configuration: config)
+            // After GRDB's WAL setup, which chooses NORMAL: the writer syncs
+            // the WAL on every commit (readers never commit).
+            try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
             let location = url.path
             let now = configuration.now()
             let applied = try pool.write { db in try StoreEngine.migrate(GRDBSession(db), location: location, now: now) }
