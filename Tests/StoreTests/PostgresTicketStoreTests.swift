@@ -16,7 +16,7 @@ struct PostgresTicketStoreTests {
         var url = try serverURL()
         url.password = "not-the-password"
         let start = Date()
-        let error = await expectStoreError({ try await PostgresTicketStore(url: url) }) {
+        let error = await expectStoreError({ try await PostgresTicketStore(url: url, configuration: .quiet()) }) {
             if case .authenticationFailed(_, url.user, _) = $0 { return true } else { return false }
         }
         #expect(Date().timeIntervalSince(start) < 5)
@@ -28,7 +28,7 @@ struct PostgresTicketStoreTests {
         var url = try serverURL()
         url.host = "127.0.0.1"
         url.port = 1
-        let error = await expectStoreError({ try await PostgresTicketStore(url: url) }) {
+        let error = await expectStoreError({ try await PostgresTicketStore(url: url, configuration: .quiet()) }) {
             if case .unreachable("127.0.0.1:1", _) = $0 { return true } else { return false }
         }
         #expect(error?.description.contains("cannot reach the PostgreSQL server at 127.0.0.1:1") == true)
@@ -37,7 +37,7 @@ struct PostgresTicketStoreTests {
     @Test func missingDatabaseIsReported() async throws {
         var url = try serverURL()
         url.database = "no_such_database_\(UUID().uuidString.prefix(8).lowercased())"
-        await expectStoreError({ try await PostgresTicketStore(url: url) }) {
+        await expectStoreError({ try await PostgresTicketStore(url: url, configuration: .quiet()) }) {
             if case .databaseMissing(_, url.database) = $0 { return true } else { return false }
         }
     }

@@ -21,7 +21,7 @@ struct SQLiteTicketStoreTests {
     @Test func usesWALForeignKeysAndFullSync() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let store = try SQLiteTicketStore(url: directory.url.appendingPathComponent("c.sqlite"))
+        let store = try SQLiteTicketStore(url: directory.url.appendingPathComponent("c.sqlite"), configuration: .quiet())
         let (journal, foreignKeys, synchronous) = try await store.pool.write { db in
             (try String.fetchOne(db, sql: "PRAGMA journal_mode"), try Int.fetchOne(db, sql: "PRAGMA foreign_keys"),
              try Int.fetchOne(db, sql: "PRAGMA synchronous"))
@@ -40,7 +40,7 @@ struct SQLiteTicketStoreTests {
         let url = directory.url.appendingPathComponent("concierge.sqlite")
         let garbage = Data((0..<8192).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 7) })
         try garbage.write(to: url)
-        let error = await expectStoreError({ try SQLiteTicketStore(url: url) }) {
+        let error = await expectStoreError({ try SQLiteTicketStore(url: url, configuration: .quiet()) }) {
             if case .corruptDatabase(url.path, _) = $0 { return true } else { return false }
         }
         #expect(error?.description.contains("Nothing was changed") == true)
@@ -53,7 +53,7 @@ struct SQLiteTicketStoreTests {
         defer { directory.remove() }
         let url = directory.url.appendingPathComponent("concierge.sqlite")
         let clock = ManualClock()
-        let store = try SQLiteTicketStore(url: url, configuration: StoreConfiguration(now: { clock.now }))
+        let store = try SQLiteTicketStore(url: url, configuration: .quiet(clock))
         _ = try await StoreSeeder(finishedShare: 0.5).run(store: store, clock: clock, count: 300)
         await store.close()
         // Overwrite a few pages in the middle, keeping the header intact.
@@ -64,7 +64,7 @@ struct SQLiteTicketStoreTests {
 
         // Either opening or checking reports the damage as a StoreError; nothing crashes.
         do {
-            let damaged = try SQLiteTicketStore(url: url)
+            let damaged = try SQLiteTicketStore(url: url, configuration: .quiet())
             do {
                 let report = try await damaged.check()
                 #expect(!report.isOK, "integrity_check must notice overwritten pages")
@@ -81,13 +81,13 @@ struct SQLiteTicketStoreTests {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let url = directory.url.appendingPathComponent("concierge.sqlite")
-        let store = try SQLiteTicketStore(url: url)
+        let store = try SQLiteTicketStore(url: url, configuration: .quiet())
         try await store.createTicket(draft(), actor: "t")
         await store.close()
         try FileManager.default.setAttributes([.posixPermissions: 0o444], ofItemAtPath: url.path)
         defer { try? FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: url.path) }
         let before = try Data(contentsOf: url)
-        let error = await expectStoreError({ try SQLiteTicketStore(url: url) }) {
+        let error = await expectStoreError({ try SQLiteTicketStore(url: url, configuration: .quiet()) }) {
             if case .readOnly(url.path, _) = $0 { return true } else { return false }
         }
         #expect(error?.description.contains("cannot be written") == true)
@@ -96,7 +96,7 @@ struct SQLiteTicketStoreTests {
 
     @Test func missingFolderIsAClearError() async throws {
         let url = URL(fileURLWithPath: "/nonexistent-\(UUID().uuidString)/concierge.sqlite")
-        await expectStoreError({ try SQLiteTicketStore(url: url) }) {
+        await expectStoreError({ try SQLiteTicketStore(url: url, configuration: .quiet()) }) {
             if case .cannotOpen(_, let detail) = $0 { return detail.contains("does not exist") } else { return false }
         }
     }
@@ -128,7 +128,7 @@ struct SQLiteTicketStoreTests {
         }
         #expect(acknowledged.count == 2 * count)
         #expect(Set(acknowledged) == Set(1...(2 * count)))
-        let store = try SQLiteTicketStore(url: directory.url.appendingPathComponent("concierge.sqlite"))
+        let store = try SQLiteTicketStore(url: directory.url.appendingPathComponent("concierge.sqlite"), configuration: .quiet())
         let report = try await store.check()
         #expect(report.isOK, "\(report.problems)")
         #expect(report.tickets == 2 * count)

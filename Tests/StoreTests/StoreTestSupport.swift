@@ -74,7 +74,9 @@ final class TestDatabase: Sendable {
 
     func open(targets: ResponseTargets = .standard) async throws -> any TicketStore {
         let clock = clock
-        return try await location.open(configuration: StoreConfiguration(responseTargets: targets, now: { clock.now }))
+        var logger = Logger(label: "concierge.store.test")
+        logger.logLevel = .warning
+        return try await location.open(configuration: StoreConfiguration(responseTargets: targets, now: { clock.now }, logger: logger))
     }
 
     func destroy() async {
@@ -233,3 +235,13 @@ enum PostgresAdminQuery {
 
 /// A plumbing P3 draft with this text.
 func draft(text: String) -> TicketDraft { draft("plumbing", .p3, text) }
+
+extension StoreConfiguration {
+    /// Standard targets, logging only warnings (tests stay readable); the clock when given.
+    static func quiet(_ clock: ManualClock? = nil) -> StoreConfiguration {
+        var logger = Logger(label: "concierge.store.test")
+        logger.logLevel = .warning
+        if let clock { return StoreConfiguration(now: { clock.now }, logger: logger) }
+        return StoreConfiguration(logger: logger)
+    }
+}

@@ -249,7 +249,7 @@ enum TicketText {
         if !detail.transcript.isEmpty {
             out += "\n" + Terminal.paint("Conversation", .bold) + "\n"
             for message in detail.transcript {
-                let arrow = message.direction == .inbound ? "resident →" : "← concierge"
+                let arrow = message.direction == .inbound ? "resident →" : "← reply   "
                 out += "  \(Terminal.time(message.createdAt))  \(arrow)  \(message.text ?? "[redacted]")\n"
             }
         }
