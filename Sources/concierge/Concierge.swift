@@ -2,10 +2,12 @@ import ArgumentParser
 
 /// The `concierge` command: a community assistant for residents and staff.
 @main
-struct Concierge: ParsableCommand {
+struct Concierge: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "concierge",
         abstract: "A community assistant that answers residents and turns their requests into tickets.",
-        subcommands: [Train.self, Evaluate.self, Benchmark.self, Tokenize.self, Check.self, Vocab.self, Bench.self]
+        subcommands: [Train.self, Evaluate.self, Benchmark.self,
+                      Queue.self, TicketCommand.self, Corrections.self, ResidentCommand.self, StoreCommand.self,
+                      Tokenize.self, Check.self, Vocab.self, Bench.self]
     )
 }

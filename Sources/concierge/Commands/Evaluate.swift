@@ -2,6 +2,7 @@ import ArgumentParser
 import DataPack
 import Foundation
 import Tokenizer
+import Store
 import Triage
 
 /// `concierge evaluate`: how well the community model does.

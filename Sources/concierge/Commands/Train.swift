@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Store
 import Triage
 
 /// `concierge train`: trains the community model from the data pack.

@@ -1,0 +1,208 @@
+import Foundation
+
+/// A step of the schema, applied once, in order, in one transaction with its
+/// row in `schema_migrations`. Both engines run the same list with the same
+/// version numbers; a statement may be given for one engine only.
+struct Migration: Sendable {
+    enum Statement: Sendable {
+        case common(String)
+        case sqlite(String)
+        case postgres(String)
+    }
+
+    var version: Int
+    var name: String
+    var statements: [Statement]
+
+    func sql(for dialect: SQLDialect) -> [String] {
+        statements.compactMap { statement in
+            switch (statement, dialect) {
+            case (.common(let sql), _): dialect.render(sql)
+            case (.sqlite(let sql), .sqlite): sql
+            case (.postgres(let sql), .postgres): sql
+            default: nil
+            }
+        }
+    }
+}
+
+/// The schema, version by version. Never edit a released migration: add one.
+///
+/// Times are integer milliseconds since 1970 (UTC) in both engines, so the
+/// same SQL compares and sorts them. Priorities are the integers 1…4 (P1…P4).
+enum Migrations {
+    static let all: [Migration] = [
+        Migration(version: 1, name: "tickets, conversations, audit log, outbox, corrections", statements: [
+            .common("""
+            CREATE TABLE counters (
+                name TEXT PRIMARY KEY,
+                value BIGINT NOT NULL
+            )
+            """),
+            .common("INSERT INTO counters (name, value) VALUES ('ticket_number', 0)"),
+            .common("""
+            CREATE TABLE residents (
+                id {id},
+                channel TEXT NOT NULL,
+                external_id TEXT NOT NULL,
+                display_name TEXT,
+                language TEXT,
+                unit TEXT,
+                created_at BIGINT NOT NULL,
+                updated_at BIGINT NOT NULL,
+                forgotten_at BIGINT,
+                UNIQUE (channel, external_id)
+            )
+            """),
+            .common("""
+            CREATE TABLE conversations (
+                id {id},
+                resident_id BIGINT NOT NULL REFERENCES residents(id),
+                state {blob},
+                state_version BIGINT NOT NULL DEFAULT 0,
+                handoff BOOLEAN NOT NULL DEFAULT FALSE,
+                created_at BIGINT NOT NULL,
+                updated_at BIGINT NOT NULL
+            )
+            """),
+            .common("CREATE UNIQUE INDEX conversations_resident ON conversations(resident_id)"),
+            .common("""
+            CREATE TABLE messages (
+                id {id},
+                conversation_id BIGINT NOT NULL REFERENCES conversations(id),
+                direction TEXT NOT NULL CHECK (direction IN ('in', 'out')),
+                channel TEXT NOT NULL,
+                delivery_id TEXT,
+                text TEXT,
+                redacted_at BIGINT,
+                created_at BIGINT NOT NULL
+            )
+            """),
+            .common("CREATE INDEX messages_conversation ON messages(conversation_id, id)"),
+            .common("""
+            CREATE TABLE tickets (
+                id {id},
+                number BIGINT NOT NULL UNIQUE,
+                resident_id BIGINT REFERENCES residents(id),
+                conversation_id BIGINT REFERENCES conversations(id),
+                category TEXT NOT NULL,
+                priority BIGINT NOT NULL CHECK (priority BETWEEN 1 AND 4),
+                status TEXT NOT NULL CHECK (status IN ('new', 'triaged', 'in_progress', 'pending_resident', 'resolved', 'closed', 'duplicate', 'rejected')),
+                unit TEXT,
+                location TEXT,
+                access_notes TEXT,
+                description TEXT,
+                confidence {real},
+                model_version TEXT,
+                safety_rule TEXT,
+                sla_due_at BIGINT,
+                first_response_at BIGINT,
+                assignee TEXT,
+                duplicate_of BIGINT REFERENCES tickets(id),
+                created_at BIGINT NOT NULL,
+                updated_at BIGINT NOT NULL,
+                closed_at BIGINT,
+                purged_at BIGINT
+            )
+            """),
+            // The staff queue: open tickets by priority, then age. A partial
+            // index holds only open tickets, so the queue stays small to scan
+            // however many closed tickets pile up.
+            .common("""
+            CREATE INDEX tickets_queue ON tickets(priority, created_at, id)
+            WHERE status IN ('new', 'triaged', 'in_progress', 'pending_resident')
+            """),
+            .common("CREATE INDEX tickets_resident ON tickets(resident_id)"),
+            .common("CREATE INDEX tickets_conversation ON tickets(conversation_id)"),
+            .common("CREATE INDEX tickets_closed ON tickets(closed_at) WHERE closed_at IS NOT NULL AND purged_at IS NULL"),
+            .common("""
+            CREATE TABLE ticket_events (
+                id {id},
+                ticket_id BIGINT NOT NULL REFERENCES tickets(id),
+                actor TEXT NOT NULL,
+                kind TEXT NOT NULL,
+                from_value TEXT,
+                to_value TEXT,
+                created_at BIGINT NOT NULL
+            )
+            """),
+            .common("CREATE INDEX ticket_events_ticket ON ticket_events(ticket_id, id)"),
+            // The audit log is append-only: the database itself refuses to
+            // change or delete an entry.
+            .sqlite("""
+            CREATE TRIGGER ticket_events_no_update BEFORE UPDATE ON ticket_events
+            BEGIN SELECT RAISE(ABORT, 'ticket_events is append-only'); END
+            """),
+            .sqlite("""
+            CREATE TRIGGER ticket_events_no_delete BEFORE DELETE ON ticket_events
+            BEGIN SELECT RAISE(ABORT, 'ticket_events is append-only'); END
+            """),
+            .postgres("""
+            CREATE FUNCTION ticket_events_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN RAISE EXCEPTION 'ticket_events is append-only'; END $$
+            """),
+            .postgres("""
+            CREATE TRIGGER ticket_events_no_change BEFORE UPDATE OR DELETE ON ticket_events
+            FOR EACH ROW EXECUTE FUNCTION ticket_events_append_only()
+            """),
+            .common("""
+            CREATE TABLE notes (
+                id {id},
+                ticket_id BIGINT NOT NULL REFERENCES tickets(id),
+                author TEXT NOT NULL,
+                visibility TEXT NOT NULL CHECK (visibility IN ('internal', 'public')),
+                text TEXT,
+                created_at BIGINT NOT NULL
+            )
+            """),
+            .common("CREATE INDEX notes_ticket ON notes(ticket_id, id)"),
+            .common("""
+            CREATE TABLE idempotency_keys (
+                channel TEXT NOT NULL,
+                delivery_id TEXT NOT NULL,
+                conversation_id BIGINT NOT NULL REFERENCES conversations(id),
+                reply TEXT,
+                ticket_numbers TEXT NOT NULL,
+                state_version BIGINT NOT NULL,
+                created_at BIGINT NOT NULL,
+                PRIMARY KEY (channel, delivery_id)
+            )
+            """),
+            .common("""
+            CREATE TABLE outbox (
+                id {id},
+                message_id BIGINT NOT NULL REFERENCES messages(id),
+                conversation_id BIGINT NOT NULL REFERENCES conversations(id),
+                channel TEXT NOT NULL,
+                recipient TEXT NOT NULL,
+                attempts BIGINT NOT NULL DEFAULT 0,
+                next_attempt_at BIGINT NOT NULL,
+                last_error TEXT,
+                sent_at BIGINT,
+                cancelled_at BIGINT,
+                created_at BIGINT NOT NULL
+            )
+            """),
+            .common("CREATE INDEX outbox_due ON outbox(next_attempt_at) WHERE sent_at IS NULL AND cancelled_at IS NULL"),
+            .common("""
+            CREATE TABLE corrections (
+                id {id},
+                ticket_id BIGINT NOT NULL REFERENCES tickets(id),
+                field TEXT NOT NULL CHECK (field IN ('category', 'priority')),
+                from_value TEXT NOT NULL,
+                to_value TEXT NOT NULL,
+                category TEXT NOT NULL,
+                priority BIGINT NOT NULL,
+                text TEXT,
+                actor TEXT NOT NULL,
+                created_at BIGINT NOT NULL,
+                exported_at BIGINT
+            )
+            """),
+            .common("CREATE INDEX corrections_pending ON corrections(id) WHERE exported_at IS NULL"),
+        ]),
+    ]
+
+    /// The newest schema version this build knows.
+    static var latestVersion: Int { all.map(\.version).max() ?? 0 }
+}

@@ -1,0 +1,466 @@
+import Foundation
+
+/// How urgent a ticket is. `P1` is the most urgent. Stored as the integer
+/// level (1…4), so ordering by the column orders by urgency.
+///
+/// The same four levels as the data pack's `Priority`; the store keeps its own
+/// type so it does not depend on the data pack.
+public enum TicketPriority: String, CaseIterable, Codable, Sendable, Comparable {
+    case p1 = "P1", p2 = "P2", p3 = "P3", p4 = "P4"
+
+    /// 1 for `P1` … 4 for `P4`.
+    public var level: Int {
+        switch self {
+        case .p1: 1
+        case .p2: 2
+        case .p3: 3
+        case .p4: 4
+        }
+    }
+
+    /// The priority of a level (1…4), nil outside that range.
+    public init?(level: Int) {
+        switch level {
+        case 1: self = .p1
+        case 2: self = .p2
+        case 3: self = .p3
+        case 4: self = .p4
+        default: return nil
+        }
+    }
+
+    /// Parses `P1`…`P4` (case-insensitive) or `1`…`4`.
+    public init?(parsing text: String) {
+        let trimmed = text.trimmingCharacters(in: .whitespaces).uppercased()
+        if let value = TicketPriority(rawValue: trimmed) { self = value; return }
+        if let level = Int(trimmed), let value = TicketPriority(level: level) { self = value; return }
+        return nil
+    }
+
+    public static func < (lhs: TicketPriority, rhs: TicketPriority) -> Bool { lhs.level < rhs.level }
+}
+
+/// Where a ticket is in its life.
+///
+/// Legal transitions (anything else is rejected with
+/// `StoreError.illegalTransition`):
+///
+/// | from | to |
+/// |---|---|
+/// | `new` | `triaged`, `in_progress`, `pending_resident`, `resolved`, `rejected` |
+/// | `triaged` | `in_progress`, `pending_resident`, `resolved`, `rejected` |
+/// | `in_progress` | `triaged`, `pending_resident`, `resolved`, `rejected` |
+/// | `pending_resident` | `triaged`, `in_progress`, `resolved`, `rejected`, `closed` |
+/// | `resolved` | `closed`, `in_progress` (reopened) |
+/// | `closed` | — (final) |
+/// | `duplicate` | `triaged` (un-merged) |
+/// | `rejected` | `triaged` (reopened) |
+///
+/// `duplicate` is reached only by merging (`merge(number:into:)`), from any
+/// open status, because it needs the ticket it duplicates.
+public enum TicketStatus: String, CaseIterable, Codable, Sendable {
+    case new
+    case triaged
+    case inProgress = "in_progress"
+    case pendingResident = "pending_resident"
+    case resolved
+    case closed
+    case duplicate
+    case rejected
+
+    /// Statuses that belong in the staff queue.
+    public static let open: [TicketStatus] = [.new, .triaged, .inProgress, .pendingResident]
+
+    /// True for `new`, `triaged`, `in_progress` and `pending_resident`.
+    public var isOpen: Bool { Self.open.contains(self) }
+
+    /// True for statuses that end a ticket's life (`closed`, `duplicate`,
+    /// `rejected`); the retention purge applies to these.
+    public var isFinal: Bool { self == .closed || self == .duplicate || self == .rejected }
+
+    /// The statuses a staff member may move a ticket to from this one with a
+    /// status change (merging into `duplicate` is separate).
+    public var allowedNext: [TicketStatus] {
+        switch self {
+        case .new: [.triaged, .inProgress, .pendingResident, .resolved, .rejected]
+        case .triaged: [.inProgress, .pendingResident, .resolved, .rejected]
+        case .inProgress: [.triaged, .pendingResident, .resolved, .rejected]
+        case .pendingResident: [.triaged, .inProgress, .resolved, .rejected, .closed]
+        case .resolved: [.closed, .inProgress]
+        case .closed: []
+        case .duplicate: [.triaged]
+        case .rejected: [.triaged]
+        }
+    }
+
+    /// Whether `self → next` is a legal status change.
+    public func canMove(to next: TicketStatus) -> Bool { allowedNext.contains(next) }
+
+    /// Parses a status name; accepts `in-progress` and `in progress` for `in_progress`.
+    public init?(parsing text: String) {
+        let key = text.trimmingCharacters(in: .whitespaces).lowercased()
+            .replacingOccurrences(of: "-", with: "_").replacingOccurrences(of: " ", with: "_")
+        guard let value = TicketStatus(rawValue: key) else { return nil }
+        self = value
+    }
+}
+
+/// How long staff have to respond to each priority, from `community.yaml`'s
+/// `response_targets`. A nil target ("scheduled with routine maintenance")
+/// gives the ticket no SLA due time.
+public struct ResponseTargets: Sendable, Equatable {
+    public var hours: [TicketPriority: Double]
+
+    /// Targets from hours per priority; priorities left out have no target.
+    public init(hours: [TicketPriority: Double]) { self.hours = hours }
+
+    /// The shipped community's targets: P1 1 h, P2 24 h, P3 120 h, P4 none.
+    public static let standard = ResponseTargets(hours: [.p1: 1, .p2: 24, .p3: 120])
+
+    /// When a ticket of `priority` created at `created` is due, or nil when the
+    /// priority has no target.
+    public func dueDate(for priority: TicketPriority, createdAt created: Date) -> Date? {
+        hours[priority].map { created.addingTimeInterval($0 * 3600) }
+    }
+}
+
+/// Who did something: a staff member's name, or `concierge` for the assistant.
+public typealias ActorName = String
+
+/// A resident as the store knows them. Personal fields are nil after
+/// `forgetResident`.
+public struct Resident: Sendable, Equatable, Codable {
+    public var id: Int64
+    /// The messaging channel (`terminal`, `telegram`, …).
+    public var channel: String
+    /// The resident's id on that channel; `forgotten-<id>` once forgotten.
+    public var externalID: String
+    public var displayName: String?
+    /// `en` or `zh`, as detected or chosen.
+    public var language: String?
+    public var unit: String?
+    public var createdAt: Date
+    public var forgottenAt: Date?
+}
+
+/// Who a new ticket or a conversation turn is about.
+public struct ResidentInfo: Sendable, Equatable {
+    public var channel: String
+    public var externalID: String
+    public var displayName: String?
+    public var language: String?
+    public var unit: String?
+
+    public init(channel: String, externalID: String, displayName: String? = nil, language: String? = nil, unit: String? = nil) {
+        self.channel = channel
+        self.externalID = externalID
+        self.displayName = displayName
+        self.language = language
+        self.unit = unit
+    }
+}
+
+/// What is needed to file a ticket.
+public struct TicketDraft: Sendable, Equatable {
+    /// A category id of the data pack (`plumbing`, `noise`, …).
+    public var category: String
+    public var priority: TicketPriority
+    /// The resident's own words (or a staff summary).
+    public var description: String
+    public var unit: String?
+    /// Where in the unit or building (`kitchen`, `hallway of floor 3`).
+    public var location: String?
+    /// How staff may get in (`key under mat`, `call first`, `dog in unit`).
+    public var accessNotes: String?
+    /// The model's confidence in the category, 0…1, when the model filed it.
+    public var confidence: Double?
+    /// Which trained model filed it.
+    public var modelVersion: String?
+    /// The id of the safety rule that forced the priority (e.g. `gas`), if any.
+    public var safetyRule: String?
+    /// The resident who asked; nil for tickets staff file themselves.
+    public var resident: ResidentInfo?
+
+    public init(category: String, priority: TicketPriority, description: String, unit: String? = nil,
+                location: String? = nil, accessNotes: String? = nil, confidence: Double? = nil,
+                modelVersion: String? = nil, safetyRule: String? = nil, resident: ResidentInfo? = nil) {
+        self.category = category
+        self.priority = priority
+        self.description = description
+        self.unit = unit
+        self.location = location
+        self.accessNotes = accessNotes
+        self.confidence = confidence
+        self.modelVersion = modelVersion
+        self.safetyRule = safetyRule
+        self.resident = resident
+    }
+}
+
+/// A ticket as stored.
+public struct Ticket: Sendable, Equatable, Codable {
+    public var id: Int64
+    /// The number staff and residents use (`#42`): 1, 2, 3… with no gaps.
+    public var number: Int
+    public var residentID: Int64?
+    public var conversationID: Int64?
+    public var category: String
+    public var priority: TicketPriority
+    public var status: TicketStatus
+    public var unit: String?
+    public var location: String?
+    public var accessNotes: String?
+    /// Nil once the text was purged by retention or erased for the resident.
+    public var description: String?
+    public var confidence: Double?
+    public var modelVersion: String?
+    public var safetyRule: String?
+    /// When the first response is due (from the response targets), nil when the priority has none.
+    public var slaDueAt: Date?
+    /// When staff first responded: moved it to in progress, asked the resident, resolved it, or wrote a public note.
+    public var firstResponseAt: Date?
+    public var assignee: String?
+    /// The number of the ticket this one duplicates (status `duplicate`).
+    public var duplicateOf: Int?
+    public var createdAt: Date
+    public var updatedAt: Date
+    /// When it reached a final status (closed, duplicate, rejected).
+    public var closedAt: Date?
+
+    /// The SLA as of `now`.
+    public func sla(now: Date) -> SLAState {
+        guard let due = slaDueAt else { return .none }
+        if let responded = firstResponseAt { return responded <= due ? .met : .missed }
+        return now <= due ? .due(in: due.timeIntervalSince(now)) : .breached(by: now.timeIntervalSince(due))
+    }
+}
+
+/// Where a ticket stands against its response target.
+public enum SLAState: Sendable, Equatable {
+    /// The priority has no target.
+    case none
+    /// Responded in time.
+    case met
+    /// Responded, but late.
+    case missed
+    /// Not yet responded; due in this many seconds.
+    case due(in: TimeInterval)
+    /// Not yet responded; overdue by this many seconds.
+    case breached(by: TimeInterval)
+}
+
+/// One entry of a ticket's append-only audit log.
+public struct TicketEvent: Sendable, Equatable, Codable {
+    public var id: Int64
+    public var ticketNumber: Int
+    public var actor: String
+    /// `created`, `status`, `priority`, `category`, `assignee`, `note`,
+    /// `merged`, `merged_into`, `redacted`.
+    public var kind: String
+    public var from: String?
+    public var to: String?
+    public var at: Date
+}
+
+/// Who can see a note.
+public enum NoteVisibility: String, Codable, Sendable, CaseIterable {
+    /// Staff only.
+    case `internal`
+    /// Also sent to the resident (through the outbox) when the ticket came from a conversation.
+    case `public`
+}
+
+/// A staff note on a ticket.
+public struct Note: Sendable, Equatable, Codable {
+    public var id: Int64
+    public var ticketNumber: Int
+    public var author: String
+    public var visibility: NoteVisibility
+    /// Nil once erased with the resident's data.
+    public var text: String?
+    public var createdAt: Date
+}
+
+/// Whether a message came from the resident or went to them.
+public enum MessageDirection: String, Codable, Sendable {
+    case inbound = "in"
+    case outbound = "out"
+}
+
+/// One message of a conversation.
+public struct Message: Sendable, Equatable, Codable {
+    public var id: Int64
+    public var conversationID: Int64
+    public var direction: MessageDirection
+    public var channel: String
+    /// The channel's id for the message (inbound: the platform's message id;
+    /// outbound: set when the channel accepted it).
+    public var deliveryID: String?
+    /// Nil once redacted (resident forgotten) or purged (retention).
+    public var text: String?
+    public var createdAt: Date
+}
+
+/// A ticket with everything `ticket show` prints.
+public struct TicketDetail: Sendable, Equatable, Codable {
+    public var ticket: Ticket
+    public var resident: Resident?
+    /// The conversation the ticket came from, oldest first.
+    public var transcript: [Message]
+    public var events: [TicketEvent]
+    public var notes: [Note]
+}
+
+/// Which open tickets `queue` lists.
+public struct QueueFilter: Sendable, Equatable {
+    /// Statuses to include; empty means every open status.
+    public var statuses: [TicketStatus]
+    public var categories: [String]
+    public var priorities: [TicketPriority]
+    /// Only tickets assigned to this person.
+    public var assignee: String?
+    /// Only tickets nobody is assigned to.
+    public var unassignedOnly: Bool
+    /// At most this many tickets (the most urgent first).
+    public var limit: Int
+
+    public init(statuses: [TicketStatus] = [], categories: [String] = [], priorities: [TicketPriority] = [],
+                assignee: String? = nil, unassignedOnly: Bool = false, limit: Int = 50) {
+        self.statuses = statuses
+        self.categories = categories
+        self.priorities = priorities
+        self.assignee = assignee
+        self.unassignedOnly = unassignedOnly
+        self.limit = limit
+    }
+}
+
+/// A staff re-label of a ticket: the resident's original text with the
+/// category and priority staff say it should have had.
+public struct Correction: Sendable, Equatable, Codable {
+    public var id: Int64
+    public var ticketNumber: Int
+    /// `category` or `priority`.
+    public var field: String
+    public var from: String
+    public var to: String
+    /// The ticket's category after the correction.
+    public var category: String
+    /// The ticket's priority after the correction.
+    public var priority: TicketPriority
+    /// The resident's original text; nil once erased.
+    public var text: String?
+    public var actor: String
+    public var createdAt: Date
+    public var exportedAt: Date?
+}
+
+/// A reply waiting to be sent to a resident.
+public struct OutboxItem: Sendable, Equatable, Codable {
+    public var id: Int64
+    public var messageID: Int64
+    public var conversationID: Int64
+    public var channel: String
+    /// The resident's id on the channel.
+    public var recipient: String
+    public var text: String
+    public var attempts: Int
+    public var nextAttemptAt: Date
+    public var lastError: String?
+    public var sentAt: Date?
+}
+
+/// The conversation with one resident, as the dialogue layer loads it.
+public struct ConversationSnapshot: Sendable, Equatable {
+    public var conversationID: Int64
+    public var resident: Resident
+    /// The dialogue state, opaque to the store (the dialogue layer's JSON).
+    public var state: Data?
+    /// Incremented on every committed turn; pass it back in `ConversationTurn.expectedVersion`.
+    public var version: Int
+    /// True when a human has taken the conversation over.
+    public var handoff: Bool
+}
+
+/// Everything one inbound message causes, committed in one transaction by
+/// `commitTurn`: the inbound message, the new dialogue state, tickets filed,
+/// the reply (a message plus an outbox entry), and the idempotency key
+/// (channel + delivery id) that makes a redelivery return the same reply.
+public struct ConversationTurn: Sendable, Equatable {
+    public var resident: ResidentInfo
+    /// The platform's id of the inbound message; a second turn with the same
+    /// channel and delivery id changes nothing and returns the first reply.
+    public var deliveryID: String
+    public var inboundText: String
+    /// The conversation version the dialogue computed from (0 for a new
+    /// conversation). If another turn committed first, `commitTurn` throws
+    /// `StoreError.conversationChanged` and nothing is written.
+    public var expectedVersion: Int
+    public var newState: Data?
+    public var handoff: Bool
+    /// Tickets to file (their `resident` is ignored: it is this turn's resident).
+    public var tickets: [TicketDraft]
+    /// The reply to send, if any.
+    public var reply: String?
+
+    public init(resident: ResidentInfo, deliveryID: String, inboundText: String, expectedVersion: Int,
+                newState: Data?, handoff: Bool = false, tickets: [TicketDraft] = [], reply: String?) {
+        self.resident = resident
+        self.deliveryID = deliveryID
+        self.inboundText = inboundText
+        self.expectedVersion = expectedVersion
+        self.newState = newState
+        self.handoff = handoff
+        self.tickets = tickets
+        self.reply = reply
+    }
+}
+
+/// What `commitTurn` did.
+public struct TurnOutcome: Sendable, Equatable {
+    /// False when the delivery id was seen before: nothing was written and
+    /// `reply` is the reply stored the first time.
+    public var committed: Bool
+    public var reply: String?
+    public var ticketNumbers: [Int]
+    public var conversationID: Int64
+    public var version: Int
+}
+
+/// What `forgetResident` erased.
+public struct ForgetReport: Sendable, Equatable, Codable {
+    public var residentID: Int64
+    public var messagesRedacted: Int
+    public var ticketsAnonymised: Int
+    public var notesRedacted: Int
+    public var correctionsRedacted: Int
+    public var outboxCancelled: Int
+}
+
+/// What a retention purge removed.
+public struct PurgeReport: Sendable, Equatable, Codable {
+    public var ticketsPurged: Int
+    public var messagesPurged: Int
+}
+
+/// The result of an integrity check.
+public struct IntegrityReport: Sendable, Equatable {
+    /// `ok`, or what the database engine found wrong.
+    public var problems: [String]
+    public var tickets: Int
+    public var highestNumber: Int
+    public var isOK: Bool { problems.isEmpty }
+}
+
+/// Row counts, for `store info`.
+public struct StoreStatistics: Sendable, Equatable, Codable {
+    public var schemaVersion: Int
+    public var residents: Int
+    public var conversations: Int
+    public var messages: Int
+    public var tickets: Int
+    public var openTickets: Int
+    public var events: Int
+    public var outboxPending: Int
+    public var correctionsPending: Int
+}

@@ -1,0 +1,73 @@
+import Foundation
+import Logging
+
+/// Masks personal contact details — phone numbers and email addresses — in
+/// text bound for logs. Staff screens show the real text; logs never do.
+public enum PrivacyMask {
+    private static let email = try! NSRegularExpression(
+        pattern: "[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\\.[A-Za-z]{2,}")
+    /// A run of digits with the usual separators, optionally after `+`.
+    private static let phone = try! NSRegularExpression(
+        pattern: "\\+?\\(?\\d[\\d ().-]{5,}\\d")
+    private static let isoDate = try! NSRegularExpression(pattern: "^\\d{4}-\\d{2}-\\d{2}$")
+
+    /// `text` with every email address replaced by `[email]` and every phone
+    /// number (7 to 15 digits, with spaces, dashes, dots or brackets) by
+    /// `[phone …NN]` (its last two digits). Dates (`2026-11-23`) are left alone.
+    public static func mask(_ text: String) -> String {
+        guard text.contains(where: { $0.isNumber || $0 == "@" }) else { return text }
+        var result = text as NSString
+        for match in email.matches(in: result as String, range: NSRange(location: 0, length: result.length)).reversed() {
+            result = result.replacingCharacters(in: match.range, with: "[email]") as NSString
+        }
+        for match in phone.matches(in: result as String, range: NSRange(location: 0, length: result.length)).reversed() {
+            let candidate = result.substring(with: match.range)
+            let digits = candidate.filter(\.isASCII).filter(\.isNumber)
+            guard (7...15).contains(digits.count),
+                  isoDate.firstMatch(in: candidate, range: NSRange(location: 0, length: (candidate as NSString).length)) == nil
+            else { continue }
+            result = result.replacingCharacters(in: match.range, with: "[phone …\(digits.suffix(2))]") as NSString
+        }
+        return result as String
+    }
+}
+
+/// A swift-log handler that masks phone numbers and emails (`PrivacyMask`)
+/// in every message and metadata value before passing it on.
+public struct MaskingLogHandler: LogHandler {
+    private var wrapped: any LogHandler
+
+    /// Wraps `handler`; everything it receives is masked first.
+    public init(wrapping handler: any LogHandler) { wrapped = handler }
+
+    public var logLevel: Logger.Level {
+        get { wrapped.logLevel }
+        set { wrapped.logLevel = newValue }
+    }
+
+    public var metadata: Logger.Metadata {
+        get { wrapped.metadata }
+        set { wrapped.metadata = newValue.mapValues(Self.mask) }
+    }
+
+    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { wrapped[metadataKey: key] }
+        set { wrapped[metadataKey: key] = newValue.map(Self.mask) }
+    }
+
+    public func log(event: LogEvent) {
+        var event = event
+        event.message = Logger.Message(stringLiteral: PrivacyMask.mask(event.message.description))
+        event.metadata = event.metadata?.mapValues(Self.mask)
+        wrapped.log(event: event)
+    }
+
+    static func mask(_ value: Logger.Metadata.Value) -> Logger.Metadata.Value {
+        switch value {
+        case .string(let text): .string(PrivacyMask.mask(text))
+        case .stringConvertible(let convertible): .string(PrivacyMask.mask(convertible.description))
+        case .dictionary(let dictionary): .dictionary(dictionary.mapValues(mask))
+        case .array(let array): .array(array.map(mask))
+        }
+    }
+}

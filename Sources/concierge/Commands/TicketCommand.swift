@@ -1,0 +1,270 @@
+import ArgumentParser
+import Foundation
+import Store
+
+/// `concierge ticket …`: look at and work on one ticket.
+struct TicketCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ticket",
+        abstract: "Show, file and work on tickets.",
+        discussion: """
+        Every change is one transaction with its entry in the ticket's audit \
+        log. Re-categorising or re-prioritising also records a correction that \
+        `concierge corrections export` turns into training examples.
+
+        Status changes follow this table (anything else is refused):
+          new              → triaged, in_progress, pending_resident, resolved, rejected
+          triaged          → in_progress, pending_resident, resolved, rejected
+          in_progress      → triaged, pending_resident, resolved, rejected
+          pending_resident → triaged, in_progress, resolved, rejected, closed
+          resolved         → closed, in_progress (reopen)
+          closed           → (final)
+          duplicate        → triaged (un-merge); reached only with `ticket merge`
+          rejected         → triaged (reopen)
+        """,
+        subcommands: [Show.self, Create.self, Assign.self, Status.self, PriorityCommand.self, CategoryCommand.self,
+                      NoteCommand.self, Merge.self]
+    )
+
+    struct Show: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "A ticket with its conversation, notes, audit log and the model's confidence.")
+
+        @OptionGroup var storeOptions: StoreOptions
+        @Argument(help: "The ticket number.") var number: Int
+        @Flag(help: "Print JSON instead of text.") var json = false
+
+        func run() async throws {
+            let detail = try await withStore(storeOptions) { store in try await store.ticketDetail(number: number) }
+            if json {
+                print(try jsonText(detail))
+            } else {
+                print(TicketText.render(detail, now: Date()), terminator: "")
+            }
+        }
+    }
+
+    struct Create: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "File a ticket by hand (staff, or testing before the chat).",
+            discussion: """
+            Example: concierge ticket create --category plumbing --priority P2 --unit 4B "kitchen tap leaking". \
+            With --resident CHANNEL:ID the ticket is linked to that resident and \
+            the text is recorded as their message.
+            """)
+
+        @OptionGroup var storeOptions: StoreOptions
+        @OptionGroup var actorOptions: ActorOptions
+        @Option(help: "A category id of the data pack (plumbing, noise, …).") var category: String
+        @Option(help: "P1–P4 (default: the category's default priority).") var priority: String?
+        @Option(help: "The unit (e.g. 4B).") var unit: String?
+        @Option(help: "Where in the unit or building.") var location: String?
+        @Option(help: "How staff may get in (key, pets, call first).") var access: String?
+        @Option(help: "The resident as CHANNEL:ID (e.g. terminal:alice).") var resident: String?
+        @Option(help: "The resident's display name.") var name: String?
+        @Option(help: "The data pack folder (default: intents/ of the checkout).") var intents: String?
+        @Flag(help: "Print the ticket as JSON.") var json = false
+        @Argument(help: "What is wrong, in the resident's words.") var text: String
+
+        func run() async throws {
+            let facts = PackFacts.load(intents: intents)
+            try facts.check(category: category)
+            let chosen: TicketPriority
+            if let priority {
+                guard let parsed = TicketPriority(parsing: priority) else { throw ValidationError("unknown priority \"\(priority)\" (P1, P2, P3 or P4)") }
+                chosen = parsed
+            } else {
+                chosen = facts.categories[category] ?? .p3
+            }
+            var residentInfo: ResidentInfo?
+            if let resident {
+                guard let colon = resident.firstIndex(of: ":"), colon != resident.startIndex, resident.index(after: colon) != resident.endIndex else {
+                    throw ValidationError("--resident must be CHANNEL:ID, e.g. terminal:alice")
+                }
+                residentInfo = ResidentInfo(channel: String(resident[..<colon]), externalID: String(resident[resident.index(after: colon)...]),
+                                            displayName: name, unit: unit)
+            }
+            let draft = TicketDraft(category: category, priority: chosen, description: text, unit: unit, location: location,
+                                    accessNotes: access, resident: residentInfo)
+            let ticket = try await withStore(storeOptions, targets: facts.targets) { store in
+                try await store.createTicket(draft, actor: actorOptions.actor)
+            }
+            if json {
+                print(try jsonText(ticket))
+            } else {
+                let due = ticket.slaDueAt.map { ", response due \(Terminal.time($0))" } ?? ""
+                print("Filed ticket #\(ticket.number) (\(ticket.category), \(ticket.priority.rawValue)\(due)).")
+            }
+        }
+    }
+
+    struct Assign: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Assign a ticket to someone (or --nobody).")
+        @OptionGroup var storeOptions: StoreOptions
+        @OptionGroup var actorOptions: ActorOptions
+        @Argument(help: "The ticket number.") var number: Int
+        @Argument(help: "Who will handle it.") var assignee: String?
+        @Flag(help: "Remove the assignee.") var nobody = false
+
+        func validate() throws {
+            if (assignee == nil) == !nobody { throw ValidationError("give a name or --nobody") }
+        }
+
+        func run() async throws {
+            let ticket = try await withStore(storeOptions) { store in
+                try await store.assign(number: number, to: nobody ? nil : assignee, actor: actorOptions.actor)
+            }
+            print("Ticket #\(ticket.number) is \(ticket.assignee.map { "assigned to \($0)" } ?? "unassigned").")
+        }
+    }
+
+    struct Status: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Move a ticket to another status (see `concierge ticket --help` for the table).")
+        @OptionGroup var storeOptions: StoreOptions
+        @OptionGroup var actorOptions: ActorOptions
+        @Argument(help: "The ticket number.") var number: Int
+        @Argument(help: "new, triaged, in_progress, pending_resident, resolved, closed or rejected.") var status: String
+
+        func run() async throws {
+            guard let next = TicketStatus(parsing: status) else {
+                throw ValidationError("unknown status \"\(status)\" (\(TicketStatus.allCases.map(\.rawValue).joined(separator: ", ")))")
+            }
+            let ticket = try await withStore(storeOptions) { store in
+                try await store.changeStatus(number: number, to: next, actor: actorOptions.actor)
+            }
+            print("Ticket #\(ticket.number) is \(ticket.status.rawValue).")
+        }
+    }
+
+    struct PriorityCommand: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "priority", abstract: "Re-prioritise a ticket (recomputes its SLA; records a correction).")
+        @OptionGroup var storeOptions: StoreOptions
+        @OptionGroup var actorOptions: ActorOptions
+        @Option(help: "The data pack folder, for the response targets (default: intents/ of the checkout).") var intents: String?
+        @Argument(help: "The ticket number.") var number: Int
+        @Argument(help: "P1, P2, P3 or P4.") var priority: String
+
+        func run() async throws {
+            guard let value = TicketPriority(parsing: priority) else { throw ValidationError("unknown priority \"\(priority)\" (P1, P2, P3 or P4)") }
+            let facts = PackFacts.load(intents: intents)
+            let ticket = try await withStore(storeOptions, targets: facts.targets) { store in
+                try await store.changePriority(number: number, to: value, actor: actorOptions.actor)
+            }
+            let due = ticket.slaDueAt.map { "response due \(Terminal.time($0))" } ?? "no response target"
+            print("Ticket #\(ticket.number) is \(ticket.priority.rawValue) (\(due)).")
+        }
+    }
+
+    struct CategoryCommand: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "category", abstract: "Re-categorise a ticket (records a correction).")
+        @OptionGroup var storeOptions: StoreOptions
+        @OptionGroup var actorOptions: ActorOptions
+        @Option(help: "The data pack folder, to check the category (default: intents/ of the checkout).") var intents: String?
+        @Argument(help: "The ticket number.") var number: Int
+        @Argument(help: "A category id of the data pack.") var category: String
+
+        func run() async throws {
+            try PackFacts.load(intents: intents).check(category: category)
+            let ticket = try await withStore(storeOptions) { store in
+                try await store.changeCategory(number: number, to: category, actor: actorOptions.actor)
+            }
+            print("Ticket #\(ticket.number) is in \(ticket.category).")
+        }
+    }
+
+    struct NoteCommand: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "note",
+            abstract: "Add a note: internal (staff only) by default, --public to also send it to the resident.")
+        @OptionGroup var storeOptions: StoreOptions
+        @OptionGroup var actorOptions: ActorOptions
+        @Argument(help: "The ticket number.") var number: Int
+        @Argument(help: "The note.") var text: String
+        @Flag(help: "Visible to the resident (queued as a reply when the ticket came from a conversation).") var `public` = false
+
+        func run() async throws {
+            let note = try await withStore(storeOptions) { store in
+                try await store.addNote(number: number, text: text, visibility: `public` ? .public : .internal, actor: actorOptions.actor)
+            }
+            print("Added \(note.visibility.rawValue) note \(note.id) to ticket #\(number).")
+        }
+    }
+
+    struct Merge: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Mark a ticket a duplicate of another.")
+        @OptionGroup var storeOptions: StoreOptions
+        @OptionGroup var actorOptions: ActorOptions
+        @Argument(help: "The duplicate ticket's number.") var number: Int
+        @Option(help: "The ticket it duplicates.") var into: Int
+
+        func run() async throws {
+            let ticket = try await withStore(storeOptions) { store in
+                try await store.merge(number: number, into: into, actor: actorOptions.actor)
+            }
+            print("Ticket #\(ticket.number) is a duplicate of #\(into).")
+        }
+    }
+}
+
+/// The text of `ticket show`.
+enum TicketText {
+    static func render(_ detail: TicketDetail, now: Date) -> String {
+        let ticket = detail.ticket
+        var out = Terminal.paint("Ticket #\(ticket.number)", .bold) + "  \(ticket.category) · \(ticket.priority.rawValue) · \(ticket.status.rawValue)\n"
+        func line(_ label: String, _ value: String?) {
+            guard let value, !value.isEmpty else { return }
+            out += label.padding(toLength: 12, withPad: " ", startingAt: 0) + value + "\n"
+        }
+        line("Filed", "\(Terminal.time(ticket.createdAt)) (\(Terminal.duration(now.timeIntervalSince(ticket.createdAt))) ago)")
+        if let resident = detail.resident {
+            let who = resident.forgottenAt != nil ? "forgotten resident \(resident.id)"
+                : "\(resident.displayName ?? "resident") (id \(resident.id), \(resident.channel):\(resident.externalID))"
+            line("Resident", who)
+        } else {
+            line("Resident", "— (filed by staff)")
+        }
+        line("Unit", ticket.unit)
+        line("Location", ticket.location)
+        line("Access", ticket.accessNotes)
+        line("Assignee", ticket.assignee ?? "—")
+        switch ticket.sla(now: now) {
+        case .none: line("SLA", "no response target")
+        case .met: line("SLA", "met (responded \(ticket.firstResponseAt.map(Terminal.time) ?? ""))")
+        case .missed: line("SLA", "missed (due \(ticket.slaDueAt.map(Terminal.time) ?? ""), responded \(ticket.firstResponseAt.map(Terminal.time) ?? ""))")
+        case .due(let seconds): line("SLA", "\(Terminal.duration(seconds)) left (due \(ticket.slaDueAt.map(Terminal.time) ?? ""))")
+        case .breached(let seconds): line("SLA", Terminal.paint("BREACHED \(Terminal.duration(seconds)) ago", .red) + " (due \(ticket.slaDueAt.map(Terminal.time) ?? ""))")
+        }
+        if let confidence = ticket.confidence {
+            line("Model", String(format: "%.0f%% confident", confidence * 100) + (ticket.modelVersion.map { " (model \($0))" } ?? ""))
+        } else {
+            line("Model", "— (filed by hand)")
+        }
+        line("Safety rule", ticket.safetyRule)
+        line("Duplicate of", ticket.duplicateOf.map { "#\($0)" })
+        out += "\n" + (ticket.description ?? "[text purged or erased]") + "\n"
+
+        if !detail.transcript.isEmpty {
+            out += "\n" + Terminal.paint("Conversation", .bold) + "\n"
+            for message in detail.transcript {
+                let arrow = message.direction == .inbound ? "resident →" : "← reply   "
+                out += "  \(Terminal.time(message.createdAt))  \(arrow)  \(message.text ?? "[redacted]")\n"
+            }
+        }
+        if !detail.notes.isEmpty {
+            out += "\n" + Terminal.paint("Notes", .bold) + "\n"
+            for note in detail.notes {
+                out += "  \(Terminal.time(note.createdAt))  \(note.author) (\(note.visibility.rawValue)): \(note.text ?? "[redacted]")\n"
+            }
+        }
+        out += "\n" + Terminal.paint("Audit log", .bold) + "\n"
+        let table = TextTable(columns: ["when", "who", "what", "from", "to"])
+        for event in detail.events {
+            table.add([Terminal.time(event.at), event.actor, event.kind, event.from ?? "", event.to ?? ""])
+        }
+        out += table.render().split(separator: "\n").map { "  " + $0 }.joined(separator: "\n") + "\n"
+        return out
+    }
+}
