@@ -42,6 +42,8 @@ public struct TrainingRecipe: Codable, Equatable, Sendable {
     public var emergencyRecallTarget: Double
     /// Models trained with different seeds whose probabilities are averaged.
     public var ensembleSize: Int = 1
+    /// The lowest P1 threshold the tuning may choose.
+    public var emergencyThresholdFloor: Double = EmergencyThreshold.minimum
 
     public init(encoder: EncoderConfig, sparseWidth: Int, hiddenWidth: Int, featurizer: NGramFeaturizerConfig,
                 maxLength: Int, options: TrainingOptions, outOfScopeAccuracyBudget: Double,
@@ -187,7 +189,7 @@ public enum ClassifierTraining {
             let threshold = EmergencyThreshold.choose(
                 p1Probabilities: rows.map { Double($0[p1]) },
                 isEmergency: indices.map { validation[$0].priority == ClassifierSettings.emergencyPriority },
-                targetRecall: recipe.emergencyRecallTarget)
+                targetRecall: recipe.emergencyRecallTarget, floor: recipe.emergencyThresholdFloor)
             var tuned = classifier.settings
             tuned.emergencyThreshold = threshold
             classifier = TextClassifier(members: members, tokenizer: tokenizer, settings: tuned)
@@ -199,19 +201,20 @@ public enum ClassifierTraining {
 
 /// Choosing the P1 threshold on a validation split.
 public enum EmergencyThreshold {
-    /// The lowest threshold allowed, so that noise alone never raises an
+    /// The default lowest threshold, so that noise alone never raises an
     /// alarm. (The highest is 0.5: above it arg-max already picks P1.)
     public static let minimum = 0.05
 
-    /// The largest threshold in [`minimum`, 0.5] that keeps the validation P1
+    /// The largest threshold in [`floor`, 0.5] that keeps the validation P1
     /// recall at or above `targetRecall` (nil without P1 examples).
-    public static func choose(p1Probabilities: [Double], isEmergency: [Bool], targetRecall: Double) -> Double? {
+    public static func choose(p1Probabilities: [Double], isEmergency: [Bool], targetRecall: Double,
+                              floor: Double = minimum) -> Double? {
         let emergencies = zip(p1Probabilities, isEmergency).filter { $0.1 }.map(\.0).sorted()
         guard !emergencies.isEmpty else { return nil }
         // With the threshold at emergencies[k], the k lowest are missed.
         let allowedMisses = Int((Double(emergencies.count) * (1 - targetRecall)).rounded(.down))
         let threshold = emergencies[min(allowedMisses, emergencies.count - 1)]
-        return min(0.5, max(minimum, threshold))
+        return min(0.5, max(floor, threshold))
     }
 }
 

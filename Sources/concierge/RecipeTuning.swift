@@ -16,6 +16,8 @@ struct RecipeTuning: ParsableArguments {
     @Option(help: ArgumentHelp("Weight decay.", visibility: .hidden)) var weightDecay: Float?
     @Option(help: ArgumentHelp("In-scope accuracy budget for the out-of-scope threshold.", visibility: .hidden)) var outOfScopeBudget: Double?
     @Option(help: ArgumentHelp("Encoder layers.", visibility: .hidden)) var layers: Int?
+    @Option(help: ArgumentHelp("Loss weight of the priority head.", visibility: .hidden)) var priorityWeight: Float?
+    @Option(help: ArgumentHelp("Lowest P1 threshold.", visibility: .hidden)) var emergencyFloor: Double?
     @Option(help: ArgumentHelp("Models in the ensemble (different seeds, probabilities averaged).", visibility: .hidden)) var ensemble: Int?
 
     func apply(to recipe: inout TrainingRecipe) {
@@ -31,6 +33,8 @@ struct RecipeTuning: ParsableArguments {
         if let weightDecay { recipe.options.weightDecay = weightDecay }
         if let outOfScopeBudget { recipe.outOfScopeAccuracyBudget = outOfScopeBudget }
         if let layers { recipe.encoder.layers = layers }
+        if let priorityWeight { recipe.options.headWeights["priority"] = priorityWeight }
+        if let emergencyFloor { recipe.emergencyThresholdFloor = emergencyFloor }
         if let ensemble { recipe.ensembleSize = max(1, ensemble) }
     }
 }
