@@ -55,18 +55,9 @@ public struct Checkpoint: @unchecked Sendable {
         guard supportedFormatVersions.contains(version) else {
             throw CheckpointError.unsupportedFormatVersion(found: version, supported: supportedFormatVersions)
         }
-        guard let configJSON = meta["config"] else { throw CheckpointError.missingMetadata(key: "config") }
-        let config: EncoderConfig
-        do { config = try JSONDecoder().decode(EncoderConfig.self, from: Data(configJSON.utf8)) } catch {
-            throw CheckpointError.invalidConfig("config JSON does not decode (\(error))")
-        }
-        do { try config.validate() } catch { throw CheckpointError.invalidConfig("\(error)") }
+        let config = try CheckpointMetadata.config(EncoderConfig.self, in: meta)
 
-        guard let labelsJSON = meta["labels"] else { throw CheckpointError.missingMetadata(key: "labels") }
-        let labels: [String: [String]]
-        do { labels = try JSONDecoder().decode([String: [String]].self, from: Data(labelsJSON.utf8)) } catch {
-            throw CheckpointError.invalidLabels("labels JSON is not an object of string arrays")
-        }
+        let labels = try CheckpointMetadata.labels(in: meta)
         for head in config.outputHeads {
             guard let names = labels[head.name] else { throw CheckpointError.invalidLabels("no labels for head '\(head.name)'") }
             guard names.count == head.classes else {
@@ -77,10 +68,7 @@ public struct Checkpoint: @unchecked Sendable {
             throw CheckpointError.invalidLabels("labels for unknown head '\(extra)'")
         }
 
-        guard let vocabHash = meta["vocab_hash"] else { throw CheckpointError.missingMetadata(key: "vocab_hash") }
-        if let expectedVocabHash, expectedVocabHash != vocabHash {
-            throw CheckpointError.vocabHashMismatch(expected: expectedVocabHash, found: vocabHash)
-        }
+        let vocabHash = try CheckpointMetadata.vocabHash(in: meta, expected: expectedVocabHash)
 
         let expected = EncoderWeights.parameterShapes(for: config)
         let expectedNames = Set(expected.map(\.name))
@@ -115,5 +103,46 @@ public struct Checkpoint: @unchecked Sendable {
     /// Writes the checkpoint atomically.
     public func save(to url: URL) throws {
         try encoded().write(to: url, options: [.atomic])
+    }
+}
+
+/// Reading the metadata keys every Concierge checkpoint shares (`config`,
+/// `labels`, `vocab_hash`), with the same errors for every model kind.
+enum CheckpointMetadata {
+    /// The `config` JSON, decoded and validated.
+    static func config<Config: Decodable>(_ type: Config.Type, in meta: [String: String],
+                                          validate: (Config) throws -> Void) throws -> Config {
+        guard let configJSON = meta["config"] else { throw CheckpointError.missingMetadata(key: "config") }
+        let config: Config
+        do { config = try JSONDecoder().decode(Config.self, from: Data(configJSON.utf8)) } catch {
+            throw CheckpointError.invalidConfig("config JSON does not decode (\(error))")
+        }
+        do { try validate(config) } catch { throw CheckpointError.invalidConfig("\(error)") }
+        return config
+    }
+
+    static func config(_ type: EncoderConfig.Type, in meta: [String: String]) throws -> EncoderConfig {
+        try config(type, in: meta) { try $0.validate() }
+    }
+
+    static func config(_ type: ClassifierConfig.Type, in meta: [String: String]) throws -> ClassifierConfig {
+        try config(type, in: meta) { try $0.validate() }
+    }
+
+    /// The `labels` JSON: head name → class labels.
+    static func labels(in meta: [String: String]) throws -> [String: [String]] {
+        guard let labelsJSON = meta["labels"] else { throw CheckpointError.missingMetadata(key: "labels") }
+        do { return try JSONDecoder().decode([String: [String]].self, from: Data(labelsJSON.utf8)) } catch {
+            throw CheckpointError.invalidLabels("labels JSON is not an object of string arrays")
+        }
+    }
+
+    /// The `vocab_hash`, checked against `expected` when given.
+    static func vocabHash(in meta: [String: String], expected: String?) throws -> String {
+        guard let vocabHash = meta["vocab_hash"] else { throw CheckpointError.missingMetadata(key: "vocab_hash") }
+        if let expected, expected != vocabHash {
+            throw CheckpointError.vocabHashMismatch(expected: expected, found: vocabHash)
+        }
+        return vocabHash
     }
 }

@@ -78,24 +78,12 @@ public struct ClassifierCheckpoint: @unchecked Sendable {
         guard supportedFormatVersions.contains(version) else {
             throw CheckpointError.unsupportedFormatVersion(found: version, supported: supportedFormatVersions)
         }
-        guard let configJSON = meta["config"] else { throw CheckpointError.missingMetadata(key: "config") }
-        let config: ClassifierConfig
-        do { config = try JSONDecoder().decode(ClassifierConfig.self, from: Data(configJSON.utf8)) } catch {
-            throw CheckpointError.invalidConfig("config JSON does not decode (\(error))")
-        }
-        do { try config.validate() } catch { throw CheckpointError.invalidConfig("\(error)") }
+        let config = try CheckpointMetadata.config(ClassifierConfig.self, in: meta)
 
-        guard let labelsJSON = meta["labels"] else { throw CheckpointError.missingMetadata(key: "labels") }
-        let labels: [String: [String]]
-        do { labels = try JSONDecoder().decode([String: [String]].self, from: Data(labelsJSON.utf8)) } catch {
-            throw CheckpointError.invalidLabels("labels JSON is not an object of string arrays")
-        }
+        let labels = try CheckpointMetadata.labels(in: meta)
         try validate(labels: labels, for: config)
 
-        guard let vocabHash = meta["vocab_hash"] else { throw CheckpointError.missingMetadata(key: "vocab_hash") }
-        if let expectedVocabHash, expectedVocabHash != vocabHash {
-            throw CheckpointError.vocabHashMismatch(expected: expectedVocabHash, found: vocabHash)
-        }
+        let vocabHash = try CheckpointMetadata.vocabHash(in: meta, expected: expectedVocabHash)
         var extra: [String: String] = [:]
         if let extraJSON = meta["extra"] {
             do { extra = try JSONDecoder().decode([String: String].self, from: Data(extraJSON.utf8)) } catch {
