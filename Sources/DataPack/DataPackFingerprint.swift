@@ -8,6 +8,8 @@ extension DataPackLoader {
     /// Any edit to any example, FAQ or community fact changes it, and nothing
     /// else does (file dates, other files): it keys the cached trained model,
     /// so a model is retrained exactly when the data it learned from changed.
+    /// `safety.yaml` is left out: the model does not learn from the safety
+    /// rules (they are matched as they are), so editing them never retrains.
     public static func fingerprint(directory: URL) throws -> String {
         let root = directory.standardizedFileURL.resolvingSymlinksInPath()
         guard let enumerator = FileManager.default.enumerator(at: root, includingPropertiesForKeys: [.isRegularFileKey]) else {
@@ -17,6 +19,7 @@ extension DataPackLoader {
         for case let url as URL in enumerator where ["yaml", "yml"].contains(url.pathExtension.lowercased()) {
             let resolved = url.standardizedFileURL.resolvingSymlinksInPath()
             let relative = String(resolved.path.dropFirst(root.path.count)).trimmingCharacters(in: CharacterSet(charactersIn: "/"))
+            if relative == "safety.yaml" { continue }
             files.append((relative, resolved))
         }
         var state = StableHash.offsetBasis

@@ -163,6 +163,13 @@ public struct DataPackLinter {
             priorities.append((category.id, category.defaultPriority, counts, explicit))
         }
 
+        // Safety: every hazard the community has guidance for must have a rule,
+        // or that emergency is never recognised by the rules.
+        let ruleGuidance = Set(pack.safetyRules.map(\.guidance))
+        for hazard in pack.community.emergencyGuidance.keys.sorted() where !ruleGuidance.contains(hazard) {
+            diagnostics.append(Diagnostic(.error, SourceLocation(file: "safety.yaml", line: 1), "emergency_guidance \"\(hazard)\" has no safety rule: add a rule with guidance: \(hazard) to safety.yaml"))
+        }
+
         let quality = qualityResults(pack, intents: intents, priorities: priorities)
         return LintReport(diagnostics: diagnostics, intents: intents, priorities: priorities, quality: quality)
     }

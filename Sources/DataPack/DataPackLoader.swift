@@ -147,10 +147,78 @@ public enum DataPackLoader {
             } ?? []
         }
 
+        let safetyURL = directory.appendingPathComponent("safety.yaml")
+        var safetyRules: [SafetyRule] = []
+        if fileManager.fileExists(atPath: safetyURL.path), let community {
+            safetyRules = withFile(safetyURL) { reader, root in
+                readSafetyRules(reader, root, guidanceKeys: Set(community.emergencyGuidance.keys))
+            } ?? []
+        }
+
         guard let community else { return (nil, diagnostics) }
-        let pack = DataPack(community: community, details: details, categories: categories, conversation: conversation,
+        var pack = DataPack(community: community, details: details, categories: categories, conversation: conversation,
                             faqs: faqs, outOfScope: outOfScope, corrections: corrections)
+        pack.safetyRules = safetyRules
         return (pack, diagnostics)
+    }
+
+    /// `safety.yaml`: `rules:`, a list of `{id, guidance, patterns, except?, requires_any?}`.
+    static func readSafetyRules(_ reader: YAMLReader, _ root: Node, guidanceKeys: Set<String>) -> [SafetyRule] {
+        guard let fields = reader.mapping(root, what: "safety.yaml", allowed: ["rules"], required: ["rules"]),
+              let items = reader.sequence(fields["rules"], what: "rules") else { return [] }
+        if items.isEmpty { reader.error(fields["rules"], "rules is empty") }
+        var seen: [String: SourceLocation] = [:]
+        return items.compactMap { item -> SafetyRule? in
+            guard let entry = reader.mapping(item, what: "a safety rule", allowed: ["id", "guidance", "patterns", "except", "requires_any"],
+                                             required: ["id", "guidance", "patterns"]),
+                  let id = reader.string(entry["id"], what: "id") else { return nil }
+            if id.isEmpty || !id.unicodeScalars.allSatisfy({ ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "_" }) {
+                reader.error(entry["id"], "id \"\(id)\" must be lower_snake_case (a-z, 0-9, _)")
+            }
+            if let first = seen[id] {
+                reader.error(entry["id"], "a second safety rule \"\(id)\" (first at \(first))")
+            } else {
+                seen[id] = reader.location(item)
+            }
+            let guidance = reader.string(entry["guidance"], what: "guidance") ?? ""
+            if !guidance.isEmpty && !guidanceKeys.contains(guidance) {
+                reader.error(entry["guidance"], "unknown guidance \"\(guidance)\" (community.yaml emergency_guidance has: \(guidanceKeys.sorted().joined(separator: ", ")))")
+            }
+            let patterns = safetyPatterns(reader, entry["patterns"], what: "\(id).patterns", everyLanguage: true)
+            let except = entry["except"].map { safetyPatterns(reader, $0, what: "\(id).except", everyLanguage: false) } ?? [:]
+            let requiresAny = entry["requires_any"].map { safetyPatterns(reader, $0, what: "\(id).requires_any", everyLanguage: true) } ?? [:]
+            return SafetyRule(id: id, guidance: guidance, patterns: patterns, except: except, requiresAny: requiresAny,
+                              location: reader.location(item))
+        }
+    }
+
+    /// `{en: [...], zh: [...]}` of safety patterns; with `everyLanguage`, each
+    /// language must have a non-empty list.
+    static func safetyPatterns(_ reader: YAMLReader, _ node: Node?, what: String, everyLanguage: Bool) -> [Language: [SafetyPattern]] {
+        guard let fields = reader.mapping(node, what: what, allowed: Set(Language.allCases.map(\.rawValue))) else { return [:] }
+        var result: [Language: [SafetyPattern]] = [:]
+        for language in Language.allCases {
+            guard let listNode = fields[language.rawValue] else {
+                if everyLanguage { reader.error(node, "\(what): no \"\(language.rawValue)\" list (every language needs its own)") }
+                continue
+            }
+            guard let items = reader.sequence(listNode, what: "\(what).\(language.rawValue)") else { continue }
+            if items.isEmpty && everyLanguage { reader.error(listNode, "\(what).\(language.rawValue) is empty") }
+            var sources = Set<String>()
+            for item in items {
+                guard let text = reader.string(item, what: "a pattern") else { continue }
+                do {
+                    let pattern = try SafetyPattern(text, location: reader.location(item))
+                    if !sources.insert(pattern.elements.description).inserted {
+                        reader.warning(item, "\(what).\(language.rawValue): pattern \"\(text)\" is listed twice")
+                    }
+                    result[language, default: []].append(pattern)
+                } catch {
+                    reader.error(item, "\(what).\(language.rawValue): pattern \"\(text)\": \(error.message)")
+                }
+            }
+        }
+        return result
     }
 
     static func readCommunity(_ reader: YAMLReader, _ root: Node) -> Community? {

@@ -148,4 +148,7 @@ public struct DataPack: Sendable {
     public var faqs: [FAQ]
     public var outOfScope: [Example]
     public var corrections: [CorrectionExample]
+    /// The emergency rules of `safety.yaml`, in file order (most severe first);
+    /// empty when the file is missing (the linter reports that).
+    public var safetyRules: [SafetyRule] = []
 }

@@ -53,6 +53,73 @@ struct DataPackLintTests {
         #expect(!matching.isEmpty, "expected an error at \(location) containing \(message); got \(report.errors.map(\.description))")
     }
 
+    static let gasRule = "rules:\n  - id: gas\n    guidance: gas\n    patterns: {en: [smell gas], zh: [煤气味]}\n"
+
+    @Test(arguments: [
+        // (safety.yaml contents, expected location, expected words in the message)
+        ("rules:\n  - id: gas\n    guidance: gass\n    patterns: {en: [smell gas], zh: [煤气味]}\n", "safety.yaml:3:15", "unknown guidance \"gass\""),
+        ("rules:\n  - id: gas\n    guidance: gas\n    patterns:\n      en: [smell gas]\n", "safety.yaml:5:7", "no \"zh\" list"),
+        ("rules:\n  - id: gas\n    guidance: gas\n    patterns:\n      en: []\n      zh: [煤气味]\n", "safety.yaml:5:11", "gas.patterns.en is empty"),
+        ("rules:\n  - id: gas\n    guidance: gas\n    patterns:\n      en: [\"* gas\"]\n      zh: [煤气味]\n", "safety.yaml:5:12", "cannot start or end with a * gap"),
+        ("rules:\n  - id: gas\n    guidance: gas\n    patterns:\n      en: [\"smell * * gas\"]\n      zh: [煤气味]\n", "safety.yaml:5:12", "two stars in a row"),
+        ("rules:\n  - id: gas\n    guidance: gas\n    patterns:\n      en: [\"!!\"]\n      zh: [煤气味]\n", "safety.yaml:5:12", "has no words"),
+        ("rules:\n  - id: gas\n    guidance: gas\n    patterns:\n      en: [\"sm* gas\"]\n      zh: [煤气味]\n", "safety.yaml:5:12", "too short to be a prefix"),
+        ("rules:\n  - id: gas\n    guidance: gas\n", "safety.yaml:2:5", "missing required key \"patterns\""),
+        ("rules:\n  - id: gas\n    guidance: gas\n    colour: red\n    patterns: {en: [smell gas], zh: [煤气味]}\n", "safety.yaml:4:5", "unknown key \"colour\""),
+        ("rules:\n  - id: Gas Leak\n    guidance: gas\n    patterns: {en: [smell gas], zh: [煤气味]}\n", "safety.yaml:2:9", "lower_snake_case"),
+        (gasRule + gasRule.dropFirst("rules:\n".count), "safety.yaml:5:9", "a second safety rule \"gas\" (first at safety.yaml:2"),
+        ("rules:\n  - id: no_heat\n    guidance: no_heat\n    patterns: {en: [no heat], zh: [没有暖气]}\n    requires_any: {en: [freezing]}\n", "safety.yaml:5:19", "no \"zh\" list"),
+        (gasRule, "safety.yaml:1:1", "emergency_guidance \"fire\" has no safety rule"),
+    ])
+    func brokenSafetyRulesNameFileAndLine(contents: String, location: String, message: String) throws {
+        let report = try lintMinimalPack(["safety.yaml": contents])
+        let matching = report.errors.filter { $0.description.hasPrefix(location) && $0.message.contains(message) }
+        #expect(!matching.isEmpty, "expected an error at \(location) containing \(message); got \(report.errors.map(\.description))")
+    }
+
+    @Test func missingSafetyFileIsAnErrorPerHazard() throws {
+        let report = try lintMinimalPack(["safety.yaml": nil])
+        let missing = report.errors.filter { $0.message.contains("has no safety rule") }
+        #expect(missing.count == 9, "\(report.errors)")
+    }
+
+    @Test func safetyRulesAreLoadedInFileOrder() throws {
+        let pack = try DataPackLoader.load(directory: Bundle.module.url(forResource: "Fixtures/minimal", withExtension: nil)!).pack
+        #expect(pack.safetyRules.map(\.id) == ["gas", "fire", "smoke", "flooding", "electrical", "trapped", "no_heat", "break_in", "carbon_monoxide"])
+        let gas = pack.safetyRules[0]
+        #expect(gas.guidance == "gas")
+        #expect(gas.patterns[.en]?.first?.elements == [.prefix("smell"), .gap, .word("gas")])
+        #expect(gas.patterns[.zh]?.first?.elements == [.word("煤"), .word("气"), .word("味")])
+        #expect(gas.patterns[.en]?.first?.location?.description == "safety.yaml:5:21")
+        #expect(pack.safetyRules[1].except[.en]?.first?.source == "fire drill")
+        #expect(pack.safetyRules[6].requiresAny[.zh]?.first?.elements == [.word("零"), .word("下")])
+    }
+
+    @Test(arguments: [
+        ("Smell  *  GAS", [SafetyPatternElement.word("smell"), .gap, .word("gas")]),
+        ("flood*", [.prefix("flood")]),
+        ("break-in", [.word("break"), .word("in")]),
+        ("Ｇａｓ leak*", [.word("gas"), .prefix("leak")]),
+        ("煤气*漏", [.word("煤"), .word("气"), .gap, .word("漏")]),
+        ("co报警器 * 响", [.word("co"), .word("报"), .word("警"), .word("器"), .gap, .word("响")]),
+        ("don't have heat", [.word("don't"), .word("have"), .word("heat")]),
+        ("minus", [.word("minus")]),
+    ])
+    func parsesSafetyPatterns(source: String, elements: [SafetyPatternElement]) throws {
+        #expect(try SafetyPattern(source).elements == elements)
+    }
+
+    @Test func safetyTextKeepsOriginalOffsetsAndClauses() {
+        let text = "ＮＯ heat, it's -10°C 楼道里"
+        let units = SafetyText(text).units
+        #expect(units.map(\.text) == ["no", "heat", "it's", "minus", "10", "c", "楼", "道", "里"])
+        let utf16 = Array(text.utf16)
+        #expect(String(decoding: utf16[units[0].range], as: UTF16.self) == "ＮＯ")
+        #expect(units[0].clause == units[1].clause && units[1].clause != units[2].clause)
+        #expect(units.last.map { String(decoding: utf16[$0.range], as: UTF16.self) } == "里")
+        #expect(units.last?.isHan == true && units[0].isHan == false)
+    }
+
     @Test func missingConversationIntentIsAnError() throws {
         let report = try lintMinimalPack(["conversation/deny.yaml": nil])
         #expect(report.errors.contains { $0.message.contains("missing conversational intent \"deny\"") })
@@ -139,6 +206,10 @@ struct DataPackFingerprintTests {
         #expect(try DataPackLoader.fingerprint(directory: pack) == original, "stable")
         // A file that is not YAML does not count.
         try "notes".write(to: pack.appendingPathComponent("NOTES.txt"), atomically: true, encoding: .utf8)
+        #expect(try DataPackLoader.fingerprint(directory: pack) == original)
+        // The safety rules are not learned: editing them does not retrain.
+        let safety = pack.appendingPathComponent("safety.yaml")
+        try (try String(contentsOf: safety, encoding: .utf8) + "\n# reviewed\n").write(to: safety, atomically: true, encoding: .utf8)
         #expect(try DataPackLoader.fingerprint(directory: pack) == original)
         // One more example does.
         let file = pack.appendingPathComponent("out_of_scope.yaml")
