@@ -1,0 +1,265 @@
+import DataPack
+import Foundation
+import Tokenizer
+
+/// A safety rule that fired on a message.
+public struct SafetyMatch: Sendable, Equatable, Codable {
+    /// The rule's id in `safety.yaml` (`gas`); record it on the ticket.
+    public var ruleID: String
+    /// The `emergency_guidance` key whose text goes into the reply.
+    public var guidance: String
+    /// The matched words as UTF-16 offsets in the ORIGINAL message (like the
+    /// tokenizer's offsets), for highlighting.
+    public var range: Range<Int>
+    /// The original text of `range` ("smell gas", "煤气味").
+    public var text: String
+    /// The pattern that matched, as written in `safety.yaml`.
+    public var pattern: String
+
+    public init(ruleID: String, guidance: String, range: Range<Int>, text: String, pattern: String) {
+        self.ruleID = ruleID
+        self.guidance = guidance
+        self.range = range
+        self.text = text
+        self.pattern = pattern
+    }
+}
+
+/// The safety layer: the reviewed rules of `safety.yaml`, matched on every
+/// message. A match can only RAISE a request to P1 (`apply(to:matches:)`),
+/// never lower it, and brings the community's emergency guidance.
+///
+/// Matching (pattern syntax: see `SafetyPattern`): the message is normalized
+/// and cut into words (Chinese: characters) by `SafetyText`; each rule fires
+/// at most once, on its first occurrence that
+/// 1. does not touch one of the rule's `except` phrases,
+/// 2. is not negated (below), and
+/// 3. when the rule has `requires_any`, has one of those phrases elsewhere in
+///    the message (in any clause, outside the match, itself not negated:
+///    "no heat, but it's not cold" does not fire).
+///
+/// Negation looks BEFORE the match (and a little after), never inside it, so
+/// a pattern may itself contain a negation ("no heat", "没有暖气"). It only
+/// counts within the match's clause: clauses end at `, ; . ! ? :` (Chinese
+/// punctuation included) and before "but / however / although / though" and
+/// 但 / 不过 / 可是 / 然而.
+/// - English, in the 3 words before the match: no, not, never, without,
+///   nothing, none, nobody, neither, nor, "free of", and "-n't" words
+///   (isn't, don't, doesn't, haven't, also without the apostrophe: dont,
+///   isnt, …). Not cues: can't, won't, couldn't, wouldn't, cannot (residents
+///   describe emergencies with them: "the water won't stop", "I can't get
+///   out"); a cue followed by know / sure / idea / matter / stop / stopping
+///   ("I don't know where the smoke comes from"); "oh no".
+/// - Chinese, in the 4 characters before the match: 没 (没有, 并没有), 不
+///   (不是), 无, 未, 别 — except where the character starts another word:
+///   不停 / 不断 / 打不开-style complements (不开 不去 不来 不上 不下 不住 不了
+///   不动 不掉 不出 不进 …), 不知道, 不要, 不小心, 不过, 无法, 没法, 没办法,
+///   别人 / 别的 / 别处.
+/// - After the match (3 words / 4 characters): anymore, "any more", gone;
+///   没了, 没有了, 消失, 散了, 散去, 灭了 ("the gas smell is gone", "烟散了").
+/// "Stopped" is NOT a cue: "the elevator stopped and we're stuck" is an emergency.
+public struct SafetyRules: Sendable {
+    public let rules: [SafetyRule]
+    /// `emergency_guidance` texts by key.
+    public let guidance: [String: Translations]
+
+    public init(rules: [SafetyRule], guidance: [String: Translations] = [:]) {
+        self.rules = rules
+        self.guidance = guidance
+    }
+
+    /// The pack's rules with its community's guidance.
+    public init(pack: DataPack) {
+        self.init(rules: pack.safetyRules, guidance: pack.community.emergencyGuidance)
+    }
+
+    /// The rules that fire on `text`, at most one match per rule, in the
+    /// rules' file order (the file lists the most severe hazards first).
+    public func matches(_ text: String) -> [SafetyMatch] {
+        let units = Self.clauses(SafetyText(text).units)
+        guard !units.isEmpty else { return [] }
+        let utf16 = Array(text.utf16)
+        var result: [SafetyMatch] = []
+        for rule in rules {
+            let exceptions = rule.allExceptions.flatMap { Self.occurrences(of: $0, in: units) }
+            var fired: (range: Range<Int>, pattern: SafetyPattern)? = nil
+            for pattern in rule.allPatterns {
+                for occurrence in Self.occurrences(of: pattern, in: units) {
+                    if let best = fired, best.range.lowerBound <= occurrence.lowerBound { break }
+                    if exceptions.contains(where: { $0.overlaps(occurrence) }) { continue }
+                    if Self.isNegated(occurrence, in: units) { continue }
+                    if !rule.allRequirements.isEmpty {
+                        let satisfied = rule.allRequirements.contains { requirement in
+                            Self.occurrences(of: requirement, in: units).contains { !$0.overlaps(occurrence) && !Self.isNegated($0, in: units) }
+                        }
+                        if !satisfied { continue }
+                    }
+                    fired = (occurrence, pattern)
+                    break
+                }
+            }
+            if let (span, pattern) = fired {
+                let range = units[span.lowerBound].range.lowerBound..<units[span.upperBound - 1].range.upperBound
+                let matched = String(decoding: utf16[range], as: UTF16.self)
+                result.append(SafetyMatch(ruleID: rule.id, guidance: rule.guidance, range: range, text: matched, pattern: pattern.source))
+            }
+        }
+        return result
+    }
+
+    /// The guidance texts for `matches` in `language`, each key once, in the
+    /// order of the matches (most severe first).
+    public func guidance(for matches: [SafetyMatch], language: Language) -> [String] {
+        var seen = Set<String>()
+        return matches.compactMap { match in
+            guard seen.insert(match.guidance).inserted else { return nil }
+            return guidance[match.guidance]?[language] ?? guidance[match.guidance]?[.en]
+        }
+    }
+
+    /// The priority after the safety layer: P1 when any rule fired, otherwise
+    /// `priority` unchanged. Never lowers a priority (P1 is the highest).
+    public static func apply(to priority: Priority?, matches: [SafetyMatch]) -> Priority? {
+        matches.isEmpty ? priority : .p1
+    }
+
+    /// `apply(to:matches:)` for priorities as the classifier's labels ("P1"…"P4").
+    public static func apply(to priority: String?, matches: [SafetyMatch]) -> String? {
+        matches.isEmpty ? priority : Priority.p1.rawValue
+    }
+
+    // MARK: - Matching
+
+    /// Splits clauses further before the connectives that start a new one.
+    static func clauses(_ units: [SafetyText.Unit]) -> [SafetyText.Unit] {
+        var result = units
+        var offset = 0
+        var index = 0
+        while index < units.count {
+            var length = 1
+            var isConnective = false
+            if !units[index].isHan {
+                isConnective = englishConnectives.contains(units[index].text)
+            } else if let connective = chineseConnectives.first(where: { hasHan($0, in: units, at: index) }) {
+                isConnective = true
+                length = connective.count
+            }
+            if isConnective && index > 0 && units[index - 1].clause == units[index].clause { offset += 1 }
+            for position in index..<(index + length) { result[position].clause += offset }
+            index += length
+        }
+        return result
+    }
+
+    static let englishConnectives: Set<String> = ["but", "however", "although", "though"]
+    static let chineseConnectives: [String] = ["不过", "可是", "然而", "但"]
+
+    /// True when the Chinese characters of `word` stand at `index`.
+    static func hasHan(_ word: String, in units: [SafetyText.Unit], at index: Int) -> Bool {
+        var position = index
+        for character in word {
+            guard position < units.count, units[position].isHan, units[position].text == String(character),
+                  units[position].clause == units[index].clause else { return false }
+            position += 1
+        }
+        return true
+    }
+
+    /// Every span of units (start..<end) where `pattern` matches, by start;
+    /// for each start the shortest. A match stays within one clause.
+    static func occurrences(of pattern: SafetyPattern, in units: [SafetyText.Unit]) -> [Range<Int>] {
+        let elements = pattern.elements
+        func matches(_ element: SafetyPatternElement, _ unit: SafetyText.Unit) -> Bool {
+            switch element {
+            case .word(let word): unit.text == word
+            case .prefix(let prefix): !unit.isHan && unit.text.hasPrefix(prefix)
+            case .gap: true
+            }
+        }
+        /// The end of a match of `elements[element...]` from `position`, or nil.
+        func match(_ element: Int, _ position: Int, clause: Int) -> Int? {
+            if element == elements.count { return position }
+            if elements[element] == .gap {
+                for skip in 0...SafetyPattern.maximumGap {
+                    let next = position + skip
+                    guard next <= units.count else { break }
+                    if skip > 0 && units[next - 1].clause != clause { break }
+                    if let end = match(element + 1, next, clause: clause) { return end }
+                }
+                return nil
+            }
+            guard position < units.count, units[position].clause == clause, matches(elements[element], units[position]) else { return nil }
+            return match(element + 1, position + 1, clause: clause)
+        }
+        var result: [Range<Int>] = []
+        for start in units.indices {
+            if let end = match(0, start, clause: units[start].clause) { result.append(start..<end) }
+        }
+        return result
+    }
+
+    // MARK: - Negation
+
+    static let englishCues: Set<String> = ["no", "not", "never", "without", "nothing", "none", "nobody", "neither", "nor",
+                                           "dont", "doesnt", "didnt", "isnt", "arent", "wasnt", "werent", "havent", "hasnt", "hadnt"]
+    /// "-n't" words that describe an emergency rather than deny one.
+    static let englishNonCues: Set<String> = ["can't", "won't", "couldn't", "wouldn't", "cannot", "cant", "wont", "mustn't", "shouldn't"]
+    /// A cue followed by one of these is not a negation of what follows.
+    static let englishCueExemptions: Set<String> = ["know", "sure", "idea", "matter", "stop", "stopping"]
+    static let englishPostCues: Set<String> = ["anymore", "gone"]
+
+    /// Chinese cue characters, and the characters after them that make another word.
+    static let chineseCues: [Character: Set<Character>] = [
+        "没": ["法", "办"],
+        "不": Set("停断开去来上下住了动行能得知少过好对小够管时然久舒要掉出进"),
+        "无": ["法", "论"],
+        "未": ["来"],
+        "别": ["人", "的", "处"],
+    ]
+    static let chinesePostCues = ["没了", "没有了", "消失", "散了", "散去", "灭了"]
+
+    static func isEnglishCue(_ units: [SafetyText.Unit], _ index: Int) -> Bool {
+        let text = units[index].text
+        var isCue = englishCues.contains(text) || (text.hasSuffix("n't") && !englishNonCues.contains(text))
+        if text == "free", index + 1 < units.count, units[index + 1].text == "of" { isCue = true }
+        guard isCue else { return false }
+        if index + 1 < units.count, englishCueExemptions.contains(units[index + 1].text) { return false }
+        if text == "no", index > 0, units[index - 1].text == "oh", units[index - 1].clause == units[index].clause { return false }
+        return true
+    }
+
+    static func isChineseCue(_ units: [SafetyText.Unit], _ index: Int) -> Bool {
+        guard let character = units[index].text.first, let exemptions = chineseCues[character] else { return false }
+        if index + 1 < units.count, units[index + 1].isHan, let next = units[index + 1].text.first, exemptions.contains(next) {
+            return false
+        }
+        return true
+    }
+
+    /// True when a negation cue governs the match `span` (see the type's documentation).
+    static func isNegated(_ span: Range<Int>, in units: [SafetyText.Unit]) -> Bool {
+        let clause = units[span.lowerBound].clause
+        var index = span.lowerBound - 1
+        while index >= 0 && index >= span.lowerBound - 4 && units[index].clause == clause {
+            let distance = span.lowerBound - index
+            if units[index].isHan {
+                if isChineseCue(units, index) { return true }
+            } else if distance <= 3 && isEnglishCue(units, index) {
+                return true
+            }
+            index -= 1
+        }
+        var after = span.upperBound
+        while after < units.count && after < span.upperBound + 4 && units[after].clause == clause {
+            let unit = units[after]
+            if unit.isHan {
+                if chinesePostCues.contains(where: { hasHan($0, in: units, at: after) }) { return true }
+            } else if after < span.upperBound + 3 {
+                if englishPostCues.contains(unit.text) { return true }
+                if unit.text == "any", after + 1 < units.count, units[after + 1].text == "more" { return true }
+            }
+            after += 1
+        }
+        return false
+    }
+}

@@ -1,0 +1,211 @@
+import DataPack
+import Foundation
+import Testing
+import TestSupport
+@testable import Triage
+
+/// The shipped pack's rules (intents/safety.yaml) with its guidance.
+let shippedPack: DataPack = try! DataPackLoader.load(directory: packageRoot.appendingPathComponent("intents")).pack
+let shippedSafety = SafetyRules(pack: shippedPack)
+
+@Suite("Safety rules")
+struct SafetyRulesTests {
+    @Test(arguments: [
+        // (message, the rule that must fire)
+        ("I smell gas in the hallway", "gas"),
+        ("there's smoke coming from the outlet", "smoke"),
+        ("there's smoke coming from the outlet", "electrical"),
+        ("water pouring through my ceiling", "flooding"),
+        ("stuck in the elevator", "trapped"),
+        ("HELP we are STUCK in the elevator between floors!!", "trapped"),
+        ("no heat and it's -10 outside", "no_heat"),
+        ("our heating is not working and it's freezing", "no_heat"),
+        ("the kitchen is on fire", "fire"),
+        ("sparks coming out of the bathroom outlet", "electrical"),
+        ("someone broke into my storage locker", "break_in"),
+        ("our carbon monoxide alarm is going off", "carbon_monoxide"),
+        ("smells like rotten eggs near the boiler room", "gas"),
+        ("oh no there's smoke in the stairwell", "smoke"),
+        ("the water won't stop pouring from the pipe", "flooding"),
+        ("I can't get out of the elevator", "trapped"),
+        ("no smoke in my unit but there's smoke in the hallway", "smoke"),
+        ("楼道里有煤气味", "gas"),
+        ("电梯里困住人了", "trapped"),
+        ("有人撬我家门", "break_in"),
+        ("厨房着火了！", "fire"),
+        ("天花板漏水，地上都是水了", "flooding"),
+        ("插座冒火花了", "electrical"),
+        ("外面零下十度，家里没有暖气", "no_heat"),
+        ("电梯门打不开，我们被困在里面了", "trapped"),
+        ("水管爆了，水一直止不住", "flooding"),
+        ("一氧化碳报警器一直在响", "carbon_monoxide"),
+        ("楼道里全是烟", "smoke"),
+        ("我的kitchen有煤气味 please help", "gas"),
+        ("the smoke alarm is going off and there's smoke everywhere", "smoke"),
+        ("I'm not sure but I think I smell gas", "gas"),
+        ("I don't know where the smoke is coming from", "smoke"),
+        ("不知道哪里来的浓烟", "smoke"),
+        ("水管爆了，水不停地往外喷水", "flooding"),
+        ("别人家着火了，火苗很大", "fire"),
+    ])
+    func fires(message: String, rule: String) {
+        let matches = shippedSafety.matches(message)
+        #expect(matches.contains { $0.ruleID == rule }, "\(message) → \(matches.map(\.ruleID))")
+    }
+
+    @Test(arguments: [
+        // negations
+        "no gas smell, just checking the stove",
+        "I don't smell gas anymore",
+        "there is no smoke",
+        "there isn't any smoke, the alarm is just chirping",
+        "the gas smell is gone now",
+        "not trapped, the elevator is just slow",
+        "nobody is trapped, the elevator is stopped on 3",
+        "it's not a fire, just burnt toast",
+        "no flooding, just a small drip under the sink",
+        "we have no heat but it's mild out",
+        "没有煤气味",
+        "不是着火，只是烧糊了",
+        "没有人被困，电梯只是停在三楼",
+        "我没闻到煤气味",
+        "煤气味已经没了",
+        "暖气坏了，不过今天不冷",
+        "no heat, but it's not cold at all",
+        // near-misses
+        "gas bill question",
+        "where is the fire extinguisher",
+        "the smoke alarm battery chirps",
+        "can I smoke on my balcony",
+        "my neighbour's cigarette smoke comes into my unit",
+        "when is the next fire drill",
+        "the floodlight in the parking lot is out",
+        "is a fire pit allowed on the patio",
+        "the key broke in the lock",
+        "can someone fix the sink in my unit",
+        "the heat finally kicked in",
+        "燃气费怎么交",
+        "烟雾报警器没电了一直在叫",
+        "楼下有人抽烟，烟味很大",
+        "灭火器在哪里",
+        "打火机掉进下水道了",
+    ])
+    func doesNotFire(message: String) {
+        let matches = shippedSafety.matches(message)
+        #expect(matches.isEmpty, "\(message) → \(matches.map { "\($0.ruleID): \($0.text) (\($0.pattern))" })")
+    }
+
+    @Test func matchCarriesTheOriginalSpanAndGuidance() throws {
+        let message = "Ｉ SMELL  Gas in 4B!!"
+        let match = try #require(shippedSafety.matches(message).first)
+        #expect(match.ruleID == "gas" && match.guidance == "gas")
+        #expect(match.text == "SMELL  Gas")
+        let utf16 = Array(message.utf16)
+        #expect(String(decoding: utf16[match.range], as: UTF16.self) == match.text)
+        #expect(match.range == 2..<12)
+
+        let chinese = "喂，楼道里有煤气味"
+        let zh = try #require(shippedSafety.matches(chinese).first)
+        #expect(zh.text == "煤气味" && zh.range == 6..<9)
+
+        let guidance = shippedSafety.guidance(for: [match, zh], language: .zh)
+        #expect(guidance == [shippedPack.community.emergencyGuidance["gas"]![.zh]!], "one text per guidance key")
+    }
+
+    @Test func mostSevereRuleComesFirst() {
+        let ids = shippedSafety.matches("there's smoke coming from the outlet and the kitchen is on fire").map(\.ruleID)
+        #expect(ids.first == "fire", "\(ids)")
+        #expect(Set(ids).isSuperset(of: ["fire", "smoke", "electrical"]))
+        let order = shippedPack.safetyRules.map(\.id)
+        #expect(ids == order.filter { ids.contains($0) }, "file order")
+    }
+
+    @Test func safetyOnlyRaisesToP1() {
+        let fired = shippedSafety.matches("I smell gas")
+        let none = shippedSafety.matches("my sink drips")
+        #expect(!fired.isEmpty && none.isEmpty)
+        for priority in [Priority?.none, .p1, .p2, .p3, .p4] {
+            #expect(SafetyRules.apply(to: priority, matches: fired) == .p1)
+            #expect(SafetyRules.apply(to: priority, matches: none) == priority, "never changed without a match")
+        }
+        #expect(SafetyRules.apply(to: "P3", matches: fired) == "P1")
+        #expect(SafetyRules.apply(to: "P2", matches: none) == "P2")
+        #expect(SafetyRules.apply(to: String?.none, matches: none) == nil)
+    }
+
+    @Test func everyRuleHasGuidanceInEveryLanguageAndEveryHazardHasARule() {
+        #expect(!shippedPack.safetyRules.isEmpty)
+        for rule in shippedPack.safetyRules {
+            for language in Language.allCases {
+                let text = shippedPack.community.emergencyGuidance[rule.guidance]?[language]
+                #expect(text?.isEmpty == false, "\(rule.id): no \(language.rawValue) guidance \"\(rule.guidance)\"")
+                #expect(rule.patterns[language]?.isEmpty == false, "\(rule.id): no \(language.rawValue) patterns")
+            }
+        }
+        let covered = Set(shippedPack.safetyRules.map(\.guidance))
+        for hazard in shippedPack.community.emergencyGuidance.keys {
+            #expect(covered.contains(hazard), "no rule for \(hazard)")
+        }
+    }
+
+    @Test func requiresAnyIsNeededAndMustBeOutsideTheMatch() throws {
+        let rule = SafetyRule(id: "no_heat", guidance: "no_heat",
+                              patterns: [.en: [try SafetyPattern("radiator* * cold")]],
+                              requiresAny: [.en: [try SafetyPattern("cold"), try SafetyPattern("freezing")]])
+        let rules = SafetyRules(rules: [rule])
+        #expect(rules.matches("the radiators are cold").isEmpty, "the condition may not be the matched word itself")
+        #expect(rules.matches("the radiators are cold and it's freezing").count == 1)
+    }
+
+    @Test func exceptPhrasesAndPrefixes() throws {
+        let rule = SafetyRule(id: "fire", guidance: "fire", patterns: [.en: [try SafetyPattern("a fire")]],
+                              except: [.en: [try SafetyPattern("fire drill*")]])
+        let rules = SafetyRules(rules: [rule])
+        #expect(rules.matches("is there a fire drill today").isEmpty)
+        let message = "there's a fire drills notice, and a fire in 3C"
+        let match = rules.matches(message).first
+        #expect(match?.text == "a fire")
+        #expect(match?.range == message.utf16.count - "a fire in 3C".utf16.count ..< message.utf16.count - " in 3C".utf16.count)
+    }
+
+    @Test func fastEnoughForEveryMessage() {
+        let messages = ["I smell gas in the hallway", "楼道里有煤气味", "the kitchen sink drains really slowly, can someone look at it this week?"]
+        let clock = ContinuousClock()
+        let elapsed = clock.measure {
+            for _ in 0..<100 { for message in messages { _ = shippedSafety.matches(message) } }
+        }
+        #expect(elapsed < .seconds(3), "\(elapsed) for 300 messages (debug build)")
+    }
+}
+
+/// Not a quality bar: how the rules do on the whole shipped pack, printed for
+/// the README (P1 examples caught; non-P1 examples they fire on).
+@Suite("Safety rules on the shipped pack")
+struct SafetyRulesPackFigures {
+    @Test func reportsCoverageAndFalseAlarms() {
+        var lines: [String] = []
+        let heldOut = DataSplit(shippedPack.labeledExamples).test
+        for (name, pool) in [("whole pack", shippedPack.labeledExamples), ("held-out split", heldOut)] {
+        lines.append(name)
+        for language in Language.allCases {
+            let examples = pool.filter { $0.language == language }
+            let p1 = examples.filter { $0.priority == .p1 }
+            let others = examples.filter { $0.priority != .p1 }
+            let caught = p1.filter { !shippedSafety.matches($0.text).isEmpty }.count
+            let falseAlarms = others.filter { !shippedSafety.matches($0.text).isEmpty }
+            let byKind = Dictionary(grouping: falseAlarms) { $0.priority?.rawValue ?? $0.kind.rawValue }.mapValues(\.count)
+            let missedBy = Dictionary(grouping: p1.filter { shippedSafety.matches($0.text).isEmpty }, by: \.intent).mapValues(\.count)
+            let alarmsBy = Dictionary(grouping: falseAlarms, by: \.intent).mapValues(\.count)
+            func list(_ counts: [String: Int]) -> String { counts.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ") }
+            lines.append("  \(language.rawValue): P1 caught \(caught)/\(p1.count); fired on \(falseAlarms.count)/\(others.count) non-P1 (\(list(byKind)))")
+            lines.append("      P1 missed by category: \(list(missedBy))")
+            lines.append("      fired on non-P1 by intent: \(list(alarmsBy))")
+        }
+        }
+        print("safety rules on the shipped pack:\n" + lines.joined(separator: "\n"))
+        if ProcessInfo.processInfo.environment["SAFETY_REPORT_FILE"] != nil {
+            try? lines.joined(separator: "\n").write(toFile: ProcessInfo.processInfo.environment["SAFETY_REPORT_FILE"]!,
+                                                     atomically: true, encoding: .utf8)
+        }
+    }
+}
