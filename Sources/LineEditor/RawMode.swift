@@ -1,4 +1,4 @@
-#if canImport(Glibc)
+// Linux (Glibc) only: the sigaction and termios layouts used here are Glibc's.
 import Glibc
 
 /// What the signal and exit handlers need to put a terminal back the way it was.
@@ -127,4 +127,3 @@ enum RawMode {
         raise(signal)
     }
 }
-#endif
