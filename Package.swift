@@ -4,10 +4,14 @@ import PackageDescription
 /// The numeric kernels are compiled for the machine class Concierge targets
 /// (Haswell and newer: AVX2 + FMA + BMI2; this box is an AMD Zen 3, which has no AVX-512). Without it, `SIMD*.addProduct` lowers to
 /// slow libm `fma` calls. Other hosts get the compiler's default.
+///
+/// The numeric targets are optimised in debug builds too: `swift test` trains
+/// the real community model once (the conversation tests run against it), and
+/// unoptimised loops are ~10× slower.
 #if arch(x86_64)
-let kernelSwiftFlags: [SwiftSetting] = [.unsafeFlags(["-target-cpu", "haswell"])]
+let kernelSwiftFlags: [SwiftSetting] = [.unsafeFlags(["-target-cpu", "haswell"]), .unsafeFlags(["-O"], .when(configuration: .debug))]
 #else
-let kernelSwiftFlags: [SwiftSetting] = []
+let kernelSwiftFlags: [SwiftSetting] = [.unsafeFlags(["-O"], .when(configuration: .debug))]
 #endif
 
 let package = Package(
@@ -55,11 +59,13 @@ let package = Package(
         ),
         // Line editing and history for the chat REPL (raw termios, UTF-8, display width), and TTY-aware styling.
         .target(name: "LineEditor"),
+        // The conversation: policy, state (kept in the store), replies in both languages.
+        .target(name: "Dialogue", dependencies: ["Triage", "Store", "DataPack"]),
         // The command-line interface.
         .executableTarget(
             name: "concierge",
             dependencies: [
-                "Tokenizer", "DataPack", "Model", "Training", "Evaluation", "Triage", "Store",
+                "Tokenizer", "DataPack", "Model", "Training", "Evaluation", "Triage", "Store", "Dialogue", "LineEditor",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -74,6 +80,7 @@ let package = Package(
         .testTarget(name: "TriageTests", dependencies: ["Triage", "TestSupport"]),
         .testTarget(name: "DataPackTests", dependencies: ["DataPack", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "LineEditorTests", dependencies: ["LineEditor", "TestSupport"]),
+        .testTarget(name: "DialogueTests", dependencies: ["Dialogue", "Triage", "Tokenizer", "Store", "DataPack", "TestSupport"]),
         .testTarget(name: "StoreTests", dependencies: [
             "Store", "DataPack", "TestSupport",
             .product(name: "GRDB", package: "GRDB.swift"),

@@ -201,6 +201,15 @@ enum Migrations {
             """),
             .common("CREATE INDEX corrections_pending ON corrections(id) WHERE exported_at IS NULL"),
         ]),
+        Migration(version: 2, name: "triage decision on tickets; duplicate lookup by category", statements: [
+            // The triage decision (JSON: category, priority, confidence, safety
+            // rule, explanation) the assistant filed the ticket with.
+            .common("ALTER TABLE tickets ADD COLUMN triage TEXT"),
+            .common("""
+            CREATE INDEX tickets_open_category ON tickets(category, created_at)
+            WHERE status IN ('new', 'triaged', 'in_progress', 'pending_resident')
+            """),
+        ]),
     ]
 
     /// The newest schema version this build knows.

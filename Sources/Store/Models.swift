@@ -180,10 +180,14 @@ public struct TicketDraft: Sendable, Equatable {
     public var safetyRule: String?
     /// The resident who asked; nil for tickets staff file themselves.
     public var resident: ResidentInfo?
+    /// The triage decision the assistant filed it with (JSON), shown to staff.
+    public var triage: String?
 
     public init(category: String, priority: TicketPriority, description: String, unit: String? = nil,
                 location: String? = nil, accessNotes: String? = nil, confidence: Double? = nil,
-                modelVersion: String? = nil, safetyRule: String? = nil, resident: ResidentInfo? = nil) {
+                modelVersion: String? = nil, safetyRule: String? = nil, resident: ResidentInfo? = nil,
+                triage: String? = nil) {
+        self.triage = triage
         self.category = category
         self.priority = priority
         self.description = description
@@ -226,6 +230,8 @@ public struct Ticket: Sendable, Equatable, Codable {
     public var updatedAt: Date
     /// When it reached a final status (closed, duplicate, rejected).
     public var closedAt: Date?
+    /// The triage decision (JSON) the assistant filed it with; nil for staff-filed tickets.
+    public var triage: String?
 
     /// The SLA as of `now`.
     public func sla(now: Date) -> SLAState {
@@ -400,11 +406,36 @@ public struct ConversationTurn: Sendable, Equatable {
     public var handoff: Bool
     /// Tickets to file (their `resident` is ignored: it is this turn's resident).
     public var tickets: [TicketDraft]
-    /// The reply to send, if any.
+    /// What the turn does to the resident's existing tickets (or, for
+    /// `linkReport`, to an open ticket that already covers the problem).
+    public var actions: [TicketAction]
+    /// The reply to send, if any. Each ``ticketNumberPlaceholder`` in it is
+    /// replaced by the number of the ticket filed in this turn, in order.
     public var reply: String?
+    /// True when the reply goes out through the outbox (channels answered by an
+    /// API call); false when the caller shows it itself (terminal, REST reply body).
+    public var queueReply: Bool
+
+    /// Stands for the number of a ticket the turn files, in `reply` (an
+    /// invisible separator around the word, so no resident text can forge it).
+    public static let ticketNumberPlaceholder = "\u{2063}ticket\u{2063}"
+
+    /// `reply` with each placeholder replaced by the next of `numbers`.
+    public static func fillingTicketNumbers(_ reply: String, _ numbers: [Int]) -> String {
+        var pieces = reply.components(separatedBy: ticketNumberPlaceholder)
+        guard pieces.count > 1 else { return reply }
+        var result = pieces.removeFirst()
+        for (index, piece) in pieces.enumerated() {
+            result += (index < numbers.count ? String(numbers[index]) : "?") + piece
+        }
+        return result
+    }
 
     public init(resident: ResidentInfo, deliveryID: String, inboundText: String, expectedVersion: Int,
-                newState: Data?, handoff: Bool = false, tickets: [TicketDraft] = [], reply: String?) {
+                newState: Data?, handoff: Bool = false, tickets: [TicketDraft] = [], actions: [TicketAction] = [],
+                reply: String?, queueReply: Bool = true) {
+        self.actions = actions
+        self.queueReply = queueReply
         self.resident = resident
         self.deliveryID = deliveryID
         self.inboundText = inboundText

@@ -81,7 +81,7 @@ enum StoreEngine {
     static let ticketColumns = """
         t.id, t.number, t.resident_id, t.conversation_id, t.category, t.priority, t.status, t.unit, t.location,
         t.access_notes, t.description, t.confidence, t.model_version, t.safety_rule, t.sla_due_at,
-        t.first_response_at, t.assignee, t.created_at, t.updated_at, t.closed_at,
+        t.first_response_at, t.assignee, t.created_at, t.updated_at, t.closed_at, t.triage,
         (SELECT d.number FROM tickets d WHERE d.id = t.duplicate_of) AS duplicate_number
         """
 
@@ -115,7 +115,8 @@ enum StoreEngine {
             duplicateOf: row.int("duplicate_number"),
             createdAt: try row.required(row.date("created_at"), "created_at"),
             updatedAt: try row.required(row.date("updated_at"), "updated_at"),
-            closedAt: row.date("closed_at")
+            closedAt: row.date("closed_at"),
+            triage: row.string("triage")
         )
     }
 
@@ -179,13 +180,14 @@ enum StoreEngine {
         let due = targets.dueDate(for: draft.priority, createdAt: now)
         guard let row = try session.queryOne("""
             INSERT INTO tickets (number, resident_id, conversation_id, category, priority, status, unit, location,
-                access_notes, description, confidence, model_version, safety_rule, sla_due_at, created_at, updated_at)
-            VALUES (?, ?, ?, ?, ?, 'new', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                access_notes, description, confidence, model_version, safety_rule, sla_due_at, created_at, updated_at, triage)
+            VALUES (?, ?, ?, ?, ?, 'new', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             RETURNING id
             """, [.int(number), .optional(residentID), .optional(conversationID), .text(draft.category),
                   .int(draft.priority.level), .optional(draft.unit), .optional(draft.location),
                   .optional(draft.accessNotes), .text(draft.description), .optional(draft.confidence),
-                  .optional(draft.modelVersion), .optional(draft.safetyRule), .optional(due), .date(now), .date(now)]),
+                  .optional(draft.modelVersion), .optional(draft.safetyRule), .optional(due), .date(now), .date(now),
+                  .optional(draft.triage)]),
             let id = row.int64("id") else {
             throw StoreError.database("inserting a ticket returned no id")
         }
@@ -196,7 +198,7 @@ enum StoreEngine {
                       location: draft.location, accessNotes: draft.accessNotes, description: draft.description,
                       confidence: draft.confidence, modelVersion: draft.modelVersion, safetyRule: draft.safetyRule,
                       slaDueAt: due, firstResponseAt: nil, assignee: nil, duplicateOf: nil,
-                      createdAt: now, updatedAt: now, closedAt: nil)
+                      createdAt: now, updatedAt: now, closedAt: nil, triage: draft.triage)
     }
 
     /// A ticket filed by staff or a test, with its resident (and their
@@ -561,11 +563,17 @@ enum StoreEngine {
                                           residentID: residentID, conversationID: conversation.id)
             numbers.append(ticket.number)
         }
-        if let reply = turn.reply {
+        for action in turn.actions {
+            try apply(action, session, residentID: residentID, resident: turn.resident, now: now)
+        }
+        let reply = turn.reply.map { ConversationTurn.fillingTicketNumbers($0, numbers) }
+        if let reply {
             let messageID = try insertMessage(session, conversationID: conversation.id, direction: .outbound,
                                               channel: turn.resident.channel, deliveryID: nil, text: reply, now: now)
-            try enqueue(session, messageID: messageID, conversationID: conversation.id, channel: turn.resident.channel,
-                        recipient: turn.resident.externalID, now: now)
+            if turn.queueReply {
+                try enqueue(session, messageID: messageID, conversationID: conversation.id, channel: turn.resident.channel,
+                            recipient: turn.resident.externalID, now: now)
+            }
         }
         let version = conversation.version + 1
         try session.execute("UPDATE conversations SET state = ?, state_version = ?, handoff = ?, updated_at = ? WHERE id = ?",
@@ -573,8 +581,8 @@ enum StoreEngine {
         let numberList = numbers.map(String.init).joined(separator: ",")
         try session.execute("""
             UPDATE idempotency_keys SET reply = ?, ticket_numbers = ?, state_version = ? WHERE channel = ? AND delivery_id = ?
-            """, [.optional(turn.reply), .text(numberList), .int(version), .text(turn.resident.channel), .text(turn.deliveryID)])
-        return TurnOutcome(committed: true, reply: turn.reply, ticketNumbers: numbers, conversationID: conversation.id, version: version)
+            """, [.optional(reply), .text(numberList), .int(version), .text(turn.resident.channel), .text(turn.deliveryID)])
+        return TurnOutcome(committed: true, reply: reply, ticketNumbers: numbers, conversationID: conversation.id, version: version)
     }
 
     // MARK: - Outbox
@@ -671,7 +679,7 @@ enum StoreEngine {
                                               [.integer(id)])
         let ticketIDs = try session.query("SELECT id FROM tickets WHERE resident_id = ?", [.integer(id)]).compactMap { $0.int64("id") }
         try session.execute("""
-            UPDATE tickets SET description = NULL, location = NULL, access_notes = NULL, unit = NULL, updated_at = ?
+            UPDATE tickets SET description = NULL, location = NULL, access_notes = NULL, unit = NULL, triage = NULL, updated_at = ?
             WHERE resident_id = ?
             """, [.date(now), .integer(id)])
         for ticketID in ticketIDs {

@@ -149,6 +149,23 @@ public final class WordPieceTokenizer: @unchecked Sendable {
         }
     }
 
+    /// The words of `text` (punctuation included) as UTF-16 ranges of the
+    /// ORIGINAL text, with their kinds: what explanations highlight.
+    public func wordSpans(_ text: String) -> [(range: Range<Int>, kind: WordKind)] {
+        withWorkspace { workspace in
+            workspace.source.removeAll(keepingCapacity: true)
+            workspace.source.append(contentsOf: text.utf16)
+            prepare(workspace)
+            let normalized = workspace.normalized
+            return workspace.words.compactMap { word in
+                guard word.end > word.start else { return nil }
+                let start = Int(normalized.originStart[word.start])
+                let end = Int(normalized.originEnd[word.end - 1])
+                return end > start ? (start..<end, word.kind) : nil
+            }
+        }
+    }
+
     private func prepare(_ workspace: Workspace) {
         workspace.source.withUnsafeBufferPointer { source in
             TextNormalizer.normalize(utf16: source, into: &workspace.normalized)

@@ -47,3 +47,63 @@ public let sampleMessages: [String] = [
     "电梯又坏了 help",
     "the gym treadmill makes a weird noise",
 ]
+
+/// The directory holding the built products (the test runner and `concierge`).
+public func productsDirectory() -> URL {
+    let runner = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+    var candidate = runner.deletingLastPathComponent()
+    // macOS runs tests from inside a .xctest bundle.
+    while candidate.path != "/" && candidate.path.contains(".xctest") { candidate.deleteLastPathComponent() }
+    return candidate
+}
+
+/// The `concierge` executable built beside the tests.
+public func conciergeExecutable() throws -> URL {
+    let url = productsDirectory().appendingPathComponent("concierge")
+    guard FileManager.default.isExecutableFile(atPath: url.path) else {
+        throw CLIMissing(path: url.path)
+    }
+    return url
+}
+
+public struct CLIMissing: Error, CustomStringConvertible {
+    var path: String
+    public var description: String { "the concierge executable is not at \(path); `swift test` builds it (or run `swift build` first)" }
+}
+
+/// Runs `concierge` with `arguments`; returns exit status, stdout and stderr.
+@discardableResult
+public func runConcierge(_ arguments: [String], environment: [String: String] = [:], input: String? = nil) throws -> (status: Int32, stdout: String, stderr: String) {
+    let process = Process()
+    process.executableURL = try conciergeExecutable()
+    process.arguments = arguments
+    var env = ProcessInfo.processInfo.environment
+    env["NO_COLOR"] = "1"
+    env["CONCIERGE_PACKAGE_DIR"] = packageRoot.path
+    env.removeValue(forKey: "CONCIERGE_STORE")
+    for (key, value) in environment { env[key] = value }
+    process.environment = env
+    let out = Pipe()
+    let err = Pipe()
+    process.standardOutput = out
+    process.standardError = err
+    let stdin = Pipe()
+    process.standardInput = input == nil ? FileHandle.nullDevice : stdin
+    try process.run()
+    if let input {
+        stdin.fileHandleForWriting.write(Data(input.utf8))
+        try? stdin.fileHandleForWriting.close()
+    }
+    // Read both pipes to the end before waiting, so a full pipe cannot block the child.
+    let group = DispatchGroup()
+    nonisolated(unsafe) var errData = Data()
+    group.enter()
+    DispatchQueue.global().async {
+        errData = err.fileHandleForReading.readDataToEndOfFile()
+        group.leave()
+    }
+    let outData = out.fileHandleForReading.readDataToEndOfFile()
+    group.wait()
+    process.waitUntilExit()
+    return (process.terminationStatus, String(decoding: outData, as: UTF8.self), String(decoding: errData, as: UTF8.self))
+}

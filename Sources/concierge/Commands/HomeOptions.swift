@@ -95,6 +95,11 @@ struct PackFacts {
             FileHandle.standardError.write(Data("note: data pack not found (pass --intents); categories are not checked and the standard response targets apply\n".utf8))
             return PackFacts(targets: .standard, categories: [:])
         }
+        return PackFacts(pack: pack)
+    }
+
+    /// The facts of a loaded pack.
+    init(pack: DataPack) {
         var hours: [TicketPriority: Double] = [:]
         for (priority, target) in pack.community.responseTargets {
             if let value = target.hours, let key = TicketPriority(rawValue: priority.rawValue) { hours[key] = value }
@@ -103,7 +108,12 @@ struct PackFacts {
         for category in pack.categories {
             categories[category.id] = TicketPriority(rawValue: category.defaultPriority.rawValue) ?? .p3
         }
-        return PackFacts(targets: ResponseTargets(hours: hours), categories: categories)
+        self.init(targets: ResponseTargets(hours: hours), categories: categories)
+    }
+
+    init(targets: ResponseTargets, categories: [String: TicketPriority]) {
+        self.targets = targets
+        self.categories = categories
     }
 
     /// Throws unless `category` is one of the pack's (when the pack was found).

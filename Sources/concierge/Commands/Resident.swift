@@ -6,8 +6,8 @@ import Store
 struct ResidentCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "resident",
-        abstract: "Show or forget a resident.",
-        subcommands: [Show.self, Forget.self]
+        abstract: "Show, hand back or forget a resident.",
+        subcommands: [Show.self, Release.self, Forget.self]
     )
 
     struct Show: AsyncParsableCommand {
@@ -25,6 +25,26 @@ struct ResidentCommand: AsyncParsableCommand {
             print("Resident \(resident.id): \(resident.displayName ?? "—") (\(resident.channel):\(resident.externalID))")
             print("Unit: \(resident.unit ?? "—")  Language: \(resident.language ?? "—")  Since: \(Terminal.time(resident.createdAt))")
             if let forgotten = resident.forgottenAt { print("Forgotten on \(Terminal.time(forgotten)).") }
+        }
+    }
+
+    struct Release: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Give a conversation a resident handed to staff back to the assistant.",
+            discussion: """
+            When a resident asks for a human, the assistant stays quiet on their \
+            conversation until a staff member releases it with this command.
+            """)
+        @OptionGroup var storeOptions: StoreOptions
+        @Argument(help: "The resident's id, or CHANNEL:ID.") var id: String
+
+        func run() async throws {
+            try await withStore(storeOptions) { store in
+                let resident = try await store.resident(id)
+                let changed = try await store.setHandoff(channel: resident.channel, externalID: resident.externalID, handoff: false)
+                print(changed ? "The assistant answers \(resident.channel):\(resident.externalID) again."
+                              : "\(resident.channel):\(resident.externalID) was not handed to staff; nothing changed.")
+            }
         }
     }
 

@@ -1,0 +1,201 @@
+import DataPack
+import Foundation
+import Store
+import Triage
+
+/// One message from a resident, from any channel.
+public struct InboundMessage: Sendable {
+    /// `terminal`, `rest`, `telegram`, `sms`, `slack`.
+    public var channel: String
+    /// The resident's id on the channel (a name, a chat id, a phone number).
+    public var senderID: String
+    /// The channel's id for this message; a redelivery with the same id gets
+    /// the first reply back and changes nothing.
+    public var deliveryID: String
+    public var text: String
+    public var displayName: String?
+    /// The resident's unit, when the channel knows it (`--unit 4B`).
+    public var unit: String?
+    /// A language the resident chose (`/lang zh`); otherwise it follows their messages.
+    public var preferredLanguage: Language?
+    /// Compute the explanation for every message (always done for service requests).
+    public var explain: Bool
+    /// True when the reply must go out through the outbox (API channels);
+    /// false when the caller shows it itself (terminal, REST response body).
+    public var queueReply: Bool
+
+    public init(channel: String, senderID: String, deliveryID: String, text: String, displayName: String? = nil,
+                unit: String? = nil, preferredLanguage: Language? = nil, explain: Bool = false, queueReply: Bool = false) {
+        self.channel = channel
+        self.senderID = senderID
+        self.deliveryID = deliveryID
+        self.text = text
+        self.displayName = displayName
+        self.unit = unit
+        self.preferredLanguage = preferredLanguage
+        self.explain = explain
+        self.queueReply = queueReply
+    }
+}
+
+/// What the assistant did with a message.
+public struct ConversationReply: Sendable {
+    /// The reply, or nil when the assistant stays quiet (staff took over).
+    public var text: String?
+    /// Tickets filed by this message.
+    public var ticketNumbers: [Int]
+    /// The triage of the message (nil for a redelivery or a handed-off conversation).
+    public var decision: TriageDecision?
+    /// True when the message was seen before: nothing happened, `text` is the first reply.
+    public var redelivered: Bool
+    /// True when the conversation is with staff now.
+    public var handoff: Bool
+    /// What the conversation waits for after this reply.
+    public var pending: DialogueState.Pending?
+    /// The language the reply is in.
+    public var language: Language
+}
+
+/// The front desk: reads the conversation from the store, decides the reply
+/// with the triage and the dialogue policy, and commits the turn (message,
+/// state, tickets, reply, idempotency key) in one transaction. Holds no
+/// conversation in memory, so any number of engines may share one store.
+public final class ConversationEngine: Sendable {
+    public let store: any TicketStore
+    public let triager: Triager
+    public let pack: DataPack
+    /// Recorded on tickets the assistant files.
+    public let modelVersion: String?
+    let calendar: OfficeHoursCalendar
+    let now: @Sendable () -> Date
+    /// How far back an open ticket counts as covering the same problem.
+    public let duplicateWindow: TimeInterval
+
+    public init(store: any TicketStore, triager: Triager, pack: DataPack, modelVersion: String? = nil,
+                duplicateWindow: TimeInterval = 3 * 86_400, now: @escaping @Sendable () -> Date = { Date() }) {
+        self.store = store
+        self.triager = triager
+        self.pack = pack
+        self.modelVersion = modelVersion
+        self.duplicateWindow = duplicateWindow
+        self.now = now
+        calendar = OfficeHoursCalendar(community: pack.community)
+    }
+
+    /// The most a turn is retried when another turn of the same conversation
+    /// committed between reading and writing.
+    static let maximumAttempts = 5
+
+    /// Handles one inbound message end to end.
+    public func handle(_ message: InboundMessage) async throws -> ConversationReply {
+        let text = message.text.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !text.isEmpty else { throw DialogueError.emptyMessage }
+        var lastConflict: Error?
+        for _ in 0..<Self.maximumAttempts {
+            if let stored = try await store.storedOutcome(channel: message.channel, deliveryID: message.deliveryID) {
+                return redelivery(stored, message: message)
+            }
+            let snapshot = try await store.conversation(channel: message.channel, externalID: message.senderID)
+            var state = snapshot.flatMap { $0.state }.flatMap { try? JSONDecoder().decode(DialogueState.self, from: $0) }
+                ?? DialogueState()
+            let resident = ResidentInfo(channel: message.channel, externalID: message.senderID,
+                                        displayName: message.displayName, language: nil, unit: message.unit)
+            var plan: Plan
+            if snapshot?.handoff == true {
+                // Staff have the conversation: record the message, say nothing.
+                plan = Plan(state: state, reply: nil, handoff: true)
+            } else {
+                let language = message.preferredLanguage ?? TextCues.language(of: text) ?? state.language ?? Language.detect(text)
+                state.language = language
+                let context = TurnContext(message: message, text: text, language: language,
+                                          knownUnit: message.unit ?? snapshot?.resident.unit,
+                                          say: Phrases(language: language, pack: pack))
+                plan = try await respond(to: context, state: state)
+            }
+            var residentInfo = resident
+            residentInfo.language = plan.state.language?.rawValue
+            let turn = ConversationTurn(
+                resident: residentInfo, deliveryID: message.deliveryID, inboundText: text,
+                expectedVersion: snapshot?.version ?? 0, newState: try JSONEncoder().encode(plan.state),
+                handoff: plan.handoff, tickets: plan.tickets, actions: plan.actions, reply: plan.reply,
+                queueReply: message.queueReply)
+            do {
+                let outcome = try await store.commitTurn(turn)
+                if !outcome.committed { return redelivery(outcome, message: message) }
+                return ConversationReply(text: outcome.reply, ticketNumbers: outcome.ticketNumbers, decision: plan.decision,
+                                         redelivered: false, handoff: plan.handoff, pending: plan.state.pending,
+                                         language: plan.state.language ?? .en)
+            } catch let error as StoreError {
+                guard case .conversationChanged = error else { throw error }
+                lastConflict = error
+            }
+        }
+        throw lastConflict ?? DialogueError.emptyMessage
+    }
+
+    private func redelivery(_ outcome: TurnOutcome, message: InboundMessage) -> ConversationReply {
+        ConversationReply(text: outcome.reply, ticketNumbers: outcome.ticketNumbers, decision: nil, redelivered: true,
+                          handoff: false, pending: nil, language: message.preferredLanguage ?? Language.detect(message.text))
+    }
+}
+
+/// Errors of the conversation layer.
+public enum DialogueError: Error, Equatable, CustomStringConvertible {
+    /// A message with no text (only spaces).
+    case emptyMessage
+
+    public var description: String {
+        switch self {
+        case .emptyMessage: "the message is empty"
+        }
+    }
+}
+
+/// What one turn will do, computed before anything is written.
+struct Plan {
+    var state: DialogueState
+    var reply: String?
+    var tickets: [TicketDraft] = []
+    var actions: [TicketAction] = []
+    var handoff: Bool = false
+    var decision: TriageDecision?
+}
+
+/// What the policy knows about the message being answered.
+struct TurnContext {
+    var message: InboundMessage
+    var text: String
+    var language: Language
+    var knownUnit: String?
+    var say: Phrases
+}
+
+extension ConversationEngine {
+    /// The question the conversation is waiting on, to show again when the
+    /// resident comes back (a restarted REPL resumes where it was), or nil.
+    public func resumePrompt(channel: String, senderID: String) async throws -> String? {
+        guard let snapshot = try await store.conversation(channel: channel, externalID: senderID),
+              !snapshot.handoff,
+              let data = snapshot.state,
+              let state = try? JSONDecoder().decode(DialogueState.self, from: data),
+              let pending = state.pending else { return nil }
+        let say = Phrases(language: state.language ?? .en, pack: pack)
+        switch pending {
+        case .intake(let intake): return say.understood(intake) + " " + (intake.asking.map(say.detailQuestion) ?? say.summary(intake))
+        case let .duplicate(_, ticket):
+            return (try? await store.ticket(number: ticket)).map { say.duplicateOffer($0, place: $0.location ?? $0.unit ?? "") }
+        case let .clarify(options, _): return say.clarify(options)
+        case let .confirmCancel(ticket):
+            return (try? await store.ticket(number: ticket)).map(say.confirmCancel)
+        case let .addDetails(ticket): return say.askDetails(ticket)
+        case .emergencyLocation: return say.emergencyWhere
+        }
+    }
+
+    /// The resident's tickets as the status lookup shows them (`/tickets`).
+    public func ticketsText(channel: String, senderID: String, language: Language) async throws -> String {
+        let say = Phrases(language: language, pack: pack)
+        let tickets = try await store.residentTickets(channel: channel, externalID: senderID)
+        return tickets.isEmpty ? say.noTickets : say.statusLines(Array(tickets.prefix(10)), now: now())
+    }
+}

@@ -1,0 +1,426 @@
+import DataPack
+import Foundation
+import Store
+import Triage
+
+/// The conversation policy: what to answer, given the state and the triage.
+///
+/// Order of precedence for each message:
+/// 1. an emergency (a safety rule fired, or the model says P1) is filed at
+///    once, with the community's guidance, whatever was pending;
+/// 2. a confident "talk to a human", "cancel" or "status" works at any point;
+/// 3. otherwise a pending question takes the message as its answer;
+/// 4. otherwise the triage decides: a request starts an intake, a question
+///    gets its answer, an unsure decision gets a clarifying question.
+extension ConversationEngine {
+    func respond(to context: TurnContext, state initial: DialogueState) async throws -> Plan {
+        var state = initial
+        let decision = try triager.triage(context.text, explain: context.message.explain)
+        var plan = try await respond(to: context, state: &state, decision: decision)
+        plan.decision = decision
+        return plan
+    }
+
+    private func respond(to context: TurnContext, state: inout DialogueState, decision: TriageDecision) async throws -> Plan {
+        let say = context.say
+        let confidentIntent = decision.kind == .conversation && !decision.needsClarification ? decision.intent : nil
+
+        // 1. Emergencies first: filed at once when a safety rule fired or the
+        // model itself is sure. (A P1 from the recall-tuned threshold alone is
+        // kept as the ticket's priority, but the intake still asks where.)
+        if decision.kind == .serviceRequest, decision.priority == ClassifierSettings.emergencyPriority,
+           decision.safety != nil
+            || (decision.modelPriority == ClassifierSettings.emergencyPriority
+                && (decision.priorityConfidence ?? 0) >= Self.confidentEmergency) {
+            if case .emergencyLocation = state.pending, decision.safety == nil {
+                // Still describing the same emergency: take it as where it is.
+            } else {
+                var intake: Intake
+                if case .intake(let pending) = state.pending {
+                    intake = pending
+                    intake.description += "\n" + context.text
+                    intake.priority = ClassifierSettings.emergencyPriority
+                    intake.safetyRule = decision.safety?.rule ?? intake.safetyRule
+                    if let unit = TextCues.unit(in: context.text) { intake.unit = unit }
+                    if intake.location == nil, let place = TextCues.places(in: context.text).first { intake.location = place.text }
+                } else {
+                    intake = try startIntake(decision, category: decision.category ?? "safety_hazard", context: context)
+                }
+                return fileEmergency(intake, decision: decision, state: &state, say: say)
+            }
+        }
+
+        // 2. What works at any point.
+        switch confidentIntent {
+        case "human_handoff":
+            state.pending = nil
+            return Plan(state: state, reply: handoffReply(say), handoff: true)
+        case "cancel_ticket":
+            if let pending = state.pending, pending.isIntake {
+                state.pending = nil
+                return Plan(state: state, reply: say.notFiled)
+            }
+            state.pending = nil
+            return try await cancelFlow(context, state: &state)
+        case "ticket_status":
+            var plan = try await statusReply(context, decision: decision, state: state)
+            if let question = pendingQuestion(state, say: say) { plan.reply! += "\n\n" + question }
+            return plan
+        default:
+            break
+        }
+
+        // 3. A pending question.
+        if let pending = state.pending {
+            if let plan = try await answer(pending, context: context, decision: decision, state: &state) { return plan }
+        }
+        state.pending = nil
+
+        // 4. A new message. Unsure: offer the plausible requests and questions
+        // (never conversation intents), unless the top one is the only plausible one.
+        let options = decision.alternatives.filter {
+            (triager.serviceCategories.contains($0.label) || $0.label.hasPrefix("faq.")) && $0.probability >= Self.plausible
+        }.map(\.label)
+        if decision.needsClarification, !decision.outOfScope, !options.isEmpty,
+           options.count >= 2 || options[0] != decision.intent {
+            let offered = Array(options.prefix(3))
+            state.pending = .clarify(options: offered, message: context.text)
+            return Plan(state: state, reply: say.clarify(offered))
+        }
+        switch decision.kind {
+        case .serviceRequest:
+            let intake = try startIntake(decision, category: decision.category ?? "building_maintenance", context: context)
+            return try await continueIntake(intake, lead: say.understood(intake), context: context, state: &state)
+        case .faq:
+            return Plan(state: state, reply: say.faqAnswer(decision.faq ?? "") ?? say.capabilities)
+        case .outOfScope:
+            return Plan(state: state, reply: say.outOfScope)
+        case .conversation:
+            switch decision.intent {
+            case "greet": return Plan(state: state, reply: say.greeting(name: context.message.displayName))
+            case "thanks": return Plan(state: state, reply: say.thanks)
+            case "goodbye": return Plan(state: state, reply: say.goodbye)
+            case "ticket_status": return try await statusReply(context, decision: decision, state: state)
+            case "cancel_ticket": return try await cancelFlow(context, state: &state)
+            case "add_details": return try await addDetailsFlow(context, state: &state)
+            case "human_handoff": return Plan(state: state, reply: handoffReply(say), handoff: true)
+            default: return Plan(state: state, reply: say.okay)
+            }
+        }
+    }
+
+    // MARK: Pending questions
+
+    /// The answer to what the last reply asked, or nil when the message is
+    /// something new (the pending question is then dropped).
+    private func answer(_ pending: DialogueState.Pending, context: TurnContext, decision: TriageDecision,
+                        state: inout DialogueState) async throws -> Plan? {
+        let say = context.say
+        let yesNo = TextCues.yesNo(context.text) ?? (decision.intent == "affirm" ? .yes : decision.intent == "deny" ? .no : nil)
+        switch pending {
+        case .intake(var intake):
+            if let corrected = correctedCategory(decision, current: intake.category, yesNo: yesNo) {
+                intake = recategorised(intake, to: corrected)
+                return try await continueIntake(intake, lead: say.changedCategory(corrected), context: context, state: &state)
+            }
+            if let detail = intake.asking {
+                record(answer: context.text, for: detail, in: &intake, yesNo: yesNo, knownUnit: context.knownUnit)
+                intake.remaining.removeAll { $0 == detail }
+                intake.asking = nil
+                return try await continueIntake(intake, lead: nil, context: context, state: &state)
+            }
+            switch yesNo {
+            case .yes:
+                return file(intake, state: &state, say: say)
+            case .no:
+                state.pending = .intake(intake)
+                return Plan(state: state, reply: say.whatToChange)
+            case nil:
+                // Neither yes nor no: more about the problem.
+                intake.description += "\n" + context.text
+                state.pending = .intake(intake)
+                return Plan(state: state, reply: say.summary(intake))
+            }
+
+        case let .duplicate(intake, ticket):
+            switch yesNo {
+            case .yes:
+                state.pending = nil
+                return Plan(state: state, reply: say.linked(ticket), actions: [.linkReport(ticket: ticket, text: intake.description)])
+            case .no:
+                var intake = intake
+                intake.asking = nil
+                return try await continueIntake(intake, lead: nil, context: context, state: &state, checkDuplicates: false)
+            case nil:
+                return nil
+            }
+
+        case let .clarify(options, message):
+            guard let index = TextCues.choice(context.text, count: options.count + 1)
+                    ?? options.firstIndex(where: { context.say.optionTitle($0).lowercased() == context.text.lowercased() }) else {
+                return nil
+            }
+            state.pending = nil
+            guard index < options.count else { return Plan(state: state, reply: say.rephrase) }
+            let label = options[index]
+            if label.hasPrefix("faq.") {
+                return Plan(state: state, reply: say.faqAnswer(String(label.dropFirst(4))) ?? say.capabilities)
+            }
+            var original = try triager.triage(message, explain: true)
+            original.category = label
+            original.kind = .serviceRequest
+            var intake = try startIntake(original, category: label, context: context, text: message)
+            intake.categoryConfirmed = true
+            return try await continueIntake(intake, lead: say.understood(intake), context: context, state: &state)
+
+        case let .confirmCancel(ticket):
+            guard let yesNo else { return nil }
+            state.pending = nil
+            if yesNo == .no { return Plan(state: state, reply: say.keptTicket) }
+            return Plan(state: state, reply: say.cancelled(ticket), actions: [.cancel(ticket: ticket)])
+
+        case let .addDetails(ticket):
+            state.pending = nil
+            return Plan(state: state, reply: say.addedDetails(ticket), actions: [.addDetails(ticket: ticket, text: context.text)])
+
+        case let .emergencyLocation(category):
+            state.pending = nil
+            let tickets = try await store.residentTickets(channel: context.message.channel, externalID: context.message.senderID)
+            guard let ticket = tickets.first(where: { $0.ticket.category == category && $0.ticket.status.isOpen })?.ticket else {
+                return nil
+            }
+            return Plan(state: state, reply: say.addedLocation(ticket: ticket.number),
+                        actions: [.addDetails(ticket: ticket.number, text: context.text)])
+        }
+    }
+
+    /// The question a pending state is waiting on, to repeat after a side answer.
+    func pendingQuestion(_ state: DialogueState, say: Phrases) -> String? {
+        switch state.pending {
+        case .intake(let intake): intake.asking.map(say.detailQuestion) ?? say.summary(intake)
+        default: nil
+        }
+    }
+
+    /// A category the resident names while correcting ("no, it's the heating"):
+    /// a service category the model ranks high that is not the current one.
+    private func correctedCategory(_ decision: TriageDecision, current: String, yesNo: TextCues.YesNo?) -> String? {
+        guard decision.kind == .serviceRequest || yesNo == .no else { return nil }
+        let candidates = decision.alternatives.filter { triager.serviceCategories.contains($0.label) }
+        guard let best = candidates.first, best.label != current else { return nil }
+        // A plain answer ("evenings", "4B") must not switch categories: ask for a
+        // "no" first or a confident reading of a new category.
+        let threshold = yesNo == .no ? 0.25 : max(triager.thresholds.clarify, 0.5)
+        return best.probability >= threshold ? best.label : nil
+    }
+
+    // MARK: Intake
+
+    private func startIntake(_ decision: TriageDecision, category: String, context: TurnContext, text: String? = nil) throws -> Intake {
+        let text = text ?? context.text
+        let places = TextCues.places(in: text)
+        var intake = Intake(category: category, priority: decision.priority ?? "P3", safetyRule: decision.safety?.rule,
+                            description: text, confidence: decision.confidence,
+                            triage: try decision.jsonLine(), unit: TextCues.unit(in: text),
+                            location: places.first?.text, answers: [:], remaining: [], asking: nil)
+        if intake.unit == nil, !(places.first?.isCommonArea ?? false) { intake.unit = context.knownUnit }
+        intake.remaining = details(for: category).filter { !isAnswered($0, intake) }
+        return intake
+    }
+
+    private func details(for category: String) -> [String] {
+        pack.categories.first { $0.id == category }?.details ?? ["location"]
+    }
+
+    private func isAnswered(_ detail: String, _ intake: Intake) -> Bool {
+        switch detail {
+        case "location":
+            // A unit, or a shared area, says where; a room alone ("kitchen") does not.
+            return intake.unit != nil || TextCues.places(in: intake.location ?? "").contains { $0.isCommonArea }
+        default:
+            return intake.answers[detail] != nil
+        }
+    }
+
+    private func recategorised(_ intake: Intake, to category: String) -> Intake {
+        var intake = intake
+        intake.category = category
+        intake.categoryConfirmed = true
+        if intake.safetyRule == nil, let defaultPriority = triager.defaultPriorities[category],
+           intake.priority > defaultPriority {
+            intake.priority = defaultPriority
+        }
+        intake.remaining = details(for: category).filter { !isAnswered($0, intake) }
+        intake.asking = nil
+        return intake
+    }
+
+    private func record(answer text: String, for detail: String, in intake: inout Intake, yesNo: TextCues.YesNo?,
+                        knownUnit: String?) {
+        let trimmed = Phrases.quoted(text)
+        switch detail {
+        case "location":
+            if let unit = TextCues.unit(in: text) { intake.unit = unit }
+            let places = TextCues.places(in: text)
+            intake.location = places.first.map { _ in trimmed } ?? (TextCues.unit(in: text) == nil ? trimmed : intake.location)
+            if intake.unit == nil, !(places.first?.isCommonArea ?? false), TextCues.unit(in: text) == nil {
+                // "my kitchen" with a unit on file: the resident's own unit.
+                intake.unit = knownUnit
+            }
+            intake.answers["location"] = trimmed
+        case "access":
+            intake.answers[detail] = yesNo.map { $0 == .yes ? "yes" : "no" }.map { answer in
+                trimmed.count > 4 ? "\(answer) (\(trimmed))" : answer
+            } ?? trimmed
+        default:
+            intake.answers[detail] = trimmed
+        }
+    }
+
+    /// Asks the next missing detail, or offers an open duplicate, or shows the
+    /// summary for confirmation.
+    private func continueIntake(_ intake: Intake, lead: String?, context: TurnContext, state: inout DialogueState,
+                                checkDuplicates: Bool = true) async throws -> Plan {
+        var intake = intake
+        let say = context.say
+        func reply(_ text: String) -> String { [lead, text].compactMap { $0 }.joined(separator: " ") }
+        if checkDuplicates, isAnswered("location", intake), let duplicate = try await openDuplicate(of: intake) {
+            state.pending = .duplicate(intake, ticket: duplicate.ticket.number)
+            return Plan(state: state, reply: reply(say.duplicateOffer(duplicate.ticket, place: duplicate.place)))
+        }
+        if let next = intake.remaining.first(where: { !isAnswered($0, intake) }) {
+            intake.asking = next
+            state.pending = .intake(intake)
+            return Plan(state: state, reply: reply(say.detailQuestion(next)))
+        }
+        intake.asking = nil
+        state.pending = .intake(intake)
+        return Plan(state: state, reply: reply(say.summary(intake)))
+    }
+
+    /// An open ticket of the same category at the same place, filed within the
+    /// duplicate window: the same shared area, or the same unit.
+    private func openDuplicate(of intake: Intake) async throws -> (ticket: Ticket, place: String)? {
+        let candidates = try await store.openTickets(category: intake.category, since: now().addingTimeInterval(-duplicateWindow))
+        let places = TextCues.places(in: intake.location ?? "").filter(\.isCommonArea)
+        let placeIDs = Set(places.map(\.id))
+        for ticket in candidates {
+            if !placeIDs.isEmpty, !placeIDs.isDisjoint(with: TextCues.placeIDs(in: ticket.location ?? "")) {
+                return (ticket, places.first!.text)
+            }
+            if placeIDs.isEmpty, let unit = intake.unit, ticket.unit == unit {
+                return (ticket, unit)
+            }
+        }
+        return nil
+    }
+
+    private func draft(_ intake: Intake) -> TicketDraft {
+        let notes = intake.answers.filter { $0.key != "location" }.sorted { $0.key < $1.key }
+            .map { "\($0.key): \($0.value)" }.joined(separator: "; ")
+        return TicketDraft(category: intake.category, priority: TicketPriority(parsing: intake.priority) ?? .p3,
+                           description: intake.description, unit: intake.unit, location: intake.location,
+                           accessNotes: notes.isEmpty ? nil : notes, confidence: min(1, max(0, intake.confidence)),
+                           modelVersion: modelVersion, safetyRule: intake.safetyRule, triage: intake.triage)
+    }
+
+    private func file(_ intake: Intake, state: inout DialogueState, say: Phrases) -> Plan {
+        state.pending = nil
+        return Plan(state: state, reply: say.filed(priority: intake.priority), tickets: [draft(intake)])
+    }
+
+    private func fileEmergency(_ intake: Intake, decision: TriageDecision, state: inout DialogueState, say: Phrases) -> Plan {
+        var lines: [String] = []
+        if let key = decision.safety?.guidance, let guidance = say.guidance(key) { lines.append(guidance) }
+        lines.append(say.emergencyFiled(priority: intake.priority))
+        let located = isAnswered("location", intake)
+        if !located { lines.append(say.emergencyWhere) }
+        state.pending = located ? nil : .emergencyLocation(category: intake.category)
+        return Plan(state: state, reply: lines.joined(separator: "\n"), tickets: [draft(intake)])
+    }
+
+    // MARK: Status, cancel, details, handoff
+
+    private func statusReply(_ context: TurnContext, decision: TriageDecision, state: DialogueState) async throws -> Plan {
+        let say = context.say
+        let tickets = try await store.residentTickets(channel: context.message.channel, externalID: context.message.senderID)
+        if let number = TextCues.ticketNumber(in: context.text) {
+            guard let match = tickets.first(where: { $0.ticket.number == number }) else {
+                return Plan(state: state, reply: say.ticketNotYours(number))
+            }
+            return Plan(state: state, reply: say.statusLines([match], now: now()))
+        }
+        guard !tickets.isEmpty else { return Plan(state: state, reply: say.noTickets) }
+        // "what's happening with my leak?": the tickets of the category the words point to, if any.
+        let mentioned = Set(decision.alternatives.filter { triager.serviceCategories.contains($0.label) && $0.probability >= 0.2 }
+            .map(\.label))
+        let matching = tickets.filter { mentioned.contains($0.ticket.category) }
+        let shown = (matching.isEmpty ? tickets : matching).prefix(5)
+        return Plan(state: state, reply: say.statusLines(Array(shown), now: now()))
+    }
+
+    private func ownOpenTickets(_ context: TurnContext) async throws -> [Ticket] {
+        try await store.residentTickets(channel: context.message.channel, externalID: context.message.senderID)
+            .map(\.ticket).filter { $0.status.isOpen }
+    }
+
+    private func cancelFlow(_ context: TurnContext, state: inout DialogueState) async throws -> Plan {
+        let say = context.say
+        let open = try await ownOpenTickets(context)
+        if let number = TextCues.ticketNumber(in: context.text) {
+            guard let ticket = open.first(where: { $0.number == number }) else {
+                return Plan(state: state, reply: say.ticketNotYours(number))
+            }
+            state.pending = .confirmCancel(ticket: ticket.number)
+            return Plan(state: state, reply: say.confirmCancel(ticket))
+        }
+        switch open.count {
+        case 0: return Plan(state: state, reply: say.noOpenTickets)
+        case 1:
+            state.pending = .confirmCancel(ticket: open[0].number)
+            return Plan(state: state, reply: say.confirmCancel(open[0]))
+        default: return Plan(state: state, reply: say.whichTicket(open))
+        }
+    }
+
+    private func addDetailsFlow(_ context: TurnContext, state: inout DialogueState) async throws -> Plan {
+        let say = context.say
+        let open = try await ownOpenTickets(context)
+        let chosen: Ticket?
+        if let number = TextCues.ticketNumber(in: context.text) {
+            chosen = open.first { $0.number == number }
+            if chosen == nil { return Plan(state: state, reply: say.ticketNotYours(number)) }
+        } else {
+            chosen = open.count == 1 ? open[0] : nil
+        }
+        guard let ticket = chosen else {
+            return Plan(state: state, reply: open.isEmpty ? say.noOpenTickets : say.whichTicket(open))
+        }
+        state.pending = .addDetails(ticket: ticket.number)
+        return Plan(state: state, reply: say.askDetails(ticket.number))
+    }
+
+    private func handoffReply(_ say: Phrases) -> String {
+        let date = now()
+        let chinese = say.language == .zh
+        return say.handoff(openNow: calendar.isOpen(at: date), hours: calendar.summary(chinese: chinese),
+                           nextOpening: calendar.nextOpening(after: date).map { calendar.describe($0, chinese: chinese) })
+    }
+}
+
+extension ConversationEngine {
+    /// The P1 probability at which the model alone files an emergency at once.
+    static let confidentEmergency = 0.5
+    /// The probability a label needs to be offered in a clarifying question.
+    static let plausible = 0.1
+}
+
+extension DialogueState.Pending {
+    /// True while a request is being taken down (not yet filed).
+    var isIntake: Bool {
+        switch self {
+        case .intake, .duplicate: true
+        default: false
+        }
+    }
+}

@@ -1,0 +1,62 @@
+import DataPack
+import Foundation
+import Triage
+
+/// Everything the conversation remembers between messages. Stored as JSON in
+/// the store (`ConversationSnapshot.state`), never only in memory, so a
+/// restarted REPL or another server resumes where the resident left off.
+public struct DialogueState: Codable, Equatable, Sendable {
+    /// The language of the resident's last message with words in it (`en`/`zh`).
+    public var language: Language?
+    /// What the assistant is waiting for, if anything.
+    public var pending: Pending?
+
+    public init(language: Language? = nil, pending: Pending? = nil) {
+        self.language = language
+        self.pending = pending
+    }
+
+    /// What the last reply asked the resident.
+    public enum Pending: Codable, Equatable, Sendable {
+        /// Collecting a service request: asking `intake.asking`, or (when nil)
+        /// waiting for the resident to confirm the summary.
+        case intake(Intake)
+        /// An open ticket may already cover the request: link to it, or file anew?
+        case duplicate(Intake, ticket: Int)
+        /// Unsure what the message was: the options offered (labels of the
+        /// intent head: categories or `faq.<id>`), with the original message.
+        case clarify(options: [String], message: String)
+        /// Confirm withdrawing this ticket.
+        case confirmCancel(ticket: Int)
+        /// Waiting for the details to add to this ticket.
+        case addDetails(ticket: Int)
+        /// An emergency was filed at once; waiting for where it is, to add to the ticket.
+        case emergencyLocation(category: String)
+    }
+}
+
+/// A service request being taken down.
+public struct Intake: Codable, Equatable, Sendable {
+    public var category: String
+    /// `P1`…`P4`.
+    public var priority: String
+    /// The safety rule that forced P1, if any.
+    public var safetyRule: String?
+    /// The resident's description: their first message, plus anything they added.
+    public var description: String
+    public var confidence: Double
+    /// The triage decision (JSON) to store on the ticket.
+    public var triage: String?
+    public var unit: String?
+    /// Where: a common area (`lobby`) or a room, as the resident wrote it.
+    public var location: String?
+    /// Answers by detail id (`access`, `best_time`, …).
+    public var answers: [String: String]
+    /// Detail ids still to ask, in order.
+    public var remaining: [String]
+    /// The detail id the last reply asked for; nil once all are answered
+    /// (the summary awaits confirmation).
+    public var asking: String?
+    /// True once the category was corrected by the resident or confirmed from a clarification.
+    public var categoryConfirmed: Bool = false
+}

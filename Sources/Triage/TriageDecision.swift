@@ -1,0 +1,113 @@
+import Foundation
+
+/// What one resident message is, as the assistant decides it: the shared
+/// output of the REPL, the webhook channels and `concierge triage`.
+public struct TriageDecision: Codable, Equatable, Sendable {
+    /// The four things a message can be.
+    public enum Kind: String, Codable, Sendable {
+        /// A problem to file a ticket for (`category` is set).
+        case serviceRequest = "service_request"
+        /// A question the data pack answers (`faq` is set).
+        case faq
+        /// Conversation: greet, thanks, status, cancel, handoff, … (`intent`).
+        case conversation
+        /// Nothing the assistant handles.
+        case outOfScope = "out_of_scope"
+    }
+
+    /// The message as it was triaged.
+    public var text: String
+    /// `en` or `zh`, by script (see `Language.detect`).
+    public var language: String
+    public var kind: Kind
+    /// The intent head's decision: a category id, a conversational intent,
+    /// `faq.<id>`, or `out_of_scope`.
+    public var intent: String
+    /// The category id, for a service request.
+    public var category: String?
+    /// The FAQ id (without `faq.`), for a question.
+    public var faq: String?
+    /// `P1`…`P4` for a service request: the model's priority, raised to P1 when a
+    /// safety rule fired, and to the more urgent of the two likeliest
+    /// priorities when the priority head is unsure.
+    public var priority: String?
+    /// The priority the model alone gave (before safety rules and escalation).
+    public var modelPriority: String?
+    /// The probability of the model's priority.
+    public var priorityConfidence: Double?
+    /// True when judged out of scope (trained class or threshold).
+    public var outOfScope: Bool
+    /// The probability of the intent head's top label.
+    public var confidence: Double
+    /// True when `confidence` is below the clarification threshold: the
+    /// assistant should offer `alternatives` instead of guessing.
+    public var needsClarification: Bool
+    /// The likeliest in-scope labels, most probable first (at most three).
+    public var alternatives: [ScoredLabel]
+    /// The safety rule that fired (it forces P1), if any.
+    public var safety: SafetyFinding?
+    /// The words that drove the decision, when explanations were asked for.
+    public var explanation: Explanation?
+
+    /// The decision as one line of JSON (keys sorted), as `concierge triage` prints it.
+    public func jsonLine() throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return String(decoding: try encoder.encode(self), as: UTF8.self)
+    }
+}
+
+/// A safety rule that fired on a message.
+public struct SafetyFinding: Codable, Equatable, Sendable {
+    /// The rule's id in `intents/safety.yaml` (recorded on the ticket).
+    public var rule: String
+    /// The key of the community's emergency guidance to give (`gas`, `fire`, …).
+    public var guidance: String
+    /// The words of the message that matched.
+    public var matchedText: String
+    /// Where they are in the message, as UTF-16 offsets.
+    public var start: Int
+    public var end: Int
+
+    public init(rule: String, guidance: String, matchedText: String, start: Int, end: Int) {
+        self.rule = rule
+        self.guidance = guidance
+        self.matchedText = matchedText
+        self.start = start
+        self.end = end
+    }
+}
+
+/// Why the model decided what it did: the words whose removal most lowers the
+/// probability of the decided label (occlusion), for the intent head and for
+/// the priority head.
+public struct Explanation: Codable, Equatable, Sendable {
+    /// Words that drove the category (or intent), most influential first.
+    public var intentWords: [WordInfluence]
+    /// Words that drove the priority, most influential first (service requests only).
+    public var priorityWords: [WordInfluence]
+
+    public init(intentWords: [WordInfluence], priorityWords: [WordInfluence]) {
+        self.intentWords = intentWords
+        self.priorityWords = priorityWords
+    }
+}
+
+/// One word of the original message and how much it mattered.
+public struct WordInfluence: Codable, Equatable, Sendable {
+    /// The word as the resident wrote it.
+    public var word: String
+    /// Its position in the original message, as UTF-16 offsets (`start..<end`).
+    public var start: Int
+    public var end: Int
+    /// How much the decided label's probability drops when the word is removed
+    /// (`p(label | message) − p(label | message without the word)`).
+    public var influence: Double
+
+    public init(word: String, start: Int, end: Int, influence: Double) {
+        self.word = word
+        self.start = start
+        self.end = end
+        self.influence = influence
+    }
+}

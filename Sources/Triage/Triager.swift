@@ -1,0 +1,227 @@
+import DataPack
+import Foundation
+import Tokenizer
+
+/// Finds emergencies by rule (the data pack's `safety.yaml`), independently of
+/// the model. A finding can only raise a request's priority to P1.
+public protocol SafetyScreen: Sendable {
+    /// The first rule that fires on `text` (negated mentions do not fire), or nil.
+    func firstFinding(in text: String) -> SafetyFinding?
+}
+
+/// The confidence thresholds the triage decision uses, per head, chosen on the
+/// validation split (see ``tune(_:validation:serviceCategories:)``).
+public struct DecisionThresholds: Codable, Equatable, Sendable {
+    /// Below this intent confidence the assistant asks instead of guessing.
+    public var clarify: Double
+    /// Below this priority confidence the more urgent of the two likeliest
+    /// priorities is taken (never under-react).
+    public var priorityEscalation: Double
+
+    public init(clarify: Double, priorityEscalation: Double) {
+        self.clarify = clarify
+        self.priorityEscalation = priorityEscalation
+    }
+
+    /// The share of confident decisions that must be right.
+    public static let clarifyPrecisionTarget = 0.9
+    public static let priorityPrecisionTarget = 0.8
+    /// Caps that keep the assistant from asking about nearly everything.
+    public static let maximumClarify = 0.6
+    public static let maximumPriorityEscalation = 0.6
+
+    /// The lowest threshold t on a 0.05 grid (capped at `maximum`) such that the
+    /// decisions with confidence ≥ t are right at least `target` of the time.
+    public static func lowestThreshold(confidence: [Double], correct: [Bool], target: Double, maximum: Double) -> Double {
+        var threshold = 0.0
+        while threshold < maximum {
+            let accepted = confidence.indices.filter { confidence[$0] >= threshold }
+            if accepted.isEmpty { break }
+            let right = accepted.filter { correct[$0] }.count
+            if Double(right) / Double(accepted.count) >= target { return threshold }
+            threshold += 0.05
+        }
+        return maximum
+    }
+
+    /// Thresholds for `classifier`, tuned on `validation` (never on held-out data):
+    /// - `clarify`: the lowest intent confidence above which in-scope decisions
+    ///   are right ≥ 90 % of the time (at most 0.6);
+    /// - `priorityEscalation`: the lowest priority confidence above which the
+    ///   priority of service requests is right ≥ 80 % of the time (at most 0.6).
+    public static func tune(_ classifier: TextClassifier, validation: [TextExample],
+                            serviceCategories: Set<String>) throws -> DecisionThresholds {
+        guard !validation.isEmpty else { return DecisionThresholds(clarify: 0.3, priorityEscalation: 0.4) }
+        let predictions = try classifier.classify(validation.map(\.text))
+        let inScope = validation.indices.filter { !predictions[$0].outOfScope }
+        let clarify = lowestThreshold(confidence: inScope.map { predictions[$0].confidence },
+                                      correct: inScope.map { predictions[$0].intent == validation[$0].intent },
+                                      target: clarifyPrecisionTarget, maximum: maximumClarify)
+        let requests = validation.indices.filter {
+            serviceCategories.contains(validation[$0].intent) && validation[$0].priority != nil && predictions[$0].priority != nil
+        }
+        let escalation = lowestThreshold(confidence: requests.map { predictions[$0].priority!.probability },
+                                         correct: requests.map { predictions[$0].priority!.label == validation[$0].priority },
+                                         target: priorityPrecisionTarget, maximum: maximumPriorityEscalation)
+        return DecisionThresholds(clarify: clarify, priorityEscalation: escalation)
+    }
+}
+
+/// Turns a resident's message into a ``TriageDecision``: the model's heads,
+/// the out-of-scope rule, the clarification threshold, the safety rules and,
+/// on request, an explanation.
+public final class Triager: @unchecked Sendable {
+    public let classifier: TextClassifier
+    public let thresholds: DecisionThresholds
+    public let safety: (any SafetyScreen)?
+    /// The data pack's service categories (a label of the intent head that is
+    /// one of these is a service request).
+    public let serviceCategories: Set<String>
+    /// The default priority of each category (used when the model has no priority head).
+    public let defaultPriorities: [String: String]
+
+    public init(classifier: TextClassifier, pack: DataPack, thresholds: DecisionThresholds, safety: (any SafetyScreen)?) {
+        self.classifier = classifier
+        self.thresholds = thresholds
+        self.safety = safety
+        serviceCategories = Set(pack.categories.map(\.id))
+        defaultPriorities = Dictionary(uniqueKeysWithValues: pack.categories.map { ($0.id, $0.defaultPriority.rawValue) })
+    }
+
+    /// Triage of one message; `explain` adds the occlusion explanation
+    /// (one extra batched forward pass over the message with each word removed).
+    public func triage(_ text: String, explain: Bool = false) throws -> TriageDecision {
+        try triage([text], explain: explain)[0]
+    }
+
+    /// Triage of several messages (batched through the model; order kept).
+    public func triage(_ texts: [String], explain: Bool = false, threads: Int = 1) throws -> [TriageDecision] {
+        guard !texts.isEmpty else { return [] }
+        let heads = try classifier.probabilities(texts, threads: threads)
+        let intentRows = heads[TextClassifier.intentHead] ?? []
+        let priorityRows = heads[TextClassifier.priorityHead]
+        return try texts.indices.map { index in
+            var decision = decide(text: texts[index], intentRow: intentRows[index], priorityRow: priorityRows?[index])
+            if explain { decision.explanation = try explanation(of: decision, intentRow: intentRows[index], priorityRow: priorityRows?[index]) }
+            return decision
+        }
+    }
+
+    private static let faqPrefix = "faq."
+
+    func decide(text: String, intentRow: [Float], priorityRow: [Float]?) -> TriageDecision {
+        let prediction = classifier.decide(intentRow: intentRow, priorityRow: priorityRow,
+                                           threshold: classifier.settings.outOfScopeThreshold, keep: 6)
+        let outOfScopeLabel = classifier.settings.outOfScopeLabel
+        let alternatives = Array(prediction.ranked.filter { $0.label != outOfScopeLabel }.prefix(3))
+        var decision = TriageDecision(
+            text: text, language: Language.detect(text).rawValue, kind: .outOfScope, intent: prediction.intent,
+            category: nil, faq: nil, priority: nil, modelPriority: nil, priorityConfidence: nil,
+            outOfScope: prediction.outOfScope, confidence: prediction.confidence,
+            needsClarification: false, alternatives: alternatives, safety: nil, explanation: nil)
+        if prediction.outOfScope {
+            decision.kind = .outOfScope
+        } else if serviceCategories.contains(prediction.intent) {
+            decision.kind = .serviceRequest
+            decision.category = prediction.intent
+        } else if prediction.intent.hasPrefix(Self.faqPrefix) {
+            decision.kind = .faq
+            decision.faq = String(prediction.intent.dropFirst(Self.faqPrefix.count))
+        } else {
+            decision.kind = .conversation
+        }
+        decision.needsClarification = !prediction.outOfScope && prediction.confidence < thresholds.clarify
+
+        // A safety rule fires on any message: "I smell gas" is an emergency even
+        // when the model calls it a question or out of scope.
+        if let finding = safety?.firstFinding(in: text) {
+            decision.safety = finding
+            if decision.kind != .serviceRequest {
+                decision.kind = .serviceRequest
+                decision.category = safetyCategory(prediction.ranked)
+                decision.intent = decision.category ?? decision.intent
+                decision.outOfScope = false
+            }
+            decision.needsClarification = false
+        }
+        guard decision.kind == .serviceRequest, let category = decision.category else { return decision }
+
+        var priority = prediction.priority?.label ?? defaultPriorities[category] ?? "P3"
+        decision.modelPriority = prediction.priority?.label
+        decision.priorityConfidence = prediction.priority?.probability
+        if let model = prediction.priority, model.probability < thresholds.priorityEscalation {
+            // Unsure between priorities: take the more urgent of the two likeliest.
+            let likeliest = prediction.priorityProbabilities.sorted { $0.probability > $1.probability }.prefix(2)
+            if let urgent = likeliest.map(\.label).min() { priority = min(priority, urgent) }
+        }
+        if decision.safety != nil { priority = ClassifierSettings.emergencyPriority }
+        decision.priority = priority
+        return decision
+    }
+
+    /// The category for a message only the safety rules recognised: the
+    /// likeliest service category the model saw, or `safety_hazard`.
+    private func safetyCategory(_ ranked: [ScoredLabel]) -> String? {
+        if let best = ranked.first(where: { serviceCategories.contains($0.label) && $0.probability >= 0.1 }) { return best.label }
+        if serviceCategories.contains("safety_hazard") { return "safety_hazard" }
+        return ranked.first { serviceCategories.contains($0.label) }?.label ?? serviceCategories.sorted().first
+    }
+
+    // MARK: Explanation
+
+    /// At most this many words are occluded (longer messages keep their first words).
+    public static let maximumExplainedWords = 40
+    /// At most this many words are reported per head.
+    public static let reportedWords = 3
+
+    /// Occlusion: remove each word in turn, and measure how much the decided
+    /// label's probability falls, for the intent head and the priority head.
+    func explanation(of decision: TriageDecision, intentRow: [Float], priorityRow: [Float]?) throws -> Explanation {
+        let text = decision.text
+        let utf16 = Array(text.utf16)
+        let words = classifier.tokenizer.wordSpans(text)
+            .filter { $0.kind != .punctuation }
+            .prefix(Self.maximumExplainedWords)
+        guard !words.isEmpty else { return Explanation(intentWords: [], priorityWords: []) }
+        let variants = words.map { word -> String in
+            var units = utf16
+            units.replaceSubrange(word.range, with: [0x20])
+            return String(decoding: units, as: UTF16.self)
+        }
+        let heads = try classifier.probabilities(variants, threads: 1)
+        let intentLabels = classifier.intentLabels
+        let priorityLabels = classifier.priorityLabels
+
+        func influences(head: String, labelIndex: Int?, full: [Float]?) -> [WordInfluence] {
+            guard let labelIndex, let full, let rows = heads[head] else { return [] }
+            let base = Double(full[labelIndex])
+            let scored = words.enumerated().map { index, word in
+                WordInfluence(word: String(decoding: utf16[word.range], as: UTF16.self), start: word.range.lowerBound,
+                              end: word.range.upperBound, influence: base - Double(rows[index][labelIndex]))
+            }
+            return Array(scored.filter { $0.influence > 0.005 }
+                .sorted { $0.influence != $1.influence ? $0.influence > $1.influence : $0.start < $1.start }
+                .prefix(Self.reportedWords))
+        }
+        // The model's own labels: explanations say what drove the model, not the rules.
+        let modelIntent = intentLabels.firstIndex(of: decision.intent)
+            ?? intentRow.indices.max { intentRow[$0] < intentRow[$1] }
+        let intentWords = influences(head: TextClassifier.intentHead, labelIndex: modelIntent, full: intentRow)
+        var priorityWords: [WordInfluence] = []
+        if decision.kind == .serviceRequest, let label = decision.modelPriority ?? decision.priority {
+            priorityWords = influences(head: TextClassifier.priorityHead, labelIndex: priorityLabels.firstIndex(of: label),
+                                       full: priorityRow)
+        }
+        return Explanation(intentWords: intentWords, priorityWords: priorityWords)
+    }
+}
+
+extension SafetyRules: SafetyScreen {
+    /// The most severe rule that fires (rules are in file order, most severe first).
+    public func firstFinding(in text: String) -> SafetyFinding? {
+        matches(text).first.map { match in
+            SafetyFinding(rule: match.ruleID, guidance: match.guidance, matchedText: match.text,
+                          start: match.range.lowerBound, end: match.range.upperBound)
+        }
+    }
+}

@@ -1,0 +1,123 @@
+import DataPack
+import Foundation
+import Store
+import TestSupport
+import Tokenizer
+import Triage
+@testable import Dialogue
+
+/// The real community model, trained once per test process on the shipped
+/// data pack with the default recipe (cached by its key in the temporary
+/// directory, so a second local run reuses it), with the shipped safety rules.
+enum CommunityFixture {
+    static let pack: DataPack = {
+        do { return try DataPackLoader.load(directory: packageRoot.appendingPathComponent("intents")).pack }
+        catch { preconditionFailure("the shipped data pack must load: \(error)") }
+    }()
+
+    static let model: CommunityModel = {
+        do {
+            let tokenizer = try WordPieceTokenizer(vocabularyFile: packageRoot.appendingPathComponent("vocab/vocab.txt"))
+            let models = FileManager.default.temporaryDirectory.appendingPathComponent("concierge-test-models")
+            return try CommunityModel.loadOrTrain(intents: packageRoot.appendingPathComponent("intents"),
+                                                  tokenizer: tokenizer, modelsDirectory: models)
+        } catch { preconditionFailure("training the community model failed: \(error)") }
+    }()
+
+    static let safety = SafetyRules(pack: pack)
+
+    static let triager: Triager = {
+        do { return try Triager(model: model, pack: pack, safety: safety) }
+        catch { preconditionFailure("tuning the decision thresholds failed: \(error)") }
+    }()
+
+    /// The same model with every decision judged unsure (to test clarification).
+    static let unsureTriager = Triager(classifier: model.classifier, pack: pack,
+                                       thresholds: DecisionThresholds(clarify: 1.01, priorityEscalation: 0), safety: safety)
+}
+
+/// A real SQLite store in a fresh temporary directory.
+final class TestStore: @unchecked Sendable {
+    let directory: TemporaryDirectory
+    var store: any TicketStore
+
+    var file: URL { directory.url.appendingPathComponent("concierge.sqlite") }
+
+    init() async throws {
+        directory = try TemporaryDirectory()
+        store = try await StoreLocation.sqlite(directory.url.appendingPathComponent("concierge.sqlite")).open()
+    }
+
+    /// Closes the store and opens the same file again (a restarted process).
+    func reopen() async throws {
+        await store.close()
+        store = try await StoreLocation.sqlite(file).open()
+    }
+
+    func close() async {
+        await store.close()
+        directory.remove()
+    }
+}
+
+/// One resident talking to an engine, as the REPL would.
+final class Resident {
+    var engine: ConversationEngine
+    let name: String
+    let unit: String?
+    let channel: String
+    private var sent = 0
+
+    init(_ name: String, unit: String? = nil, channel: String = "terminal", engine: ConversationEngine) {
+        self.name = name
+        self.unit = unit
+        self.channel = channel
+        self.engine = engine
+    }
+
+    /// Sends a message; `deliveryID` defaults to a new id.
+    @discardableResult
+    func say(_ text: String, deliveryID: String? = nil) async throws -> ConversationReply {
+        sent += 1
+        return try await engine.handle(InboundMessage(channel: channel, senderID: name, deliveryID: deliveryID ?? "\(name)-\(sent)-\(UUID().uuidString)",
+                                                      text: text, displayName: name, unit: unit))
+    }
+
+    /// Answers whatever the assistant asks (in `language`) until nothing is
+    /// pending or `limit` replies; returns every reply.
+    func answerQuestions(after first: ConversationReply, language: Language, limit: Int = 8) async throws -> [ConversationReply] {
+        var replies = [first]
+        var reply = first
+        for _ in 0..<limit {
+            guard let answer = Self.answer(to: reply.pending, language: language) else { break }
+            reply = try await say(answer)
+            replies.append(reply)
+        }
+        return replies
+    }
+
+    static func answer(to pending: DialogueState.Pending?, language: Language) -> String? {
+        let zh = language == .zh
+        switch pending {
+        case .intake(let intake):
+            switch intake.asking {
+            case "location": return zh ? "在4B室" : "unit 4B"
+            case "access": return zh ? "可以" : "yes"
+            case "best_time": return zh ? "工作日晚上" : "weekday evenings"
+            case "contact": return zh ? "604-555-0100" : "604-555-0100"
+            case "vehicle": return zh ? "红色本田，车牌ABC123" : "a red Honda, plate ABC123"
+            case "when": return zh ? "就是现在" : "right now"
+            case nil: return zh ? "是的" : "yes"
+            default: return zh ? "好的" : "ok"
+            }
+        case .duplicate: return zh ? "是" : "yes"
+        case .clarify: return "1"
+        case .confirmCancel: return zh ? "是的" : "yes"
+        default: return nil
+        }
+    }
+}
+
+func makeEngine(_ store: any TicketStore, triager: Triager = CommunityFixture.triager) -> ConversationEngine {
+    ConversationEngine(store: store, triager: triager, pack: CommunityFixture.pack, modelVersion: "test")
+}

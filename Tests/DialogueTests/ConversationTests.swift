@@ -1,0 +1,252 @@
+import DataPack
+import Foundation
+import Store
+import Testing
+import TestSupport
+import Triage
+@testable import Dialogue
+
+/// Scripted conversations against the real engine, the real community model
+/// and a real SQLite file. (`.serialized`: they share one trained model, and
+/// the first test waits for its training.)
+@Suite(.serialized) struct ConversationTests {
+    // MARK: Service requests end to end
+
+    @Test(arguments: [
+        ("my kitchen sink is leaking, there's a puddle under it", Language.en, "plumbing"),
+        ("厨房水槽下面有点漏水", Language.zh, "plumbing"),
+    ])
+    func leakReportEndToEnd(message: String, language: Language, category: String) async throws {
+        let test = try await TestStore()
+        defer { Task { await test.close() } }
+        let resident = Resident("ana", engine: makeEngine(test.store))
+        let first = try await resident.say(message)
+        #expect(first.decision?.category == category)
+        #expect(first.language == language)
+        let replies = try await resident.answerQuestions(after: first, language: language)
+        let last = try #require(replies.last)
+        #expect(last.pending == nil)
+        let number = try #require(last.ticketNumbers.first)
+        #expect(last.text?.contains("#\(number)") == true)
+        let ticket = try await test.store.ticket(number: number)
+        #expect(ticket.category == category)
+        #expect(ticket.unit == "4B")
+        #expect(ticket.status == .new)
+        #expect(ticket.triage?.contains("\"category\"") == true)
+        // The reply states the priority and its response target from community.yaml.
+        let target = try #require(CommunityFixture.pack.community.responseTargets[Priority(rawValue: ticket.priority.rawValue)!])
+        #expect(last.text?.contains(ticket.priority.rawValue) == true)
+        #expect(last.text?.contains(target.text[language]!) == true)
+        // It is in the staff queue.
+        #expect(try await test.store.queue().contains { $0.number == number })
+        // And the resident can ask for its status.
+        let status = try await resident.say(language == .zh ? "我的报修进度怎么样了" : "what's happening with my leak?")
+        #expect(status.text?.contains("#\(number)") == true)
+    }
+
+    @Test func unitAndPlaceInTheFirstMessageAreNotAskedAgain() async throws {
+        let test = try await TestStore()
+        defer { Task { await test.close() } }
+        let resident = Resident("ben", engine: makeEngine(test.store))
+        let reply = try await resident.say("the toilet in unit 12C keeps running all night")
+        guard case .intake(let intake) = reply.pending else { Issue.record("expected an intake, got \(String(describing: reply.pending))"); return }
+        #expect(intake.unit == "12C")
+        #expect(intake.asking != "location")
+    }
+
+    @Test func residentCanCorrectTheCategoryBeforeConfirming() async throws {
+        let test = try await TestStore()
+        defer { Task { await test.close() } }
+        let resident = Resident("cy", unit: "7A", engine: makeEngine(test.store))
+        let first = try await resident.say("the kitchen sink drains really slowly")
+        #expect(first.decision?.category == "plumbing")
+        let corrected = try await resident.say("no, it's the heating, the radiator is cold")
+        guard case .intake(let intake) = corrected.pending else { Issue.record("expected an intake"); return }
+        #expect(intake.category == "heating_cooling")
+        #expect(corrected.text?.lowercased().contains("heating") == true)
+    }
+
+    // MARK: Emergencies
+
+    @Test(arguments: [
+        ("I smell gas in the hallway on the 3rd floor", Language.en, "Leave the building"),
+        ("楼道里有很浓的煤气味", Language.zh, "请马上离开大楼"),
+    ])
+    func emergencyIsFiledAtOnceWithGuidance(message: String, language: Language, guidance: String) async throws {
+        let test = try await TestStore()
+        defer { Task { await test.close() } }
+        let resident = Resident("dee", engine: makeEngine(test.store))
+        let reply = try await resident.say(message)
+        #expect(reply.decision?.safety != nil)
+        #expect(reply.decision?.priority == "P1")
+        #expect(reply.text?.contains(guidance) == true)
+        let number = try #require(reply.ticketNumbers.first)
+        let ticket = try await test.store.ticket(number: number)
+        #expect(ticket.priority == .p1)
+        #expect(ticket.safetyRule == reply.decision?.safety?.rule)
+        #expect(ticket.slaDueAt != nil)
+    }
+
+    @Test(arguments: [
+        ("there's no gas smell, but my stove burner won't light", Language.en),
+        ("没有煤气味，只是炉灶打不着", Language.zh),
+    ])
+    func negatedEmergencyDoesNotFire(message: String, language: Language) async throws {
+        let test = try await TestStore()
+        defer { Task { await test.close() } }
+        let resident = Resident("eli", engine: makeEngine(test.store))
+        let reply = try await resident.say(message)
+        #expect(reply.decision?.safety == nil)
+        #expect(reply.ticketNumbers.isEmpty)
+        #expect(reply.text?.contains(CommunityFixture.pack.community.emergencyGuidance["gas"]![language]!) == false)
+    }
+
+    @Test func emergencyMidIntakeEscalatesAndFiles() async throws {
+        let test = try await TestStore()
+        defer { Task { await test.close() } }
+        let resident = Resident("fay", unit: "3C", engine: makeEngine(test.store))
+        let first = try await resident.say("the bathroom fan is making a rattling noise")
+        #expect(first.ticketNumbers.isEmpty)
+        let second = try await resident.say("wait, now there are sparks coming from the outlet next to it")
+        #expect(second.decision?.safety != nil)
+        let number = try #require(second.ticketNumbers.first)
+        #expect(try await test.store.ticket(number: number).priority == .p1)
+    }
+
+    // MARK: Clarification, FAQ, out of scope
+
+    @Test func unsureDecisionOffersChoices() async throws {
+        let test = try await TestStore()
+        defer { Task { await test.close() } }
+        let resident = Resident("gus", engine: makeEngine(test.store, triager: CommunityFixture.unsureTriager))
+        let reply = try await resident.say("my kitchen sink is leaking")
+        guard case .clarify(let options, _) = reply.pending else { Issue.record("expected a clarifying question"); return }
+        #expect(options.count >= 2)
+        #expect(reply.text?.contains("1)") == true)
+        #expect(reply.ticketNumbers.isEmpty)
+        let picked = try await resident.say("1")
+        guard case .intake(let intake) = picked.pending else { Issue.record("expected the intake of option 1"); return }
+        #expect(intake.category == options[0])
+        #expect(intake.categoryConfirmed)
+    }
+
+    @Test func outOfScopeIsDeclinedPolitely() async throws {
+        let test = try await TestStore()
+        defer { Task { await test.close() } }
+        let resident = Resident("hal", engine: makeEngine(test.store))
+        let reply = try await resident.say("can you recommend a good pizza place nearby?")
+        #expect(reply.decision?.outOfScope == true)
+        #expect(reply.text?.contains("maintenance") == true)
+        #expect(reply.ticketNumbers.isEmpty)
+    }
+
+    // MARK: Duplicates, status, cancel
+
+    @Test func duplicateOfAnOpenTicketIsOfferedAndLinked() async throws {
+        let test = try await TestStore()
+        defer { Task { await test.close() } }
+        let engine = makeEngine(test.store)
+        let first = Resident("ida", unit: "2A", engine: engine)
+        let reported = try await first.answerQuestions(after: try await first.say("the light in the lobby is out"), language: .en)
+        let number = try #require(reported.last?.ticketNumbers.first)
+
+        let second = Resident("jon", unit: "5D", engine: engine)
+        let offer = try await second.say("lobby light is broken, it's really dark down there")
+        guard case .duplicate(_, let offered) = offer.pending else { Issue.record("expected a duplicate offer, got \(offer.text ?? "")"); return }
+        #expect(offered == number)
+        #expect(offer.text?.contains("#\(number)") == true)
+        let linked = try await second.say("yes")
+        #expect(linked.ticketNumbers.isEmpty)
+        let detail = try await test.store.ticketDetail(number: number)
+        #expect(detail.notes.contains { $0.text?.contains("lobby light is broken") == true })
+        #expect(detail.events.contains { $0.kind == "linked_report" })
+        #expect(try await test.store.statistics().tickets == 1)
+    }
+
+    @Test func statusShowsOnlyTheResidentsOwnTickets() async throws {
+        let test = try await TestStore()
+        defer { Task { await test.close() } }
+        let engine = makeEngine(test.store)
+        let owner = Resident("kim", unit: "8B", engine: engine)
+        let filed = try await owner.answerQuestions(after: try await owner.say("my dishwasher won't drain"), language: .en)
+        let number = try #require(filed.last?.ticketNumbers.first)
+
+        let other = Resident("lou", engine: engine)
+        let probe = try await other.say("status of #\(number)")
+        #expect(probe.text?.contains("can't find ticket #\(number)") == true)
+        #expect(probe.text?.contains("dishwasher") == false)
+        let mine = try await other.say("what's the status of my tickets?")
+        #expect(mine.text?.contains("#\(number)") == false)
+
+        let own = try await owner.say("status of #\(number)")
+        #expect(own.text?.contains("#\(number)") == true)
+        // A public staff reply shows in the owner's status lookup.
+        try await test.store.addNote(number: number, text: "Technician booked for Tuesday", visibility: .public, actor: "sam")
+        let updated = try await owner.say("any update on #\(number)?")
+        #expect(updated.text?.contains("Technician booked for Tuesday") == true)
+    }
+
+    @Test func cancelWorksMidIntakeAndOnAFiledTicket() async throws {
+        let test = try await TestStore()
+        defer { Task { await test.close() } }
+        let resident = Resident("max", unit: "6F", engine: makeEngine(test.store))
+        let started = try await resident.say("the toilet is clogged")
+        #expect(started.pending != nil)
+        let dropped = try await resident.say("cancel that, never mind")
+        #expect(dropped.pending == nil)
+        #expect(try await test.store.statistics().tickets == 0)
+
+        let filed = try await resident.answerQuestions(after: try await resident.say("the bathroom faucet drips all the time"), language: .en)
+        let number = try #require(filed.last?.ticketNumbers.first)
+        let ask = try await resident.say("please cancel my ticket #\(number)")
+        #expect(ask.pending == .confirmCancel(ticket: number))
+        _ = try await resident.say("yes")
+        #expect(try await test.store.ticket(number: number).status == .rejected)
+    }
+
+    // MARK: Handoff, redelivery, restart
+
+    @Test func handoffKeepsTheBotQuietUntilReleased() async throws {
+        let test = try await TestStore()
+        defer { Task { await test.close() } }
+        let resident = Resident("ned", engine: makeEngine(test.store))
+        let handoff = try await resident.say("I want to talk to a real person")
+        #expect(handoff.handoff)
+        #expect(handoff.text?.contains("staff") == true)
+        let quiet = try await resident.say("hello? is anyone there")
+        #expect(quiet.text == nil)
+        let snapshot = try #require(try await test.store.conversation(channel: "terminal", externalID: "ned"))
+        #expect(snapshot.handoff)
+        try await test.store.setHandoff(channel: "terminal", externalID: "ned", handoff: false)
+        let back = try await resident.say("hello")
+        #expect(back.text != nil)
+    }
+
+    @Test func redeliveredMessageGetsTheSameReplyAndFilesNothingNew() async throws {
+        let test = try await TestStore()
+        defer { Task { await test.close() } }
+        let resident = Resident("oda", engine: makeEngine(test.store))
+        let first = try await resident.say("fire in the garbage room, flames coming out", deliveryID: "delivery-1")
+        let again = try await resident.say("fire in the garbage room, flames coming out", deliveryID: "delivery-1")
+        #expect(again.redelivered)
+        #expect(again.text == first.text)
+        #expect(try await test.store.statistics().tickets == first.ticketNumbers.count)
+    }
+
+    @Test func conversationResumesAfterARestart() async throws {
+        let test = try await TestStore()
+        defer { Task { await test.close() } }
+        let before = Resident("pia", engine: makeEngine(test.store))
+        let asked = try await before.say("the garbage disposal in my kitchen is jammed")
+        let pendingBefore = try #require(asked.pending)
+
+        try await test.reopen()
+        let engine = makeEngine(test.store)
+        let prompt = try await engine.resumePrompt(channel: "terminal", senderID: "pia")
+        #expect(prompt != nil)
+        let after = Resident("pia", engine: engine)
+        let next = try await after.say(Resident.answer(to: pendingBefore, language: .en) ?? "yes", deliveryID: "pia-after-1")
+        let replies = try await after.answerQuestions(after: next, language: .en)
+        #expect(replies.last?.ticketNumbers.isEmpty == false)
+    }
+}
