@@ -48,6 +48,9 @@ struct Evaluate: ParsableCommand {
     @Flag(help: "Also list the P1 messages that were not given P1, with p(P1) (look at validation, not held-out, when choosing settings).")
     var p1Misses = false
 
+    @Flag(help: "Also compare FAQ retrieval (nearest known question; k and threshold chosen on validation) with the intent head.")
+    var faqRetrieval = false
+
     enum PackSplit: String, ExpressibleByArgument {
         case heldOut = "held-out", validation
     }
@@ -93,6 +96,24 @@ struct Evaluate: ParsableCommand {
         print(ReportRendering.confusions(metrics.intent))
         if perClass {
             print(ReportRendering.perClass(metrics.intent))
+        }
+        if faqRetrieval {
+            let data = PackTrainingData(pack: pack)
+            let candidates = try FAQRetrieval.compare(
+                classifier: model.classifier, train: data.train, validation: data.validation, examples: examples,
+                serviceCategories: Set(pack.categories.map(\.id)))
+            print("\nFAQ: intent head vs retrieval over the training FAQ questions (k, τ chosen on validation)")
+            let table = TextTable(columns: ["space", "rule", "k", "τ", "validation", "FAQ acc.", "accuracy", "category acc.", "OOS recall"])
+            func row(_ space: String, _ rule: String, _ k: String, _ tau: String, _ validation: String, _ m: HeldOutMetrics) {
+                table.add([space, rule, k, tau, validation, m.faqAccuracy.map(percent) ?? "n/a", percent(m.intent.accuracy),
+                           m.categoryAccuracy.map(percent) ?? "n/a", m.intent.outOfScope.map { percent($0.recall) } ?? "n/a"])
+            }
+            row("-", "intent head (faq.<id> labels)", "-", "-", "-", metrics)
+            for c in candidates {
+                let tau = c.threshold.map { (τ: Float) in τ.isFinite ? String(format: "%.3f", Double(τ)) : "∞ (head only)" } ?? "-"
+                row(c.space.rawValue, c.rule.rawValue, "\(c.k)", tau, "FAQ \(c.validationFAQAccuracy.map(percent) ?? "n/a")", c.metrics)
+            }
+            print(table.render())
         }
         if p1Misses {
             let emergencies = examples.filter { $0.priority == ClassifierSettings.emergencyPriority }
