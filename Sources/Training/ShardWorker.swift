@@ -104,15 +104,20 @@ final class ShardWorker {
     /// zeroes first) on `examples`.
     ///
     /// - Parameters:
-    ///   - headScales: per head, the loss weight of one labelled example
-    ///     (head weight / labelled examples in the whole batch).
+    ///   - headScales: per head, the loss weight of one labelled example of
+    ///     class weight 1 (head weight / total class weight of the labelled
+    ///     examples in the whole batch).
+    ///   - classWeights: per head, the loss weight of each class (empty, or
+    ///     an empty row for a head = every class weighs 1). An example of
+    ///     class c counts `headScales[k] · classWeights[k][c]`.
     ///   - maskSeed: dropout masks of example `i` (0-based in the batch) come
     ///     from a generator seeded with `(maskSeed, firstIndex + i)`, so they
     ///     do not depend on how the batch is split across workers.
     /// - Returns: this shard's contribution to the batch loss.
     @discardableResult
     func run(_ examples: ArraySlice<PreparedExample>, firstIndex: Int, weights w: ClassifierWeights, packed: PackedClassifier,
-             headScales: [Float], labelSmoothing: Float, dropout: DropoutRates, maskSeed: UInt64, backward: Bool) -> Double {
+             headScales: [Float], classWeights: [[Float]] = [], labelSmoothing: Float, dropout: DropoutRates, maskSeed: UInt64,
+             backward: Bool) -> Double {
         let c = config.encoder
         let d = c.dModel, f = c.ffnWidth, hd = c.headDim
         let eps = EncoderConfig.layerNormEpsilon
@@ -242,9 +247,11 @@ final class ShardWorker {
                     if backward { dl.update(repeating: 0, count: cls) }
                     continue
                 }
-                loss += Double(headScales[k]) * crossEntropy(logits: logits[k].pointer + s * cls, classes: cls, label: label,
-                                                             smoothing: labelSmoothing, gradientScale: headScales[k],
-                                                             gradient: backward ? dl : nil)
+                let perClass = k < classWeights.count ? classWeights[k] : []
+                let scale = perClass.isEmpty ? headScales[k] : headScales[k] * perClass[label]
+                loss += Double(scale) * crossEntropy(logits: logits[k].pointer + s * cls, classes: cls, label: label,
+                                                     smoothing: labelSmoothing, gradientScale: scale,
+                                                     gradient: backward ? dl : nil)
             }
         }
         stage?("fwd norm, pool, sparse, hidden, heads, loss")

@@ -36,6 +36,7 @@ public final class TrainingEngine {
     let packed: PackedClassifier
     private let threads: Int
     private let headWeights: [Float]
+    private let classWeights: [[Float]]
 
     // Optimizer state.
     private struct DenseParameter {
@@ -65,6 +66,15 @@ public final class TrainingEngine {
         headWeights = config.heads.map { options.headWeights[$0.name] ?? 1 }
         for name in options.headWeights.keys where !config.heads.contains(where: { $0.name == name }) {
             throw TrainingError.invalidOptions("head weight for unknown head '\(name)'")
+        }
+        classWeights = config.heads.map { options.classWeights?[$0.name] ?? [] }
+        for (name, ws) in options.classWeights ?? [:] {
+            guard let head = config.heads.first(where: { $0.name == name }) else {
+                throw TrainingError.invalidOptions("class weights for unknown head '\(name)'")
+            }
+            if ws.count != head.classes {
+                throw TrainingError.invalidOptions("\(ws.count) class weights for head '\(name)' of \(head.classes) classes")
+            }
         }
 
         var params: [DenseParameter] = []
@@ -136,10 +146,7 @@ public final class TrainingEngine {
     @discardableResult
     public func step(_ batch: ArraySlice<PreparedExample>, learningRate: Float, sparseLearningRate: Float) throws -> StepResult {
         precondition(!batch.isEmpty, "TrainingEngine.step: empty batch")
-        // Loss weight of one labelled example per head: head weight / labelled examples in the batch.
-        var counts = [Int](repeating: 0, count: config.heads.count)
-        for ex in batch { for k in 0..<counts.count where ex.labels[k] >= 0 { counts[k] += 1 } }
-        let scales = (0..<counts.count).map { counts[$0] > 0 ? headWeights[$0] / Float(counts[$0]) : 0 }
+        let scales = headScales(batch)
         let dropout = DropoutRates(encoder: options.dropout, sparse: config.sparse == nil ? 0 : options.sparseDropout,
                                    hidden: config.hiddenWidth > 0 ? options.hiddenDropout : 0)
         var sm = SplitMix64(seed: options.seed ^ 0xD50F_0000_0000_0000 &+ UInt64(stepCount))
@@ -152,8 +159,9 @@ public final class TrainingEngine {
             parallel(shards.count) { s in
                 let r = shards[s]
                 lossesPointer[s] = workers[s].run(batch[r], firstIndex: r.lowerBound - batch.startIndex, weights: weights,
-                                                  packed: packed, headScales: scales, labelSmoothing: options.labelSmoothing,
-                                                  dropout: dropout, maskSeed: maskSeed, backward: true)
+                                                  packed: packed, headScales: scales, classWeights: classWeights,
+                                                  labelSmoothing: options.labelSmoothing, dropout: dropout, maskSeed: maskSeed,
+                                                  backward: true)
             }
         }
         stage?("workers (forward + backward)")
@@ -303,16 +311,26 @@ public final class TrainingEngine {
         }
     }
 
+    /// Loss weight of one labelled example of class weight 1, per head: head
+    /// weight / total class weight of the examples labelled for that head.
+    private func headScales(_ examples: ArraySlice<PreparedExample>) -> [Float] {
+        var totals = [Float](repeating: 0, count: config.heads.count)
+        for ex in examples {
+            for k in 0..<totals.count where ex.labels[k] >= 0 {
+                totals[k] += classWeights[k].isEmpty ? 1 : classWeights[k][Int(ex.labels[k])]
+            }
+        }
+        return (0..<totals.count).map { totals[$0] > 0 ? headWeights[$0] / totals[$0] : 0 }
+    }
+
     /// Loss and gradient of every parameter (canonical names, dense tensors,
     /// embedding tables included) on `examples`, without dropout and without
     /// an update. For checks against other implementations.
     public func lossAndGradients(_ examples: ArraySlice<PreparedExample>) -> (loss: Double, gradients: [(name: String, tensor: Tensor)]) {
-        var counts = [Int](repeating: 0, count: config.heads.count)
-        for ex in examples { for k in 0..<counts.count where ex.labels[k] >= 0 { counts[k] += 1 } }
-        let scales = (0..<counts.count).map { counts[$0] > 0 ? headWeights[$0] / Float(counts[$0]) : 0 }
+        let scales = headScales(examples)
         let worker = workers[0]
         let loss = worker.run(examples, firstIndex: 0, weights: weights, packed: packed, headScales: scales,
-                              labelSmoothing: options.labelSmoothing, dropout: DropoutRates(), maskSeed: 0, backward: true)
+                              classWeights: classWeights, labelSmoothing: options.labelSmoothing, dropout: DropoutRates(), maskSeed: 0, backward: true)
         var out: [(String, Tensor)] = []
         for (name, t) in weights.namedTensors {
             let g = Tensor(shape: t.shape)
@@ -330,11 +348,9 @@ public final class TrainingEngine {
     /// Mean loss of `examples` with the current weights and no dropout (no update).
     public func loss(_ examples: ArraySlice<PreparedExample>) -> Double {
         if examples.isEmpty { return 0 }
-        var counts = [Int](repeating: 0, count: config.heads.count)
-        for ex in examples { for k in 0..<counts.count where ex.labels[k] >= 0 { counts[k] += 1 } }
-        let scales = (0..<counts.count).map { counts[$0] > 0 ? headWeights[$0] / Float(counts[$0]) : 0 }
+        let scales = headScales(examples)
         return workers[0].run(examples, firstIndex: 0, weights: weights, packed: packed, headScales: scales,
-                              labelSmoothing: options.labelSmoothing, dropout: DropoutRates(), maskSeed: 0, backward: false)
+                              classWeights: classWeights, labelSmoothing: options.labelSmoothing, dropout: DropoutRates(), maskSeed: 0, backward: false)
     }
 }
 

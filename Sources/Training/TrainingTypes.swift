@@ -61,6 +61,11 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
     public var labelSmoothing: Float = 0.1
     /// Loss weight per head (default 1).
     public var headWeights: [String: Float] = [:]
+    /// Loss weight per class of a head, in class order (nil, or a head not
+    /// listed: every class weighs 1). A head's loss is the class-weighted mean
+    /// over its labelled examples, Σ wᵢ·ℓᵢ / Σ wᵢ (as PyTorch's weighted
+    /// cross-entropy), so weights only shift the balance between classes.
+    public var classWeights: [String: [Float]]? = nil
     /// Seed of initialisation, shuffling and dropout. Same seed, data and
     /// `threads` → bit-identical weights.
     public var seed: UInt64 = 42
@@ -98,6 +103,9 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
         if !(beta1 >= 0 && beta1 < 1 && beta2 >= 0 && beta2 < 1) { throw bad("beta1 and beta2 must be in [0, 1)") }
         if !(adamEpsilon > 0) { throw bad("adamEpsilon must be > 0") }
         for (head, w) in headWeights where !(w >= 0 && w.isFinite) { throw bad("head weight of '\(head)' must be ≥ 0") }
+        for (head, ws) in classWeights ?? [:] where ws.contains(where: { !($0 > 0 && $0.isFinite) }) {
+            throw bad("class weights of '\(head)' must be > 0")
+        }
     }
 }
 

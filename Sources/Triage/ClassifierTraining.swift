@@ -44,6 +44,9 @@ public struct TrainingRecipe: Codable, Equatable, Sendable {
     public var ensembleSize: Int = 1
     /// The lowest P1 threshold the tuning may choose.
     public var emergencyThresholdFloor: Double = EmergencyThreshold.minimum
+    /// Loss weight of P1 examples in the priority head's cross-entropy
+    /// (the other priorities weigh 1; nil = unweighted).
+    public var emergencyClassWeight: Float? = nil
 
     public init(encoder: EncoderConfig, sparseWidth: Int, hiddenWidth: Int, featurizer: NGramFeaturizerConfig,
                 maxLength: Int, options: TrainingOptions, outOfScopeAccuracyBudget: Double,
@@ -137,7 +140,13 @@ public enum ClassifierTraining {
         let started = Date()
         var labels = [TextClassifier.intentHead: intentLabels]
         if !priorityLabels.isEmpty { labels[TextClassifier.priorityHead] = priorityLabels }
-        let trainer = try Trainer(config: config, options: recipe.options, labels: labels, vocabHash: tokenizer.vocabulary.hash)
+        var trainingOptions = recipe.options
+        if let weight = recipe.emergencyClassWeight, priorityLabels.contains(ClassifierSettings.emergencyPriority) {
+            var classWeights = trainingOptions.classWeights ?? [:]
+            classWeights[TextClassifier.priorityHead] = priorityLabels.map { $0 == ClassifierSettings.emergencyPriority ? weight : 1 }
+            trainingOptions.classWeights = classWeights
+        }
+        let trainer = try Trainer(config: config, options: trainingOptions, labels: labels, vocabHash: tokenizer.vocabulary.hash)
         if !priorityLabels.isEmpty {
             // Stop when neither head improves: the priority head learns more
             // slowly than the intent head, and stopping on intent alone left
@@ -151,8 +160,8 @@ public enum ClassifierTraining {
         var members: [IntentClassifier] = []
         var reports: [TrainingReport] = []
         for member in 0..<max(1, recipe.ensembleSize) {
-            var options = recipe.options
-            options.seed = recipe.options.seed &+ UInt64(member) &* 1_000_003
+            var options = trainingOptions
+            options.seed = trainingOptions.seed &+ UInt64(member) &* 1_000_003
             let memberTrainer = try Trainer(config: config, options: options, labels: labels, vocabHash: tokenizer.vocabulary.hash)
             memberTrainer.metric = trainer.metric
             let (model, report) = try memberTrainer.train(train: trainExamples, validation: validationExamples, progress: progress)

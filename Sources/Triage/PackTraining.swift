@@ -82,10 +82,16 @@ extension HeldOutMetrics {
     /// Evaluates `classifier` on `examples` (with their gold labels).
     public static func evaluate(_ classifier: TextClassifier, on examples: [TextExample],
                                 serviceCategories: Set<String>) throws -> HeldOutMetrics {
-        let predictions = try classifier.classify(examples.map(\.text))
+        try evaluate(predictions: classifier.classify(examples.map(\.text)), on: examples,
+                     outOfScopeLabel: classifier.settings.outOfScopeLabel, serviceCategories: serviceCategories)
+    }
+
+    /// The metrics of `predictions` (one per example) against `examples`' gold labels.
+    public static func evaluate(predictions: [TextPrediction], on examples: [TextExample], outOfScopeLabel: String?,
+                                serviceCategories: Set<String>) throws -> HeldOutMetrics {
         let intent = try ClassificationReport(
             gold: examples.map(\.intent), predicted: predictions.map(\.intent),
-            confidence: predictions.map(\.confidence), outOfScopeLabel: classifier.settings.outOfScopeLabel)
+            confidence: predictions.map(\.confidence), outOfScopeLabel: outOfScopeLabel)
 
         let service = examples.indices.filter { serviceCategories.contains(examples[$0].intent) }
         let categoryAccuracy = service.isEmpty ? nil

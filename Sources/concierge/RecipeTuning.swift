@@ -18,6 +18,8 @@ struct RecipeTuning: ParsableArguments {
     @Option(help: ArgumentHelp("Encoder layers.", visibility: .hidden)) var layers: Int?
     @Option(help: ArgumentHelp("Loss weight of the priority head.", visibility: .hidden)) var priorityWeight: Float?
     @Option(help: ArgumentHelp("Lowest P1 threshold.", visibility: .hidden)) var emergencyFloor: Double?
+    @Option(help: ArgumentHelp("Loss weight of P1 examples in the priority head.", visibility: .hidden)) var emergencyWeight: Float?
+    @Option(help: ArgumentHelp("P1 recall the P1 threshold is tuned to reach on validation.", visibility: .hidden)) var emergencyRecall: Double?
     @Option(help: ArgumentHelp("Models in the ensemble (different seeds, probabilities averaged).", visibility: .hidden)) var ensemble: Int?
 
     func apply(to recipe: inout TrainingRecipe) {
@@ -35,6 +37,8 @@ struct RecipeTuning: ParsableArguments {
         if let layers { recipe.encoder.layers = layers }
         if let priorityWeight { recipe.options.headWeights["priority"] = priorityWeight }
         if let emergencyFloor { recipe.emergencyThresholdFloor = emergencyFloor }
+        if let emergencyWeight { recipe.emergencyClassWeight = emergencyWeight }
+        if let emergencyRecall { recipe.emergencyRecallTarget = emergencyRecall }
         if let ensemble { recipe.ensembleSize = max(1, ensemble) }
     }
 }

@@ -50,9 +50,10 @@ func tinyExamples(_ config: ClassifierConfig, count: Int = 6, seed: UInt64) -> [
 }
 
 /// Loss of `examples` with the current weight values (no dropout).
-func lossOf(_ worker: ShardWorker, _ w: ClassifierWeights, _ examples: [PreparedExample], scales: [Float], smoothing: Float) -> Double {
+func lossOf(_ worker: ShardWorker, _ w: ClassifierWeights, _ examples: [PreparedExample], scales: [Float],
+            classWeights: [[Float]] = [], smoothing: Float) -> Double {
     worker.run(examples[...], firstIndex: 0, weights: w, packed: PackedClassifier(w), headScales: scales,
-               labelSmoothing: smoothing, dropout: DropoutRates(), maskSeed: 0, backward: false)
+               classWeights: classWeights, labelSmoothing: smoothing, dropout: DropoutRates(), maskSeed: 0, backward: false)
 }
 
 /// Dense copy of a parameter's gradient.
@@ -71,15 +72,19 @@ func denseGradient(_ worker: ShardWorker, name: String, shape: [Int]) -> [Float]
 
 /// Directional finite differences, one random direction per tensor:
 /// (L(θ + εu) − L(θ − εu)) / 2ε against ⟨∇L, u⟩.
-func checkGradients(config: ClassifierConfig, examples: [PreparedExample], smoothing: Float, seed: UInt64) {
+func checkGradients(config: ClassifierConfig, examples: [PreparedExample], smoothing: Float, seed: UInt64,
+                    classWeights: [[Float]] = []) {
     let w = scaledWeights(config, seed: seed)
     let worker = ShardWorker(config: config)
     let scales: [Float] = config.heads.indices.map { k in
-        let n = examples.filter { $0.labels[k] >= 0 }.count
-        return n > 0 ? 1 / Float(n) : 0
+        let weights = k < classWeights.count ? classWeights[k] : []
+        let total = examples.filter { $0.labels[k] >= 0 }.reduce(Float(0)) { sum, example in
+            sum + (weights.isEmpty ? 1 : weights[Int(example.labels[k])])
+        }
+        return total > 0 ? 1 / total : 0
     }
     worker.run(examples[...], firstIndex: 0, weights: w, packed: PackedClassifier(w), headScales: scales,
-               labelSmoothing: smoothing, dropout: DropoutRates(), maskSeed: 0, backward: true)
+               classWeights: classWeights, labelSmoothing: smoothing, dropout: DropoutRates(), maskSeed: 0, backward: true)
     var rng = Xoshiro256(seed: seed &+ 7)
     for (name, t) in w.namedTensors {
         let g = denseGradient(worker, name: name, shape: t.shape)
@@ -91,9 +96,9 @@ func checkGradients(config: ClassifierConfig, examples: [PreparedExample], smoot
         let eps: Float = 2e-3
         let saved = t.array
         for i in 0..<t.count { t[i] = saved[i] + eps * u[i] }
-        let lp = lossOf(worker, w, examples, scales: scales, smoothing: smoothing)
+        let lp = lossOf(worker, w, examples, scales: scales, classWeights: classWeights, smoothing: smoothing)
         for i in 0..<t.count { t[i] = saved[i] - eps * u[i] }
-        let lm = lossOf(worker, w, examples, scales: scales, smoothing: smoothing)
+        let lm = lossOf(worker, w, examples, scales: scales, classWeights: classWeights, smoothing: smoothing)
         for i in 0..<t.count { t[i] = saved[i] }
         let numeric = (lp - lm) / (2 * Double(eps))
         let gNorm = g.reduce(0.0) { $0 + Double($1) * Double($1) }.squareRoot()
@@ -108,6 +113,13 @@ func checkGradients(config: ClassifierConfig, examples: [PreparedExample], smoot
 func wholeModelGradients() {
     let config = tinyConfig()
     checkGradients(config: config, examples: tinyExamples(config, seed: 3), smoothing: 0.1, seed: 5)
+}
+
+@Test("gradients with class-weighted cross-entropy on one head (the priority head's emergency weight)")
+func gradientsClassWeighted() {
+    let config = tinyConfig()
+    checkGradients(config: config, examples: tinyExamples(config, count: 8, seed: 21), smoothing: 0.1, seed: 22,
+                   classWeights: [[], [3, 1, 0.5]])
 }
 
 @Test("gradients without hidden layer, sparse branch without norm and activation")

@@ -127,6 +127,43 @@ func invalidInput() throws {
     options = TrainingOptions()
     options.headWeights = ["nope": 1]
     #expect(throws: TrainingError.self) { _ = try TrainingEngine(weights: ClassifierWeights(randomWithConfig: config, seed: 1), options: options) }
+    for weights in [["nope": [Float](repeating: 1, count: config.heads[0].classes)], ["intent": [1]],
+                    ["intent": [Float](repeating: 0, count: config.heads[0].classes)]] {
+        options = TrainingOptions()
+        options.classWeights = weights
+        #expect(throws: TrainingError.self) { _ = try TrainingEngine(weights: ClassifierWeights(randomWithConfig: config, seed: 1), options: options) }
+    }
+}
+
+@Test("class weights: equal weights change nothing (weighted mean); a heavier class pulls the loss toward its examples")
+func classWeightedLoss() throws {
+    let config = tinyConfig()
+    let examples = tinyExamples(config, count: 8, seed: 41)
+    func loss(_ classWeights: [String: [Float]]?) throws -> Double {
+        var options = TrainingOptions()
+        options.threads = 1
+        options.classWeights = classWeights
+        return try TrainingEngine(weights: scaledWeights(config, seed: 42), options: options).loss(examples[...])
+    }
+    let plain = try loss(nil)
+    #expect(abs(try loss(["priority": [2.5, 2.5, 2.5]]) - plain) < 1e-6 * abs(plain))  // float32 scales
+    // One head's weighted mean, by hand: only the priority head's share changes.
+    let k = 1
+    let labelled = examples.filter { $0.labels[k] >= 0 }
+    let probe = ShardWorker(config: config)
+    let w = scaledWeights(config, seed: 42)
+    func share(_ example: PreparedExample) -> Double {
+        var scales = [Float](repeating: 0, count: config.heads.count)
+        scales[k] = 1
+        return probe.run([example][...], firstIndex: 0, weights: w, packed: PackedClassifier(w), headScales: scales,
+                         labelSmoothing: 0.1, dropout: DropoutRates(), maskSeed: 0, backward: false)
+    }
+    let classWeights: [Float] = [4, 1, 1]
+    let weighted = labelled.reduce(0.0) { $0 + Double(classWeights[Int($1.labels[k])]) * share($1) }
+        / labelled.reduce(0.0) { $0 + Double(classWeights[Int($1.labels[k])]) }
+    let unweighted = labelled.reduce(0.0) { $0 + share($1) } / Double(labelled.count)
+    let got = try loss(["priority": classWeights])
+    #expect(abs((got - plain) - (weighted - unweighted)) < 1e-5 * max(1, abs(plain)))
 }
 
 @Test("early stopping keeps the best epoch's weights")

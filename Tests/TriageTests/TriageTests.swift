@@ -142,3 +142,52 @@ struct ThresholdTests {
         #expect(try ModelCard.key(dataFingerprint: "d1", vocabHash: "v1", recipe: other) != base)
     }
 }
+
+@Suite("FAQ retrieval")
+struct FAQRetrievalTests {
+    let classifier: TextClassifier = {
+        let config = ClassifierConfig(
+            encoder: EncoderConfig(vocabSize: tinyTokenizer.vocabulary.count, dModel: 16, heads: 2, layers: 1, ffnWidth: 32,
+                                   maxLength: 16, outputHeads: []),
+            sparse: SparseBranchConfig(buckets: 1 << 12, width: 16), hiddenWidth: 0,
+            heads: [OutputHeadSpec(name: TextClassifier.intentHead, classes: 2)])
+        return TextClassifier(model: try! IntentClassifier(config: config, seed: 3), tokenizer: tinyTokenizer,
+                              settings: ClassifierSettings(maxLength: 16, featurizer: NGramFeaturizerConfig(buckets: 1 << 12),
+                                                           outOfScopeLabel: nil))
+    }()
+    let questions = [
+        TextExample(text: "when is the pool open", intent: "faq.pool_hours"),
+        TextExample(text: "pool hours on weekends", intent: "faq.pool_hours"),
+        TextExample(text: "how do I pay my rent online", intent: "faq.rent_payment"),
+        TextExample(text: "can I pay rent by cheque", intent: "faq.rent_payment"),
+    ]
+
+    @Test func findsTheNearestQuestionsFAQ() throws {
+        let index = try FAQRetrieval(classifier: classifier, questions: questions, space: .ngrams, k: 1)
+        let found = try index.nearest(["is the pool open today", "pay rent online"], classifier: classifier)
+        #expect(found.map(\.label) == ["faq.pool_hours", "faq.rent_payment"])
+        #expect(found.allSatisfy { $0.similarity > 0 && $0.similarity <= 1.0001 })
+        // Dense spaces are centred on the indexed questions; a question finds itself.
+        for space in [FAQRetrieval.Space.sentence, .pooled] {
+            let dense = try FAQRetrieval(classifier: classifier, questions: questions, space: space, k: 1)
+            let itself = try dense.nearest([questions[2].text], classifier: classifier)[0]
+            #expect(itself.label == "faq.rent_payment" && abs(itself.similarity - 1) < 1e-4, "\(space)")
+        }
+    }
+
+    @Test func rulesOnlyChangeWhatTheyShould() {
+        func prediction(_ intent: String) -> TextPrediction {
+            TextPrediction(intent: intent, confidence: 0.5, outOfScope: intent == "out_of_scope", ranked: [], priority: nil,
+                           priorityProbabilities: [])
+        }
+        let head = [prediction("faq.pool_hours"), prediction("plumbing"), prediction("out_of_scope")]
+        let nearest: [(label: String, similarity: Float)] = [("faq.rent_payment", 0.2), ("faq.pool_hours", 0.9), ("faq.pool_hours", 0.5)]
+        #expect(FAQRetrieval.apply(.whichFAQ, threshold: nil, head: head, nearest: nearest).map(\.intent)
+                == ["faq.rent_payment", "plumbing", "out_of_scope"])
+        let above = FAQRetrieval.apply(.aboveThreshold, threshold: 0.5, head: head, nearest: nearest)
+        #expect(above.map(\.intent) == ["faq.pool_hours", "faq.pool_hours", "faq.pool_hours"])
+        #expect(above.allSatisfy { !$0.outOfScope })
+        #expect(FAQRetrieval.apply(.aboveThreshold, threshold: .infinity, head: head, nearest: nearest).map(\.intent)
+                == head.map(\.intent))
+    }
+}

@@ -28,19 +28,44 @@ struct Evaluate: ParsableCommand {
     @Option(help: "A JSON Lines file of labeled messages to evaluate on instead of the held-out split.")
     var file: String?
 
+    @OptionGroup(title: "Experiments") var tuning: RecipeTuning
+
+    @Option(help: ArgumentHelp("The model trained with this epochs override (see train).", visibility: .hidden))
+    var epochs: Int?
+
+    @Option(help: ArgumentHelp("The model trained with this seed override (see train).", visibility: .hidden))
+    var seed: UInt64?
+
     @Flag(help: "Print the metrics as JSON.")
     var json = false
 
     @Flag(help: "Also print per-class precision, recall and F1.")
     var perClass = false
 
+    @Option(help: "The pack split to evaluate on: held-out (the report) or validation (the split training tunes on, for choosing settings).")
+    var split: PackSplit = .heldOut
+
+    @Flag(help: "Also list the P1 messages that were not given P1, with p(P1) (look at validation, not held-out, when choosing settings).")
+    var p1Misses = false
+
+    @Flag(help: "Also compare FAQ retrieval (nearest known question; k and threshold chosen on validation) with the intent head.")
+    var faqRetrieval = false
+
+    enum PackSplit: String, ExpressibleByArgument {
+        case heldOut = "held-out", validation
+    }
+
     func run() throws {
         let files = try ProjectFiles.locate()
         let home = homeOptions.home
         try home.prepare()
         let intentsDirectory = intents.map { URL(fileURLWithPath: $0, isDirectory: true) } ?? files.intentsDirectory
+        var recipe = TrainingRecipe.communityPack
+        if let epochs { recipe.options.epochs = epochs }
+        if let seed { recipe.options.seed = seed }
+        tuning.apply(to: &recipe)
         let model = try CommunityModel.loadOrTrain(intents: intentsDirectory, vocabulary: files.vocabularyFile,
-                                                   modelsDirectory: home.modelsDirectory)
+                                                   modelsDirectory: home.modelsDirectory, recipe: recipe)
         let (pack, _) = try DataPackLoader.load(directory: intentsDirectory)
         let examples: [TextExample]
         let source: String
@@ -48,8 +73,9 @@ struct Evaluate: ParsableCommand {
             examples = try Self.readJSONLines(URL(fileURLWithPath: file))
             source = file
         } else {
-            examples = PackTrainingData(pack: pack).heldOut
-            source = "held-out split of \(intentsDirectory.path)"
+            let data = PackTrainingData(pack: pack)
+            examples = split == .validation ? data.validation : data.heldOut
+            source = "\(split.rawValue) split of \(intentsDirectory.path) (\(examples.count) messages)"
         }
         let metrics = try HeldOutMetrics.evaluate(model.classifier, on: examples,
                                                   serviceCategories: Set(pack.categories.map(\.id)))
@@ -70,6 +96,34 @@ struct Evaluate: ParsableCommand {
         print(ReportRendering.confusions(metrics.intent))
         if perClass {
             print(ReportRendering.perClass(metrics.intent))
+        }
+        if faqRetrieval {
+            let data = PackTrainingData(pack: pack)
+            let candidates = try FAQRetrieval.compare(
+                classifier: model.classifier, train: data.train, validation: data.validation, examples: examples,
+                serviceCategories: Set(pack.categories.map(\.id)))
+            print("\nFAQ: intent head vs retrieval over the training FAQ questions (k, τ chosen on validation)")
+            let table = TextTable(columns: ["space", "rule", "k", "τ", "validation", "FAQ acc.", "accuracy", "category acc.", "OOS recall"])
+            func row(_ space: String, _ rule: String, _ k: String, _ tau: String, _ validation: String, _ m: HeldOutMetrics) {
+                table.add([space, rule, k, tau, validation, m.faqAccuracy.map(percent) ?? "n/a", percent(m.intent.accuracy),
+                           m.categoryAccuracy.map(percent) ?? "n/a", m.intent.outOfScope.map { percent($0.recall) } ?? "n/a"])
+            }
+            row("-", "intent head (faq.<id> labels)", "-", "-", "-", metrics)
+            for c in candidates {
+                let tau = c.threshold.map { (τ: Float) in τ.isFinite ? String(format: "%.3f", Double(τ)) : "∞ (head only)" } ?? "-"
+                row(c.space.rawValue, c.rule.rawValue, "\(c.k)", tau, "FAQ \(c.validationFAQAccuracy.map(percent) ?? "n/a")", c.metrics)
+            }
+            print(table.render())
+        }
+        if p1Misses {
+            let emergencies = examples.filter { $0.priority == ClassifierSettings.emergencyPriority }
+            let predictions = try model.classifier.classify(emergencies.map(\.text))
+            print("\nP1 messages not given P1 (P1 threshold \(model.classifier.settings.emergencyThreshold.map { String(format: "%.3f", $0) } ?? "none"))")
+            for (example, prediction) in zip(emergencies, predictions) where prediction.priority?.label != ClassifierSettings.emergencyPriority {
+                let p1 = prediction.priorityProbabilities.first { $0.label == ClassifierSettings.emergencyPriority }?.probability ?? 0
+                print("  p(P1) \(String(format: "%.3f", p1))  \(example.intent) → \(prediction.intent) "
+                    + "\(prediction.priority?.label ?? "-")  \(example.text)")
+            }
         }
     }
 
