@@ -1,11 +1,14 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import Testing
 import TestSupport
 import Triage
 
-/// The real `concierge chat` binary in a real terminal (tmux): typing with
-/// line editing, reading the screen, filing a ticket, and the same through a
-/// pipe. The home gets a copy of the test model, so nothing retrains.
+/// The real `concierge chat` binary in a real terminal (a pseudo-terminal):
+/// typing with line editing, reading what it draws, filing a ticket; and the
+/// same through a pipe. The home gets a copy of the test model, so nothing retrains.
 @Suite(.serialized) struct ChatTerminalTests {
     /// A home folder holding the fixture's trained model.
     static func homeWithModel() throws -> TemporaryDirectory {
@@ -17,95 +20,121 @@ import Triage
         return home
     }
 
-    struct Tmux {
-        let socket = "concierge-test-\(UUID().uuidString.prefix(8))"
+    /// The real binary on a pseudo-terminal (`openpty` + `posix_spawn`): the
+    /// test types into the master side and reads what the program draws.
+    final class TerminalSession: @unchecked Sendable {
+        let master: Int32
+        let pid: pid_t
+        private let lock = NSLock()
+        private var output = [UInt8]()
 
-        /// Runs a tmux client command; returns what it printed. (`new-session`
-        /// starts the tmux server, which would hold a pipe open for ever: its
-        /// output goes to /dev/null.)
-        @discardableResult
-        func run(_ arguments: [String], output: Bool = true) throws -> String {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            process.arguments = ["tmux", "-L", socket] + arguments
-            let out = Pipe()
-            process.standardOutput = output ? out : FileHandle.nullDevice
-            process.standardError = output ? out : FileHandle.nullDevice
-            process.standardInput = FileHandle.nullDevice
-            try process.run()
-            let data = output ? out.fileHandleForReading.readDataToEndOfFile() : Data()
-            process.waitUntilExit()
-            return String(decoding: data, as: UTF8.self)
-        }
-
-        func screen() throws -> String { try run(["capture-pane", "-p", "-J", "-S", "-200", "-t", "chat"]) }
-
-        /// Waits until the screen contains `text` (the model loads in a few seconds).
-        func waitFor(_ text: String, timeout: TimeInterval = 120) throws -> String {
-            let deadline = Date().addingTimeInterval(timeout)
-            var last = ""
-            while Date() < deadline {
-                last = try screen()
-                if last.contains(text) { return last }
-                Thread.sleep(forTimeInterval: 0.2)
+        init(arguments: [String], environment: [String: String]) throws {
+            var master: Int32 = -1
+            var slave: Int32 = -1
+            var size = winsize(ws_row: 50, ws_col: 160, ws_xpixel: 0, ws_ypixel: 0)
+            guard openpty(&master, &slave, nil, nil, &size) == 0 else { throw SpawnFailed(reason: "openpty failed") }
+            var actions = posix_spawn_file_actions_t()
+            posix_spawn_file_actions_init(&actions)
+            defer { posix_spawn_file_actions_destroy(&actions) }
+            for target in [STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO] { posix_spawn_file_actions_adddup2(&actions, slave, target) }
+            posix_spawn_file_actions_addclose(&actions, master)
+            let argv = arguments.map { strdup($0) } + [nil]
+            let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+            defer { (argv + envp).forEach { free($0) } }
+            var child: pid_t = 0
+            let status = posix_spawn(&child, arguments[0], &actions, nil, argv, envp)
+            close(slave)
+            guard status == 0 else { close(master); throw SpawnFailed(reason: "posix_spawn failed: \(status)") }
+            self.master = master
+            pid = child
+            let descriptor = master
+            Thread.detachNewThread { [self] in
+                var buffer = [UInt8](repeating: 0, count: 4096)
+                while true {
+                    let count = read(descriptor, &buffer, buffer.count)
+                    if count <= 0 { return }
+                    lock.withLock { output.append(contentsOf: buffer[0..<count]) }
+                }
             }
-            Issue.record("timed out waiting for \"\(text)\"; screen:\n\(last)")
-            return last
         }
 
-        func type(_ text: String) throws { try run(["send-keys", "-t", "chat", "-l", text]) }
-        func key(_ name: String) throws { try run(["send-keys", "-t", "chat", name]) }
+        struct SpawnFailed: Error { var reason: String }
+
+        /// Everything the program wrote, escape sequences removed.
+        var screen: String {
+            let text = lock.withLock { String(decoding: output, as: UTF8.self) }
+            return text.replacingOccurrences(of: "\u{1b}\\[[0-9;?]*[A-Za-z]", with: "", options: .regularExpression)
+        }
+
+        /// Waits until the output contains `text` after `offset` characters; returns the new offset.
+        @discardableResult
+        func waitFor(_ text: String, after offset: Int = 0, timeout: TimeInterval = 120) -> Int {
+            let deadline = Date().addingTimeInterval(timeout)
+            while Date() < deadline {
+                let current = screen
+                let tail = String(current.dropFirst(offset))
+                if let range = tail.range(of: text) { return offset + tail.distance(from: tail.startIndex, to: range.upperBound) }
+                Thread.sleep(forTimeInterval: 0.1)
+            }
+            Issue.record("timed out waiting for \"\(text)\"; output:\n\(String(screen.suffix(2000)))")
+            return offset
+        }
+
+        func type(_ text: String) {
+            let bytes = Array(text.utf8)
+            _ = bytes.withUnsafeBytes { write(master, $0.baseAddress, $0.count) }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+
+        /// Waits for the program to exit; its exit status, or nil on timeout (then it is killed).
+        func exitStatus(timeout: TimeInterval = 30) -> Int32? {
+            let deadline = Date().addingTimeInterval(timeout)
+            var status: Int32 = 0
+            while Date() < deadline {
+                if waitpid(pid, &status, WNOHANG) == pid { return (status >> 8) & 0xFF }
+                Thread.sleep(forTimeInterval: 0.1)
+            }
+            kill(pid, SIGKILL)
+            return nil
+        }
+
+        deinit { close(master) }
     }
 
-    static func tmuxAvailable() -> Bool {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["tmux", "-V"]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        guard (try? process.run()) != nil else { return false }
-        process.waitUntilExit()
-        return process.terminationStatus == 0
-    }
+    static let left = "\u{1b}[D", end = "\u{1b}[F", up = "\u{1b}[A", enter = "\r", ctrlU = "\u{15}", ctrlD = "\u{04}"
 
     @Test func residentReportsALeakInARealTerminal() throws {
-        try #require(Self.tmuxAvailable(), "tmux is needed for this test: apt-get install tmux (.ci/run installs it)")
         let home = try Self.homeWithModel()
         defer { home.remove() }
-        let tmux = Tmux()
-        defer { _ = try? tmux.run(["kill-server"], output: false) }
-        let command = [try conciergeExecutable().path, "chat", "--home", home.url.path, "--resident", "ana", "--unit", "4B"]
-            .map { "'\($0)'" }.joined(separator: " ")
-        try tmux.run(["new-session", "-d", "-s", "chat", "-x", "160", "-y", "50",
-                      "env CONCIERGE_PACKAGE_DIR='\(packageRoot.path)' TERM=xterm-256color \(command); sleep 5"], output: false)
-        _ = try tmux.waitFor("ana@4B>")
+        let terminal = try TerminalSession(
+            arguments: [try conciergeExecutable().path, "chat", "--home", home.url.path, "--resident", "ana", "--unit", "4B"],
+            environment: ["CONCIERGE_PACKAGE_DIR": packageRoot.path, "TERM": "xterm-256color",
+                          "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin", "HOME": home.url.path])
+        var seen = terminal.waitFor("ana@4B>")
+        #expect(terminal.screen.contains("You are ana (unit 4B)"))
 
         // A typo fixed with the arrow keys: the line editor works in the real binary.
-        try tmux.type("my kitchen sink is leakng")
-        try tmux.key("Left"); try tmux.key("Left")
-        try tmux.type("i")
-        try tmux.key("End")
-        try tmux.key("Enter")
-        let asked = try tmux.waitFor("May maintenance enter")
-        #expect(asked.contains("my kitchen sink is leaking"))
-        #expect(asked.lowercased().contains("plumbing"))
-        try tmux.type("yes"); try tmux.key("Enter")
-        _ = try tmux.waitFor("good time")
-        try tmux.type("weekday evenings"); try tmux.key("Enter")
-        _ = try tmux.waitFor("Shall I file it?")
-        try tmux.type("yes"); try tmux.key("Enter")
-        let filed = try tmux.waitFor("is filed")
-        #expect(filed.contains("ticket #1"))
+        terminal.type("my kitchen sink is leakng")
+        terminal.type(Self.left + Self.left + "i" + Self.end + Self.enter)
+        seen = terminal.waitFor("May maintenance enter", after: seen)
+        #expect(terminal.screen.lowercased().contains("plumbing"))
+        terminal.type("yes" + Self.enter)
+        seen = terminal.waitFor("good time", after: seen)
+        terminal.type("weekday evenings" + Self.enter)
+        seen = terminal.waitFor("Shall I file it?", after: seen)
+        terminal.type("yes" + Self.enter)
+        seen = terminal.waitFor("ticket #1 is filed", after: seen)
 
-        // History: the up arrow brings back the last line.
-        try tmux.key("Up")
-        let recalled = try tmux.waitFor("ana@4B> yes")
-        #expect(recalled.contains("ana@4B> yes"))
-        try tmux.key("C-u")
-        try tmux.key("C-d")
-        _ = try tmux.waitFor("Bye.")
+        // History: the up arrow brings back the last line ("yes"), Ctrl-U clears it.
+        terminal.type(Self.up)
+        seen = terminal.waitFor("yes", after: seen)
+        terminal.type(Self.ctrlU + Self.ctrlD)
+        terminal.waitFor("Bye.", after: seen)
+        #expect(terminal.exitStatus() == 0)
 
-        // Staff see it in the queue.
+        // The ticket holds the corrected words, and staff see it in the queue.
+        let ticket = try runConcierge(["ticket", "show", "1", "--home", home.url.path])
+        #expect(ticket.stdout.contains("my kitchen sink is leaking"), "\(ticket.stdout)")
         let queue = try runConcierge(["queue", "--home", home.url.path])
         #expect(queue.status == 0)
         #expect(queue.stdout.contains("plumbing"))
