@@ -27,11 +27,11 @@ public struct TriageDecision: Codable, Equatable, Sendable {
     public var category: String?
     /// The FAQ id (without `faq.`), for a question.
     public var faq: String?
-    /// `P1`…`P4` for a service request: the model's priority, raised to P1 when a
-    /// safety rule fired, and to the more urgent of the two likeliest
-    /// priorities when the priority head is unsure.
+    /// `P1`…`P4` for a service request: the model's priority (P1 whenever P1's
+    /// probability reaches the recall-tuned threshold), raised to P1 when a
+    /// safety rule fired.
     public var priority: String?
-    /// The priority the model alone gave (before safety rules and escalation).
+    /// The priority the model alone gave (before the safety rules).
     public var modelPriority: String?
     /// The probability of the model's priority.
     public var priorityConfidence: Double?

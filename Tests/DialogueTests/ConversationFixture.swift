@@ -33,7 +33,7 @@ enum CommunityFixture {
 
     /// The same model with every decision judged unsure (to test clarification).
     static let unsureTriager = Triager(classifier: model.classifier, pack: pack,
-                                       thresholds: DecisionThresholds(clarify: 1.01, priorityEscalation: 0), safety: safety)
+                                       thresholds: DecisionThresholds(clarify: 1.01), safety: safety)
 }
 
 /// A real SQLite store in a fresh temporary directory.

@@ -64,7 +64,6 @@ import Triage
     @Test func thresholdsAreTunedOnValidationWithinTheirCaps() {
         let thresholds = triager.thresholds
         #expect(thresholds.clarify >= 0 && thresholds.clarify <= DecisionThresholds.maximumClarify)
-        #expect(thresholds.priorityEscalation >= 0 && thresholds.priorityEscalation <= DecisionThresholds.maximumPriorityEscalation)
     }
 
     @Test func lowestThresholdMeetsTheTarget() {

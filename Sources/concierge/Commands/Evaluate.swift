@@ -92,6 +92,18 @@ struct Evaluate: ParsableCommand {
             print("  P1 recall                \(metrics.p1Recall.map(percent) ?? "n/a")\n")
             print(ReportRendering.perClass(priority))
         }
+        // What residents meet: the model plus the safety rules and the
+        // clarification threshold.
+        let triager = try Triager(model: model, pack: pack, safety: SafetyRules(pack: pack))
+        let triage = try TriageMetrics.evaluate(triager, on: examples)
+        print("triage (model + safety rules; what residents meet)")
+        print("  category accuracy        \(triage.categoryAccuracy.map(percent) ?? "n/a")")
+        print("  P1 recall                \(triage.p1Recall.map(percent) ?? "n/a")  (safety rules fired on \(triage.p1CaughtByRules) of \(triage.p1Total) P1 messages)")
+        print("  P1 precision             \(triage.p1Precision.map(percent) ?? "n/a")  (rules fired on \(triage.rulesFiredOnNonP1) non-P1 messages)")
+        print("  priority accuracy        \(triage.priorityAccuracy.map(percent) ?? "n/a")")
+        print("  FAQ accuracy             \(triage.faqAccuracy.map(percent) ?? "n/a")")
+        print("  out-of-scope recall      \(triage.outOfScopeRecall.map(percent) ?? "n/a")")
+        print("  asks to clarify          \(percent(triage.clarificationRate)) of messages (threshold \(String(format: "%.2f", triager.thresholds.clarify)) on intent confidence)\n")
         print("top confusions (intent)")
         print(ReportRendering.confusions(metrics.intent))
         if perClass {
