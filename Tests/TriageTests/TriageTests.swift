@@ -59,7 +59,8 @@ struct TextClassifierTests {
         let loaded = try TextClassifier(checkpoint: url, tokenizer: tinyTokenizer)
         #expect(loaded.settings == classifier.settings)
         let texts = tinyTexts.prefix(6).map(\.text)
-        #expect(try loaded.probabilities(texts) == classifier.probabilities(texts))
+        // One thread on both sides: the same computation, so bit-for-bit equal.
+        #expect(try loaded.probabilities(texts, threads: 1) == classifier.probabilities(texts, threads: 1))
 
         // Another vocabulary: refused with a clear error, not garbage.
         let other = WordPieceTokenizer(vocabulary: try Vocabulary(tokens: VocabularyBuilder(targetSize: 100).build(texts: ["a b c", "a b c"])))
@@ -94,7 +95,7 @@ struct EnsembleTests {
         #expect(FileManager.default.fileExists(atPath: directory.url.appendingPathComponent("model.2.safetensors").path))
         let loaded = try TextClassifier(checkpoint: url, tokenizer: tinyTokenizer)
         #expect(loaded.members.count == 2)
-        #expect(try loaded.probabilities(texts) == ensemble.probabilities(texts))
+        #expect(try loaded.probabilities(texts, threads: 1) == ensemble.probabilities(texts, threads: 1))
         // A missing member is a clear error.
         try FileManager.default.removeItem(at: directory.url.appendingPathComponent("model.2.safetensors"))
         #expect(throws: (any Error).self) { try TextClassifier(checkpoint: url, tokenizer: tinyTokenizer) }
