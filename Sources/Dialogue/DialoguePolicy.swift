@@ -15,7 +15,11 @@ import Triage
 extension ConversationEngine {
     func respond(to context: TurnContext, state initial: DialogueState) async throws -> Plan {
         var state = initial
-        let decision = try triager.triage(context.text, explain: context.message.explain)
+        var decision = try triager.triage(context.text, explain: context.message.explain)
+        if decision.kind == .serviceRequest && decision.explanation == nil {
+            // A request may become a ticket: staff see why it was triaged so.
+            decision = try triager.triage(context.text, explain: true)
+        }
         var plan = try await respond(to: context, state: &state, decision: decision)
         plan.decision = decision
         return plan

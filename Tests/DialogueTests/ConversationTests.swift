@@ -33,6 +33,7 @@ import Triage
         #expect(ticket.unit == "4B")
         #expect(ticket.status == .new)
         #expect(ticket.triage?.contains("\"category\"") == true)
+        #expect(ticket.triage?.contains("intentWords") == true, "the explanation is stored for staff")
         // The reply states the priority and its response target from community.yaml.
         let target = try #require(CommunityFixture.pack.community.responseTargets[Priority(rawValue: ticket.priority.rawValue)!])
         #expect(last.text?.contains(ticket.priority.rawValue) == true)

@@ -39,6 +39,21 @@ let tinyRecipe: TrainingRecipe = {
         options: options, outOfScopeAccuracyBudget: 0.01)
 }()
 
+/// The largest absolute difference between two sets of head probabilities
+/// (infinity when their heads or shapes differ).
+func largestDifference(_ a: [String: [[Float]]], _ b: [String: [[Float]]]) -> Float {
+    guard a.keys.sorted() == b.keys.sorted() else { return .infinity }
+    var largest: Float = 0
+    for (head, rows) in a {
+        guard let other = b[head], other.count == rows.count else { return .infinity }
+        for (row, otherRow) in zip(rows, other) {
+            guard row.count == otherRow.count else { return .infinity }
+            for (x, y) in zip(row, otherRow) { largest = max(largest, abs(x - y)) }
+        }
+    }
+    return largest
+}
+
 @Suite("Text classifier")
 struct TextClassifierTests {
     @Test func trainsSavesAndLoadsTheSameModel() throws {
@@ -59,8 +74,10 @@ struct TextClassifierTests {
         let loaded = try TextClassifier(checkpoint: url, tokenizer: tinyTokenizer)
         #expect(loaded.settings == classifier.settings)
         let texts = tinyTexts.prefix(6).map(\.text)
-        // One thread on both sides: the same computation, so bit-for-bit equal.
-        #expect(try loaded.probabilities(texts, threads: 1) == classifier.probabilities(texts, threads: 1))
+        // The same weights give the same probabilities up to float rounding:
+        // the kernels' summation order depends on the scratch buffer a call
+        // gets from the pool, so two calls may differ in the last bit (seen: 3e-8).
+        #expect(try largestDifference(loaded.probabilities(texts), classifier.probabilities(texts)) <= 1e-6)
 
         // Another vocabulary: refused with a clear error, not garbage.
         let other = WordPieceTokenizer(vocabulary: try Vocabulary(tokens: VocabularyBuilder(targetSize: 100).build(texts: ["a b c", "a b c"])))
@@ -95,7 +112,7 @@ struct EnsembleTests {
         #expect(FileManager.default.fileExists(atPath: directory.url.appendingPathComponent("model.2.safetensors").path))
         let loaded = try TextClassifier(checkpoint: url, tokenizer: tinyTokenizer)
         #expect(loaded.members.count == 2)
-        #expect(try loaded.probabilities(texts, threads: 1) == ensemble.probabilities(texts, threads: 1))
+        #expect(try largestDifference(loaded.probabilities(texts), ensemble.probabilities(texts)) <= 1e-6)
         // A missing member is a clear error.
         try FileManager.default.removeItem(at: directory.url.appendingPathComponent("model.2.safetensors"))
         #expect(throws: (any Error).self) { try TextClassifier(checkpoint: url, tokenizer: tinyTokenizer) }

@@ -105,6 +105,7 @@ struct ChatSession {
         if interactive {
             let unitText = profile.unit.map { " (unit \($0))" } ?? ""
             print(style.dim("You are \(sender)\(unitText). Type /help for commands, /quit or Ctrl-D to leave."))
+            try await deliverStaffReplies()
             if let prompt = try await engine.resumePrompt(channel: Self.channel, senderID: sender) {
                 print(style.cyan("Continuing where we left off: ") + prompt)
             }
@@ -158,6 +159,17 @@ struct ChatSession {
         return .continue
     }
 
+    /// Staff's public replies to this resident (queued in the outbox for the
+    /// terminal channel): shown here, then marked sent.
+    func deliverStaffReplies() async throws {
+        let due = try await engine.store.dueOutbox(now: Date(), limit: 50)
+            .filter { $0.channel == Self.channel && $0.recipient == sender }
+        for item in due {
+            print(style.cyan("Staff: ") + item.text)
+            try await engine.store.markOutboxSent(id: item.id, deliveryID: nil)
+        }
+    }
+
     func send(_ text: String) async {
         let message = InboundMessage(channel: Self.channel, senderID: sender, deliveryID: UUID().uuidString, text: text,
                                      displayName: sender, unit: profile.unit, preferredLanguage: language,
@@ -170,6 +182,7 @@ struct ChatSession {
                 print(style.dim("(A staff member has this conversation now; your message was passed on.)"))
             }
             if verbose, let decision = reply.decision { print(style.dim(Self.describe(decision))) }
+            if interactive { try await deliverStaffReplies() }
         } catch {
             // Nothing was committed: say so, so the resident can send it again.
             FileHandle.standardError.write(Data("error: your message was not processed (\(error)). Please send it again.\n".utf8))
