@@ -70,6 +70,17 @@ extension ConversationEngine {
             var plan = try await statusReply(context, decision: decision, state: state)
             if let question = pendingQuestion(state, say: say) { plan.reply! += "\n\n" + question }
             return plan
+        case "greet", "thanks", "goodbye":
+            // Courtesies mid-request ("thank you so much"): answer them and keep
+            // the request where it was. Only when clearly one: an answer that
+            // names a unit or a place ("在4B室" reads a little like a greeting)
+            // is an answer.
+            if let question = pendingQuestion(state, say: say), decision.confidence >= Self.clearCourtesy,
+               TextCues.unit(in: context.text) == nil, TextCues.places(in: context.text).isEmpty {
+                let courtesy = decision.intent == "greet" ? say.greeting(name: context.message.displayName)
+                    : decision.intent == "thanks" ? say.thanks : say.goodbye
+                return Plan(state: state, reply: courtesy + "\n\n" + question)
+            }
         default:
             break
         }
@@ -417,6 +428,8 @@ extension ConversationEngine {
     static let confidentEmergency = 0.5
     /// The probability a label needs to be offered in a clarifying question.
     static let plausible = 0.1
+    /// The confidence at which a greeting, thanks or goodbye interrupts a request.
+    static let clearCourtesy = 0.8
 }
 
 extension DialogueState.Pending {

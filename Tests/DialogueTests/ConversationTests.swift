@@ -55,6 +55,19 @@ import Triage
         #expect(intake.asking != "location")
     }
 
+    @Test func courtesiesMidRequestKeepTheRequest() async throws {
+        let test = try await TestStore()
+        defer { Task { await test.close() } }
+        let resident = Resident("liv", unit: "2C", engine: makeEngine(test.store))
+        let first = try await resident.say("my dishwasher is leaking onto the floor")
+        let before = try #require(first.pending)
+        let thanks = try await resident.say("thank you so much")
+        #expect(thanks.pending == before, "the request is still pending")
+        #expect(thanks.text?.contains("welcome") == true)
+        let replies = try await resident.answerQuestions(after: thanks, language: .en)
+        #expect(replies.last?.ticketNumbers.count == 1)
+    }
+
     @Test func residentCanCorrectTheCategoryBeforeConfirming() async throws {
         let test = try await TestStore()
         defer { Task { await test.close() } }
