@@ -48,7 +48,10 @@ struct Chat: AsyncParsableCommand {
         let home = storeOptions.home.home
         try home.prepare()
         var profile = ChatProfile.load(home: home)
-        if let resident { profile.resident = resident }
+        if let resident, resident != profile.resident {
+            // Someone else: their unit and language are not the last person's.
+            profile = ChatProfile(resident: resident)
+        }
         if let unit { profile.unit = unit.uppercased() }
         if let lang { profile.language = lang.lowercased() }
         if profile.resident?.isEmpty ?? true {
