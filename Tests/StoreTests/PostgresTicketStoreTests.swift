@@ -12,17 +12,16 @@ struct PostgresTicketStoreTests {
         return try PostgresURL(text)
     }
 
-    @Test func wrongPasswordIsRefusedQuicklyAndClearly() async throws {
+    @Test func wrongPasswordIsRefusedClearly() async throws {
         var url = try serverURL()
         url.password = "not-the-password"
-        let start = Date()
+        // The typed error (not a pool's generic time-out after retries) says
+        // the server refused the user. (No time bound here: unit tests carry
+        // no timing asserts; a wall-clock bound failed once while the
+        // conversation tests trained their model on both cores.)
         let error = await expectStoreError({ try await PostgresTicketStore(url: url, configuration: .quiet()) }) {
             if case .authenticationFailed(_, url.user, _) = $0 { return true } else { return false }
         }
-        // Refused at once, not retried: a connection pool that retried would
-        // take a minute to give up. (SCRAM hashing in a debug build on a
-        // busy machine takes several seconds, hence the margin.)
-        #expect(Date().timeIntervalSince(start) < 30)
         let message = try #require(error?.description)
         #expect(message.contains("refused user \"\(url.user)\"") && !message.contains("not-the-password"))
     }
