@@ -85,6 +85,18 @@ extension ConversationEngine {
             break
         }
 
+        // A clear question mid-request ("when is the pool open?") is answered,
+        // and the pending question asked again.
+        // (Not when it could be the answer: a yes/no, a unit, or a place while asking where.)
+        var askingWhere = false
+        if case .intake(let intake) = state.pending { askingWhere = intake.asking == "location" }
+        if decision.kind == .faq, !decision.needsClarification, let faq = decision.faq,
+           let question = pendingQuestion(state, say: say), TextCues.yesNo(context.text) == nil,
+           TextCues.unit(in: context.text) == nil, !(askingWhere && !TextCues.places(in: context.text).isEmpty),
+           let answer = say.faqAnswer(faq) {
+            return Plan(state: state, reply: answer + "\n\n" + question)
+        }
+
         // 3. A pending question.
         if let pending = state.pending {
             if let plan = try await answer(pending, context: context, decision: decision, state: &state) { return plan }
@@ -428,7 +440,8 @@ extension ConversationEngine {
     static let confidentEmergency = 0.5
     /// The probability a label needs to be offered in a clarifying question.
     static let plausible = 0.1
-    /// The confidence at which a greeting, thanks or goodbye interrupts a request.
+    /// The confidence at which a greeting, thanks or goodbye interrupts a request
+    /// (an FAQ needs only the clarification threshold).
     static let clearCourtesy = 0.8
 }
 

@@ -55,7 +55,7 @@ import Triage
         #expect(intake.asking != "location")
     }
 
-    @Test func courtesiesMidRequestKeepTheRequest() async throws {
+    @Test func courtesiesAndQuestionsMidRequestKeepTheRequest() async throws {
         let test = try await TestStore()
         defer { Task { await test.close() } }
         let resident = Resident("liv", unit: "2C", engine: makeEngine(test.store))
@@ -64,7 +64,10 @@ import Triage
         let thanks = try await resident.say("thank you so much")
         #expect(thanks.pending == before, "the request is still pending")
         #expect(thanks.text?.contains("welcome") == true)
-        let replies = try await resident.answerQuestions(after: thanks, language: .en)
+        let question = try await resident.say("when is the pool open?")
+        #expect(question.pending == before, "the request is still pending")
+        #expect(question.text?.contains(CommunityFixture.pack.faqs.first { $0.id == "pool_hours" }!.answer[.en]!) == true)
+        let replies = try await resident.answerQuestions(after: question, language: .en)
         #expect(replies.last?.ticketNumbers.count == 1)
     }
 
