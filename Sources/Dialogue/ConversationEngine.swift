@@ -96,8 +96,7 @@ public final class ConversationEngine: Sendable {
                 return redelivery(stored, message: message)
             }
             let snapshot = try await store.conversation(channel: message.channel, externalID: message.senderID)
-            var state = snapshot.flatMap { $0.state }.flatMap { try? JSONDecoder().decode(DialogueState.self, from: $0) }
-                ?? DialogueState()
+            var state = snapshot.flatMap(Self.dialogueState) ?? DialogueState()
             let resident = ResidentInfo(channel: message.channel, externalID: message.senderID,
                                         displayName: message.displayName, language: nil, unit: message.unit)
             var plan: Plan
@@ -131,6 +130,12 @@ public final class ConversationEngine: Sendable {
             }
         }
         throw lastConflict ?? DialogueError.emptyMessage
+    }
+
+    /// The dialogue state stored on a conversation (nil when none, or unreadable:
+    /// the conversation then starts afresh rather than failing).
+    static func dialogueState(_ snapshot: ConversationSnapshot) -> DialogueState? {
+        snapshot.state.flatMap { try? JSONDecoder().decode(DialogueState.self, from: $0) }
     }
 
     private func redelivery(_ outcome: TurnOutcome, message: InboundMessage) -> ConversationReply {
@@ -176,12 +181,11 @@ extension ConversationEngine {
     public func resumePrompt(channel: String, senderID: String) async throws -> String? {
         guard let snapshot = try await store.conversation(channel: channel, externalID: senderID),
               !snapshot.handoff,
-              let data = snapshot.state,
-              let state = try? JSONDecoder().decode(DialogueState.self, from: data),
+              let state = Self.dialogueState(snapshot),
               let pending = state.pending else { return nil }
         let say = Phrases(language: state.language ?? .en, pack: pack)
         switch pending {
-        case .intake(let intake): return say.understood(intake) + " " + (intake.asking.map(say.detailQuestion) ?? say.summary(intake))
+        case .intake(let intake): return say.understood(intake) + " " + (pendingQuestion(state, say: say) ?? "")
         case let .duplicate(_, ticket):
             return (try? await store.ticket(number: ticket)).map { say.duplicateOffer($0, place: $0.location ?? $0.unit ?? "") }
         case let .clarify(options, _): return say.clarify(options)

@@ -15,11 +15,8 @@ import Triage
 extension ConversationEngine {
     func respond(to context: TurnContext, state initial: DialogueState) async throws -> Plan {
         var state = initial
-        var decision = try triager.triage(context.text, explain: context.message.explain)
-        if decision.kind == .serviceRequest && decision.explanation == nil {
-            // A request may become a ticket: staff see why it was triaged so.
-            decision = try triager.triage(context.text, explain: true)
-        }
+        // A request may become a ticket: staff see why it was triaged so.
+        let decision = try triager.triage(context.text, explaining: context.message.explain ? .always : .serviceRequests)
         var plan = try await respond(to: context, state: &state, decision: decision)
         plan.decision = decision
         return plan
@@ -287,12 +284,16 @@ extension ConversationEngine {
         let trimmed = Phrases.quoted(text)
         switch detail {
         case "location":
-            if let unit = TextCues.unit(in: text) { intake.unit = unit }
-            let places = TextCues.places(in: text)
-            intake.location = places.first.map { _ in trimmed } ?? (TextCues.unit(in: text) == nil ? trimmed : intake.location)
-            if intake.unit == nil, !(places.first?.isCommonArea ?? false), TextCues.unit(in: text) == nil {
+            let unit = TextCues.unit(in: text)
+            let place = TextCues.places(in: text).first
+            if let unit {
+                intake.unit = unit
+                // "4B" alone says which unit, not where in it.
+                if place != nil { intake.location = trimmed }
+            } else {
+                intake.location = trimmed
                 // "my kitchen" with a unit on file: the resident's own unit.
-                intake.unit = knownUnit
+                if intake.unit == nil, !(place?.isCommonArea ?? false) { intake.unit = knownUnit }
             }
             intake.answers["location"] = trimmed
         case "access":

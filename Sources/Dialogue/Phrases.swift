@@ -188,9 +188,9 @@ struct Phrases {
     func statusLines(_ tickets: [ResidentTicket], now: Date) -> String {
         let lines = tickets.map { item -> String in
             let ticket = item.ticket
-            var line = "#\(ticket.number) \(categoryName(ticket.category)) — \(status(ticket)) (\(ticket.priority.rawValue), "
-                + pick("filed \(Self.age(ticket.createdAt, now: now, zh: false)))", "\(Self.age(ticket.createdAt, now: now, zh: true))提交）")
-            if zh { line = line.replacingOccurrences(of: " (", with: "（") }
+            let age = Self.age(ticket.createdAt, now: now, zh: zh)
+            var line = "#\(ticket.number) \(categoryName(ticket.category)) — \(status(ticket))"
+                + pick(" (\(ticket.priority.rawValue), filed \(age))", "（\(ticket.priority.rawValue)，\(age)提交）")
             if let note = item.lastPublicNote?.text {
                 line += pick(" Latest from staff: \"\(Self.quoted(note))\"", " 工作人员最新回复：“\(Self.quoted(note))”")
             }

@@ -167,8 +167,21 @@ public enum TextCues {
         return false
     }
 
+    /// Compiled patterns, by source: every message runs a dozen of them.
+    nonisolated(unsafe) private static var compiled: [String: NSRegularExpression] = [:]
+    private static let compiledLock = NSLock()
+
+    static func regex(_ pattern: String) -> NSRegularExpression? {
+        compiledLock.withLock {
+            if let regex = compiled[pattern] { return regex }
+            let regex = try? NSRegularExpression(pattern: pattern)
+            compiled[pattern] = regex
+            return regex
+        }
+    }
+
     static func firstCapture(_ pattern: String, in text: String) -> String? {
-        guard let regex = try? NSRegularExpression(pattern: pattern) else { return nil }
+        guard let regex = regex(pattern) else { return nil }
         let range = NSRange(text.startIndex..., in: text)
         guard let match = regex.firstMatch(in: text, range: range), match.numberOfRanges > 1,
               let capture = Range(match.range(at: 1), in: text) else { return nil }

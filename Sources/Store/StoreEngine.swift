@@ -587,14 +587,18 @@ enum StoreEngine {
 
     // MARK: - Outbox
 
-    static func dueOutbox(_ session: SQLSession, now: Date, limit: Int) throws -> [OutboxItem] {
-        try session.query("""
+    static func dueOutbox(_ session: SQLSession, now: Date, limit: Int, channel: String?, recipient: String?) throws -> [OutboxItem] {
+        var conditions = "o.sent_at IS NULL AND o.cancelled_at IS NULL AND o.next_attempt_at <= ?"
+        var binds: [SQLValue] = [.date(now)]
+        if let channel { conditions += " AND o.channel = ?"; binds.append(.text(channel)) }
+        if let recipient { conditions += " AND o.recipient = ?"; binds.append(.text(recipient)) }
+        return try session.query("""
             SELECT o.id, o.message_id, o.conversation_id, o.channel, o.recipient, o.attempts, o.next_attempt_at,
                 o.last_error, o.sent_at, m.text
             FROM outbox o JOIN messages m ON m.id = o.message_id
-            WHERE o.sent_at IS NULL AND o.cancelled_at IS NULL AND o.next_attempt_at <= ?
+            WHERE \(conditions)
             ORDER BY o.next_attempt_at, o.id LIMIT ?
-            """, [.date(now), .int(limit)]).map { row in
+            """, binds + [.int(limit)]).map { row in
             OutboxItem(id: try row.required(row.int64("id"), "id"), messageID: try row.required(row.int64("message_id"), "message_id"),
                        conversationID: try row.required(row.int64("conversation_id"), "conversation_id"),
                        channel: row.string("channel") ?? "", recipient: row.string("recipient") ?? "",

@@ -182,9 +182,12 @@ extension TicketStore {
 
     // MARK: Outbox
 
-    /// Replies due to be sent (unsent, not cancelled, next attempt ≤ `now`), oldest first.
-    public func dueOutbox(now: Date, limit: Int = 100) async throws -> [OutboxItem] {
-        try await run(StoreOperation(.read) { session, _ in try StoreEngine.dueOutbox(session, now: now, limit: limit) })
+    /// Replies due to be sent (unsent, not cancelled, next attempt ≤ `now`), oldest first;
+    /// only those of `channel` (and to `recipient`) when given.
+    public func dueOutbox(now: Date, limit: Int = 100, channel: String? = nil, recipient: String? = nil) async throws -> [OutboxItem] {
+        try await run(StoreOperation(.read) { session, _ in
+            try StoreEngine.dueOutbox(session, now: now, limit: limit, channel: channel, recipient: recipient)
+        })
     }
 
     /// Records that the channel accepted the reply (with its id for the message, if it gave one).

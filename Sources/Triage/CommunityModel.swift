@@ -24,11 +24,12 @@ public struct CommunityModel: Sendable {
     }
 
     /// Loads the model for the pack in `intents`, training it first when none
-    /// exists for the current data (or when `retrain` is set).
-    public static func loadOrTrain(intents: URL, tokenizer: WordPieceTokenizer, modelsDirectory: URL,
-                                   retrain: Bool = false, recipe: TrainingRecipe = .communityPack,
+    /// exists for the current data (or when `retrain` is set). `pack` is that
+    /// pack when the caller has already loaded it (it is read otherwise).
+    public static func loadOrTrain(intents: URL, pack preloaded: DataPack? = nil, tokenizer: WordPieceTokenizer,
+                                   modelsDirectory: URL, retrain: Bool = false, recipe: TrainingRecipe = .communityPack,
                                    events: (@Sendable (Event) -> Void)? = nil) throws -> CommunityModel {
-        let (pack, _) = try DataPackLoader.load(directory: intents)
+        let pack = try preloaded ?? DataPackLoader.load(directory: intents).pack
         let fingerprint = try DataPackLoader.fingerprint(directory: intents)
         let key = try ModelCard.key(dataFingerprint: fingerprint, vocabHash: tokenizer.vocabulary.hash, recipe: recipe)
         let directory = ModelDirectory(modelsDirectory: modelsDirectory, key: key)
@@ -58,8 +59,7 @@ extension Triager {
     /// rules, and the confidence thresholds tuned on the pack's validation split.
     public convenience init(model: CommunityModel, pack: DataPack, safety: (any SafetyScreen)?) throws {
         let validation = PackTrainingData(pack: pack).validation
-        let thresholds = try DecisionThresholds.tune(model.classifier, validation: validation,
-                                                     serviceCategories: Set(pack.categories.map(\.id)))
+        let thresholds = try DecisionThresholds.tune(model.classifier, validation: validation)
         self.init(classifier: model.classifier, pack: pack, thresholds: thresholds, safety: safety)
     }
 }

@@ -10,7 +10,7 @@ public protocol SafetyScreen: Sendable {
 }
 
 /// The confidence threshold of the triage decision, chosen on the validation
-/// split (see ``tune(_:validation:serviceCategories:)``). The priority head's
+/// split (see ``tune(_:validation:)``). The priority head's
 /// threshold is the P1 threshold in ``ClassifierSettings/emergencyThreshold``,
 /// tuned for recall when the model is trained.
 ///
@@ -47,8 +47,7 @@ public struct DecisionThresholds: Codable, Equatable, Sendable {
     /// The threshold for `classifier`, tuned on `validation` (never on held-out
     /// data): the lowest intent confidence above which in-scope decisions are
     /// right ≥ 90 % of the time (at most 0.6).
-    public static func tune(_ classifier: TextClassifier, validation: [TextExample],
-                            serviceCategories: Set<String>) throws -> DecisionThresholds {
+    public static func tune(_ classifier: TextClassifier, validation: [TextExample]) throws -> DecisionThresholds {
         guard !validation.isEmpty else { return DecisionThresholds(clarify: 0.3) }
         let predictions = try classifier.classify(validation.map(\.text))
         let inScope = validation.indices.filter { !predictions[$0].outOfScope }
@@ -80,21 +79,49 @@ public final class Triager: @unchecked Sendable {
         defaultPriorities = Dictionary(uniqueKeysWithValues: pack.categories.map { ($0.id, $0.defaultPriority.rawValue) })
     }
 
-    /// Triage of one message; `explain` adds the occlusion explanation
-    /// (one extra batched forward pass over the message with each word removed).
+    /// Which decisions get the occlusion explanation (one extra batched
+    /// forward pass over the message with each word removed).
+    public enum ExplanationPolicy: Sendable {
+        case never
+        /// Only service requests: what may become a ticket, which staff review.
+        case serviceRequests
+        case always
+
+        func applies(to decision: TriageDecision) -> Bool {
+            switch self {
+            case .never: false
+            case .serviceRequests: decision.kind == .serviceRequest
+            case .always: true
+            }
+        }
+    }
+
+    /// Triage of one message; `explain` adds the occlusion explanation.
     public func triage(_ text: String, explain: Bool = false) throws -> TriageDecision {
-        try triage([text], explain: explain)[0]
+        try triage([text], explaining: explain ? .always : .never)[0]
+    }
+
+    /// Triage of one message, explained according to `policy`.
+    public func triage(_ text: String, explaining policy: ExplanationPolicy) throws -> TriageDecision {
+        try triage([text], explaining: policy)[0]
     }
 
     /// Triage of several messages (batched through the model; order kept).
     public func triage(_ texts: [String], explain: Bool = false, threads: Int = 1) throws -> [TriageDecision] {
+        try triage(texts, explaining: explain ? .always : .never, threads: threads)
+    }
+
+    /// Triage of several messages, explained according to `policy` (batched; order kept).
+    public func triage(_ texts: [String], explaining policy: ExplanationPolicy, threads: Int = 1) throws -> [TriageDecision] {
         guard !texts.isEmpty else { return [] }
         let heads = try classifier.probabilities(texts, threads: threads)
         let intentRows = heads[TextClassifier.intentHead] ?? []
         let priorityRows = heads[TextClassifier.priorityHead]
         return try texts.indices.map { index in
             var decision = decide(text: texts[index], intentRow: intentRows[index], priorityRow: priorityRows?[index])
-            if explain { decision.explanation = try explanation(of: decision, intentRow: intentRows[index], priorityRow: priorityRows?[index]) }
+            if policy.applies(to: decision) {
+                decision.explanation = try explanation(of: decision, intentRow: intentRows[index], priorityRow: priorityRows?[index])
+            }
             return decision
         }
     }

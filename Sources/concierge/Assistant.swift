@@ -31,7 +31,7 @@ struct Assistant {
         let directory = packOptions.directory(files)
         let (pack, _) = try DataPackLoader.load(directory: directory)
         try home.prepare()
-        let model = try CommunityModel.loadOrTrain(intents: directory, vocabulary: files.vocabularyFile,
+        let model = try CommunityModel.loadOrTrain(intents: directory, pack: pack, vocabulary: files.vocabularyFile,
                                                    modelsDirectory: home.modelsDirectory)
         let triager = try Triager(model: model, pack: pack, safety: SafetyRules(pack: pack))
         return (pack, model, triager)

@@ -6,12 +6,12 @@ import Triage
 extension CommunityModel {
     /// Loads the community's model, training it first (with a progress bar on
     /// stderr) when none exists for the current data.
-    static func loadOrTrain(intents: URL, vocabulary: URL, modelsDirectory: URL, retrain: Bool = false,
+    static func loadOrTrain(intents: URL, pack: DataPack? = nil, vocabulary: URL, modelsDirectory: URL, retrain: Bool = false,
                             recipe: TrainingRecipe = .communityPack, announce: Bool = true) throws -> CommunityModel {
         let tokenizer = try WordPieceTokenizer(vocabularyFile: vocabulary)
         let bar = ProgressBar()
-        return try loadOrTrain(intents: intents, tokenizer: tokenizer, modelsDirectory: modelsDirectory, retrain: retrain,
-                               recipe: recipe) { event in
+        return try loadOrTrain(intents: intents, pack: pack, tokenizer: tokenizer, modelsDirectory: modelsDirectory,
+                               retrain: retrain, recipe: recipe) { event in
             switch event {
             case let .starting(train, validation, heldOut):
                 if announce {

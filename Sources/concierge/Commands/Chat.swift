@@ -165,9 +165,7 @@ struct ChatSession {
     /// Staff's public replies to this resident (queued in the outbox for the
     /// terminal channel): shown here, then marked sent.
     func deliverStaffReplies() async throws {
-        let due = try await engine.store.dueOutbox(now: Date(), limit: 50)
-            .filter { $0.channel == Self.channel && $0.recipient == sender }
-        for item in due {
+        for item in try await engine.store.dueOutbox(now: Date(), limit: 50, channel: Self.channel, recipient: sender) {
             print(style.cyan("Staff: ") + item.text)
             try await engine.store.markOutboxSent(id: item.id, deliveryID: nil)
         }

@@ -22,8 +22,7 @@ struct Evaluate: ParsableCommand {
 
     @OptionGroup var homeOptions: HomeOptions
 
-    @Option(help: "The data pack folder (default: intents/ of the checkout).")
-    var intents: String?
+    @OptionGroup var packOptions: PackOptions
 
     @Option(help: "A JSON Lines file of labeled messages to evaluate on instead of the held-out split.")
     var file: String?
@@ -59,14 +58,14 @@ struct Evaluate: ParsableCommand {
         let files = try ProjectFiles.locate()
         let home = homeOptions.home
         try home.prepare()
-        let intentsDirectory = intents.map { URL(fileURLWithPath: $0, isDirectory: true) } ?? files.intentsDirectory
+        let intentsDirectory = packOptions.directory(files)
         var recipe = TrainingRecipe.communityPack
         if let epochs { recipe.options.epochs = epochs }
         if let seed { recipe.options.seed = seed }
         tuning.apply(to: &recipe)
-        let model = try CommunityModel.loadOrTrain(intents: intentsDirectory, vocabulary: files.vocabularyFile,
-                                                   modelsDirectory: home.modelsDirectory, recipe: recipe)
         let (pack, _) = try DataPackLoader.load(directory: intentsDirectory)
+        let model = try CommunityModel.loadOrTrain(intents: intentsDirectory, pack: pack, vocabulary: files.vocabularyFile,
+                                                   modelsDirectory: home.modelsDirectory, recipe: recipe)
         let examples: [TextExample]
         let source: String
         if let file {

@@ -22,8 +22,7 @@ struct Train: ParsableCommand {
 
     @OptionGroup var homeOptions: HomeOptions
 
-    @Option(help: "The data pack folder (default: intents/ of the checkout).")
-    var intents: String?
+    @OptionGroup var packOptions: PackOptions
 
     @Flag(help: "Train even when a model for this data already exists.")
     var force = false
@@ -48,7 +47,7 @@ struct Train: ParsableCommand {
         if let seed { recipe.options.seed = seed }
         tuning.apply(to: &recipe)
         let model = try CommunityModel.loadOrTrain(
-            intents: intents.map { URL(fileURLWithPath: $0, isDirectory: true) } ?? files.intentsDirectory,
+            intents: packOptions.directory(files),
             vocabulary: files.vocabularyFile, modelsDirectory: home.modelsDirectory, retrain: force, recipe: recipe)
         if json {
             try printJSON(model.card)
