@@ -26,6 +26,10 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
     ],
     targets: [
         // C wrapper over the system ICU. Its public header exposes only stdint types.
@@ -61,11 +65,23 @@ let package = Package(
         .target(name: "LineEditor"),
         // The conversation: policy, state (kept in the store), replies in both languages.
         .target(name: "Dialogue", dependencies: ["Triage", "Store", "DataPack"]),
+        // The webhook server: REST, Telegram, Twilio SMS and Slack channels, health and metrics.
+        .target(
+            name: "Server",
+            dependencies: [
+                "Dialogue", "Triage", "Store", "DataPack", "Yams",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // The command-line interface.
         .executableTarget(
             name: "concierge",
             dependencies: [
-                "Tokenizer", "DataPack", "Model", "Training", "Evaluation", "Triage", "Store", "Dialogue", "LineEditor",
+                "Tokenizer", "DataPack", "Model", "Training", "Evaluation", "Triage", "Store", "Dialogue", "LineEditor", "Server",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -81,6 +97,7 @@ let package = Package(
         .testTarget(name: "DataPackTests", dependencies: ["DataPack", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "LineEditorTests", dependencies: ["LineEditor", "TestSupport"]),
         .testTarget(name: "DialogueTests", dependencies: ["Dialogue", "Triage", "Tokenizer", "Store", "DataPack", "TestSupport"]),
+        .testTarget(name: "ServerTests", dependencies: ["Server", "Dialogue", "Triage", "Store", "DataPack", "TestSupport"]),
         .testTarget(name: "StoreTests", dependencies: [
             "Store", "DataPack", "TestSupport",
             .product(name: "GRDB", package: "GRDB.swift"),

@@ -1,18 +1,20 @@
 import Yams
 
 /// Reads one YAML file into typed values, collecting diagnostics with
-/// file:line:column instead of stopping at the first problem.
-final class YAMLReader {
-    let file: String
-    private(set) var diagnostics: [Diagnostic] = []
+/// file:line:column instead of stopping at the first problem. The data pack
+/// reads its files with it, and the server its configuration file.
+public final class YAMLReader {
+    public let file: String
+    public private(set) var diagnostics: [Diagnostic] = []
 
-    init(file: String) { self.file = file }
+    public init(file: String) { self.file = file }
 
     func location(_ node: Node?) -> SourceLocation {
         SourceLocation(file: file, line: node?.mark?.line ?? 1, column: node?.mark?.column ?? 1)
     }
 
-    func error(_ node: Node?, _ message: String) {
+    /// Records an error at `node`'s line and column.
+    public func error(_ node: Node?, _ message: String) {
         diagnostics.append(Diagnostic(.error, location(node), message))
     }
 
@@ -21,7 +23,7 @@ final class YAMLReader {
     }
 
     /// Parses `text`; a syntax error becomes a diagnostic at its line.
-    func parse(_ text: String) -> Node? {
+    public func parse(_ text: String) -> Node? {
         do {
             guard let node = try Yams.compose(yaml: text) else {
                 error(nil, "the file is empty")
@@ -48,7 +50,7 @@ final class YAMLReader {
 
     /// The mapping `node` as (key, value) pairs, reporting keys not in `allowed`
     /// and required keys that are missing.
-    func mapping(_ node: Node?, what: String, allowed: Set<String>? = nil, required: [String] = []) -> [String: Node]? {
+    public func mapping(_ node: Node?, what: String, allowed: Set<String>? = nil, required: [String] = []) -> [String: Node]? {
         guard let node else { return nil }
         guard case .mapping(let mapping) = node else {
             error(node, "\(what) must be a mapping (key: value lines)")
@@ -72,7 +74,8 @@ final class YAMLReader {
         return result
     }
 
-    func string(_ node: Node?, what: String) -> String? {
+    /// A non-empty text value, or nil (with an error when `node` is something else).
+    public func string(_ node: Node?, what: String) -> String? {
         guard let node else { return nil }
         guard case .scalar(let scalar) = node else {
             error(node, "\(what) must be a single text value")
@@ -85,7 +88,39 @@ final class YAMLReader {
         return scalar.string
     }
 
-    func sequence(_ node: Node?, what: String) -> [Node]? {
+    /// A whole number within `range`, or nil (with an error when it is not one).
+    public func integer(_ node: Node?, what: String, in range: ClosedRange<Int>) -> Int? {
+        guard let text = string(node, what: what) else { return nil }
+        guard let value = Int(text), range.contains(value) else {
+            error(node, "\(what) must be a whole number from \(range.lowerBound) to \(range.upperBound), not \"\(text)\"")
+            return nil
+        }
+        return value
+    }
+
+    /// A number within `range`, or nil (with an error when it is not one).
+    public func number(_ node: Node?, what: String, in range: ClosedRange<Double>) -> Double? {
+        guard let text = string(node, what: what) else { return nil }
+        guard let value = Double(text), range.contains(value) else {
+            error(node, "\(what) must be a number from \(range.lowerBound) to \(range.upperBound), not \"\(text)\"")
+            return nil
+        }
+        return value
+    }
+
+    /// `true`/`false` (also yes/no, on/off), or nil (with an error when it is neither).
+    public func boolean(_ node: Node?, what: String) -> Bool? {
+        guard let text = string(node, what: what) else { return nil }
+        switch text.lowercased() {
+        case "true", "yes", "on": return true
+        case "false", "no", "off": return false
+        default:
+            error(node, "\(what) must be true or false, not \"\(text)\"")
+            return nil
+        }
+    }
+
+    public func sequence(_ node: Node?, what: String) -> [Node]? {
         guard let node else { return nil }
         guard case .sequence(let sequence) = node else {
             error(node, "\(what) must be a list")

@@ -54,6 +54,21 @@ public struct ConversationReply: Sendable {
     public var pending: DialogueState.Pending?
     /// The language the reply is in.
     public var language: Language
+    /// Short answers the resident can tap instead of typing (channels with
+    /// buttons show them); empty when the reply asks nothing with set answers.
+    public var suggestions: [SuggestedReply] = []
+}
+
+/// An answer the reply offers: `title` to show on a button, `payload` to send
+/// back as the resident's message (the dialogue understands it).
+public struct SuggestedReply: Sendable, Equatable, Codable {
+    public var title: String
+    public var payload: String
+
+    public init(title: String, payload: String) {
+        self.title = title
+        self.payload = payload
+    }
 }
 
 /// The front desk: reads the conversation from the store, decides the reply
@@ -121,9 +136,11 @@ public final class ConversationEngine: Sendable {
             do {
                 let outcome = try await store.commitTurn(turn)
                 if !outcome.committed { return redelivery(outcome, message: message) }
+                let language = plan.state.language ?? .en
                 return ConversationReply(text: outcome.reply, ticketNumbers: outcome.ticketNumbers, decision: plan.decision,
                                          redelivered: false, handoff: plan.handoff, pending: plan.state.pending,
-                                         language: plan.state.language ?? .en)
+                                         language: language,
+                                         suggestions: Phrases(language: language, pack: pack).suggestions(plan.state.pending))
             } catch let error as StoreError {
                 guard case .conversationChanged = error else { throw error }
                 lastConflict = error

@@ -159,6 +159,21 @@ struct Phrases {
                     "为了准确处理，请问是关于：\((list + [other]).joined(separator: "  "))？请回复数字。")
     }
 
+    /// The answers a reply waiting on `pending` accepts, as buttons: the
+    /// numbered options of a clarification, or yes/no for a confirmation.
+    func suggestions(_ pending: DialogueState.Pending?) -> [SuggestedReply] {
+        let yesNo = [SuggestedReply(title: pick("Yes", "是"), payload: pick("yes", "是")),
+                     SuggestedReply(title: pick("No", "否"), payload: pick("no", "否"))]
+        switch pending {
+        case let .clarify(options, _):
+            return options.enumerated().map { SuggestedReply(title: optionTitle($0.element), payload: "\($0.offset + 1)") }
+                + [SuggestedReply(title: pick("Something else", "其他"), payload: "\(options.count + 1)")]
+        case .duplicate, .confirmCancel: return yesNo
+        case .intake(let intake) where intake.asking == nil: return yesNo
+        default: return []
+        }
+    }
+
     var rephrase: String {
         pick("Could you say it in other words, or describe the problem a bit more?", "能换个说法，或者再具体描述一下问题吗？")
     }

@@ -2,6 +2,7 @@ import ArgumentParser
 import DataPack
 import Foundation
 import Logging
+import Server
 import Store
 
 /// `--home PATH`: the data directory (database, models, config). Every
@@ -62,17 +63,23 @@ enum StoreLogging {
     nonisolated(unsafe) private static var done = false
     private static let lock = NSLock()
 
-    static var level: Logger.Level {
-        ProcessInfo.processInfo.environment["CONCIERGE_LOG_LEVEL"].flatMap { Logger.Level(rawValue: $0.lowercased()) } ?? .warning
+    static var level: Logger.Level { level(default: .warning) }
+
+    /// `CONCIERGE_LOG_LEVEL`, else `fallback`.
+    static func level(default fallback: Logger.Level) -> Logger.Level {
+        ProcessInfo.processInfo.environment["CONCIERGE_LOG_LEVEL"].flatMap { Logger.Level(rawValue: $0.lowercased()) } ?? fallback
     }
 
-    static func bootstrap() {
+    /// Sets up logging once per process: text lines (or JSON objects, one
+    /// per line) on stderr, masked.
+    static func bootstrap(json: Bool = false, level: Logger.Level? = nil) {
         lock.withLock {
             guard !done else { return }
             done = true
-            let level = level
+            let level = level ?? Self.level
             LoggingSystem.bootstrap { label in
-                var handler = MaskingLogHandler(wrapping: StreamLogHandler.standardError(label: label))
+                var handler = MaskingLogHandler(wrapping: json ? JSONLogHandler(label: label) as any LogHandler
+                                                               : StreamLogHandler.standardError(label: label))
                 handler.logLevel = level
                 return handler
             }

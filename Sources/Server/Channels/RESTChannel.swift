@@ -1,0 +1,93 @@
+import DataPack
+import Dialogue
+import Foundation
+import Hummingbird
+
+/// The REST channel, in the convention Rasa made common:
+///
+///     POST /webhooks/rest/webhook
+///     Authorization: Bearer <CONCIERGE_REST_TOKEN>
+///     Content-Type: application/json
+///     {"sender": "resident-42", "message": "my sink leaks", "metadata": {"message_id": "m-1", "unit": "4B"}}
+///
+///     200 [{"recipient_id": "resident-42", "text": "…", "buttons": [{"title": "Yes", "payload": "yes"}]}]
+///
+/// A repeated request (same `Idempotency-Key` header or `metadata.message_id`)
+/// gets the first reply again and changes nothing; without either, every
+/// request is a new message. Unlike Rasa, a failure is a 4xx/5xx with a JSON
+/// error, never a 200 with `[]` (an empty list means the assistant chose to
+/// stay quiet: staff have the conversation).
+struct RESTChannel: Sendable {
+    let services: ChannelServices
+    let token: String
+
+    struct Payload: Decodable {
+        var sender: String
+        var message: String
+        var metadata: Metadata?
+    }
+
+    /// Optional fields a client may send along.
+    struct Metadata: Decodable {
+        /// The client's id for the message: a retry with the same id is answered once.
+        var messageID: String?
+        var unit: String?
+        var name: String?
+        /// `en` or `zh`: answer in this language rather than following the message.
+        var language: String?
+
+        enum CodingKeys: String, CodingKey {
+            case messageID = "message_id", unit, name, language
+        }
+    }
+
+    struct Message: Encodable {
+        var recipientID: String
+        var text: String
+        var buttons: [SuggestedReply]?
+        var custom: Custom?
+
+        struct Custom: Encodable {
+            var tickets: [Int]
+            var redelivered: Bool
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case recipientID = "recipient_id", text, buttons, custom
+        }
+    }
+
+    func handle(_ request: Request) async throws -> Response {
+        guard let authorization = request.headers[.authorization], authorization.lowercased().hasPrefix("bearer ") else {
+            throw WebhookError.unauthorized("missing bearer token", scheme: "Bearer")
+        }
+        guard ConstantTime.equals(String(authorization.dropFirst(7)).trimmingCharacters(in: .whitespaces), token) else {
+            throw WebhookError.unauthorized("wrong bearer token", scheme: "Bearer error=\"invalid_token\"")
+        }
+        let body = try await request.rawBody(limit: services.configuration.maxBodyBytes)
+        try request.requireMediaType("application/json")
+        let payload = try decodeJSON(Payload.self, from: body, what: "the REST message")
+        let sender = payload.sender.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !sender.isEmpty, sender.count <= 200 else {
+            throw WebhookError.malformed("\"sender\" must be 1 to 200 characters")
+        }
+        let metadata = payload.metadata
+        let deliveryID = request.header("Idempotency-Key") ?? metadata?.messageID ?? "rest-\(UUID().uuidString)"
+        guard deliveryID.count <= 200 else { throw WebhookError.malformed("the message id is longer than 200 characters") }
+        var language: Language?
+        if let code = metadata?.language {
+            guard let chosen = Language(rawValue: code) else {
+                throw WebhookError.malformed("metadata.language must be \"en\" or \"zh\", not \"\(code)\"")
+            }
+            language = chosen
+        }
+        let reply = try await services.deliver(InboundMessage(
+            channel: "rest", senderID: sender, deliveryID: deliveryID, text: payload.message,
+            displayName: metadata?.name, unit: metadata?.unit, preferredLanguage: language, queueReply: false))
+        guard let text = reply.text else { return JSONBody.ok([Message]()) }
+        let custom = reply.ticketNumbers.isEmpty && !reply.redelivered
+            ? nil : Message.Custom(tickets: reply.ticketNumbers, redelivered: reply.redelivered)
+        return JSONBody.ok([Message(recipientID: sender, text: text,
+                                    buttons: reply.suggestions.isEmpty ? nil : reply.suggestions, custom: custom)])
+    }
+}

@@ -1,0 +1,94 @@
+import Dialogue
+import Foundation
+import Hummingbird
+
+/// The Slack Events API (`POST /webhooks/slack/events`).
+///
+/// - Every request is verified first: `X-Slack-Signature` over the raw body
+///   bytes and `X-Slack-Request-Timestamp`, within five minutes (401 otherwise).
+/// - `url_verification` is answered with its challenge.
+/// - A direct message to the app (`message` in an `im`) or a mention
+///   (`app_mention`) is handled, and acknowledged with an empty 200 once the
+///   turn is committed; the reply goes out through the outbox with
+///   `chat.postMessage`, to the resident's direct messages (tickets mention
+///   units and names, which a public channel should not see).
+/// - `event_id` is the delivery id: Slack's retries (`X-Slack-Retry-Num`) are
+///   acknowledged and change nothing, and queue no second reply.
+/// - Messages from bots (`bot_id`, `subtype: bot_message`, or our own user)
+///   and edits, joins and other subtypes are acknowledged and ignored.
+struct SlackChannel: Sendable {
+    let services: ChannelServices
+    let signature: SlackSignature
+    let botUserID: String?
+
+    struct Envelope: Decodable {
+        var type: String
+        var challenge: String?
+        var eventID: String?
+        var event: Event?
+
+        enum CodingKeys: String, CodingKey { case type, challenge, eventID = "event_id", event }
+    }
+
+    struct Event: Decodable {
+        var type: String
+        var subtype: String?
+        var user: String?
+        var botID: String?
+        var text: String?
+        var channelType: String?
+
+        enum CodingKeys: String, CodingKey {
+            case type, subtype, user, botID = "bot_id", text, channelType = "channel_type"
+        }
+    }
+
+    func handle(_ request: Request) async throws -> Response {
+        let body = try await request.rawBody(limit: services.configuration.maxBodyBytes)
+        switch signature.verify(signature: request.header("X-Slack-Signature"),
+                                timestamp: request.header("X-Slack-Request-Timestamp"), body: body, now: services.now()) {
+        case .success: break
+        case .failure(.missingHeaders):
+            throw WebhookError.unauthorized("missing X-Slack-Signature or X-Slack-Request-Timestamp")
+        case .failure(.staleTimestamp):
+            throw WebhookError.unauthorized("X-Slack-Request-Timestamp is more than five minutes from now")
+        case .failure(.mismatch):
+            throw WebhookError.unauthorized("wrong X-Slack-Signature")
+        }
+        try request.requireMediaType("application/json")
+        let envelope = try decodeJSON(Envelope.self, from: body, what: "the Slack event")
+        switch envelope.type {
+        case "url_verification":
+            guard let challenge = envelope.challenge else { throw WebhookError.malformed("url_verification without a challenge") }
+            return JSONBody.ok(["challenge": challenge])
+        case "event_callback":
+            guard let event = envelope.event else { throw WebhookError.malformed("event_callback without an event") }
+            guard let eventID = envelope.eventID, !eventID.isEmpty else { throw WebhookError.malformed("event_callback without an event_id") }
+            guard let user = handledSender(event), let text = event.text.map(Self.withoutMentions), !text.isEmpty else {
+                return Response(status: .ok)
+            }
+            _ = try await services.deliver(InboundMessage(
+                channel: "slack", senderID: user, deliveryID: eventID, text: text, queueReply: true))
+            return Response(status: .ok)
+        default:
+            // Other envelope types (app_rate_limited, …) need no answer but an acknowledgement.
+            return Response(status: .ok)
+        }
+    }
+
+    /// The resident who wrote `event`, or nil when it is not ours to answer.
+    func handledSender(_ event: Event) -> String? {
+        guard event.botID == nil, event.subtype == nil, let user = event.user, user != botUserID else { return nil }
+        switch event.type {
+        case "message": return event.channelType == nil || event.channelType == "im" ? user : nil
+        case "app_mention": return user
+        default: return nil
+        }
+    }
+
+    /// The text without `<@U123>` mentions (the app's name in an `app_mention`).
+    static func withoutMentions(_ text: String) -> String {
+        text.replacingOccurrences(of: #"<@[A-Z0-9]+(\|[^>]*)?>"#, with: "", options: .regularExpression)
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+}

@@ -1,0 +1,179 @@
+import ArgumentParser
+import DataPack
+import Dialogue
+import Foundation
+import Logging
+import Server
+import Store
+import Triage
+
+/// `concierge serve`: the webhook server messaging platforms call.
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run the HTTP server that messaging platforms (REST, Telegram, Twilio SMS, Slack) call.",
+        discussion: """
+        Settings come from a YAML file (--config), then these options; secrets only \
+        from the environment, never from the file:
+
+          CONCIERGE_REST_TOKEN             bearer token of the REST channel
+          CONCIERGE_TELEGRAM_SECRET_TOKEN  the secret_token given to Telegram's setWebhook
+          CONCIERGE_TELEGRAM_BOT_TOKEN     the bot token (only with telegram reply: api)
+          CONCIERGE_TWILIO_AUTH_TOKEN      signs X-Twilio-Signature (and sends staff replies by SMS)
+          CONCIERGE_SLACK_SIGNING_SECRET   signs X-Slack-Signature
+          CONCIERGE_SLACK_BOT_TOKEN        xoxb-… token for chat.postMessage
+
+        Starting with an enabled channel's secret missing fails at once, naming it.
+
+        Routes: POST /webhooks/rest/webhook, POST /webhooks/telegram, \
+        POST /webhooks/twilio, POST /webhooks/slack/events (enabled channels only), \
+        GET /healthz, GET /readyz, GET /metrics (Prometheus).
+
+        The server listens at once; on first run it trains the community model \
+        in the background, and until the model is loaded /readyz and the \
+        webhooks answer 503 with Retry-After. SIGTERM or Ctrl-C stops accepting \
+        connections, finishes the requests in flight, records the replies being \
+        sent, and exits.
+
+        Example configuration file:
+
+          listen: { host: 0.0.0.0, port: 8080 }
+          public_url: https://concierge.example.org
+          rate_limit: { messages_per_minute: 20, burst: 10 }
+          channels:
+            rest: {}
+            telegram: { reply: inline }
+            twilio: { account_sid: AC0123, from_number: "+15550001111" }
+            slack: { bot_user_id: U0BOT }
+        """)
+
+    enum ChannelName: String, ExpressibleByArgument, CaseIterable {
+        case rest, telegram, twilio, slack
+    }
+
+    enum LogFormat: String, ExpressibleByArgument, CaseIterable {
+        case text, json
+    }
+
+    @OptionGroup var storeOptions: StoreOptions
+    @OptionGroup var packOptions: PackOptions
+
+    @Option(help: ArgumentHelp("The server's YAML configuration file.", valueName: "path"))
+    var config: String?
+
+    @Option(help: ArgumentHelp("Address to listen on (default 127.0.0.1).", valueName: "host"))
+    var host: String?
+
+    @Option(help: ArgumentHelp("Port to listen on (default 8080; 0 picks a free one and prints it).", valueName: "port"))
+    var port: Int?
+
+    @Option(name: .customLong("public-url"), help: ArgumentHelp(
+        "The server's URL as the platforms call it, e.g. https://concierge.example.org (Twilio signs it).", valueName: "url"))
+    var publicURL: String?
+
+    @Option(name: .customLong("channel"), help: ArgumentHelp(
+        "Turn a channel on with its default settings (repeatable): rest, telegram, twilio, slack.", valueName: "name"))
+    var channels: [ChannelName] = []
+
+    @Option(name: .customLong("max-body-bytes"), help: ArgumentHelp(
+        "Larger request bodies get 413 (default 65536).", valueName: "bytes"))
+    var maxBodyBytes: Int?
+
+    @Option(name: .customLong("rate-limit"), help: ArgumentHelp(
+        "Messages per minute one sender may send, after the burst (default 20).", valueName: "n"))
+    var rateLimit: Double?
+
+    @Option(name: .customLong("rate-burst"), help: ArgumentHelp(
+        "Messages one sender may send at once (default 10).", valueName: "n"))
+    var rateBurst: Int?
+
+    @Option(name: .customLong("log-format"), help: ArgumentHelp(
+        "text, or json (one object per line). Phone numbers and emails are masked either way.", valueName: "format"))
+    var logFormat: LogFormat = .text
+
+    func validate() throws {
+        if let port, !(0...65_535).contains(port) { throw ValidationError("--port must be 0…65535, not \(port)") }
+        if let maxBodyBytes, maxBodyBytes < 1_024 { throw ValidationError("--max-body-bytes must be at least 1024") }
+        if let rateLimit, rateLimit <= 0 { throw ValidationError("--rate-limit must be positive") }
+        if let rateBurst, rateBurst < 1 { throw ValidationError("--rate-burst must be at least 1") }
+    }
+
+    /// The configuration file with the command-line options applied.
+    func serverConfiguration() throws -> ServerConfiguration {
+        var configuration = try config.map { try ServerConfiguration.load(file: URL(fileURLWithPath: $0)) } ?? ServerConfiguration()
+        if let host { configuration.host = host }
+        if let port { configuration.port = port }
+        if let publicURL { configuration.publicURL = publicURL.hasSuffix("/") ? String(publicURL.dropLast()) : publicURL }
+        if let maxBodyBytes { configuration.maxBodyBytes = maxBodyBytes }
+        if let rateLimit { configuration.rateLimit.messagesPerMinute = rateLimit }
+        if let rateBurst { configuration.rateLimit.burst = rateBurst }
+        for channel in channels {
+            switch channel {
+            case .rest: configuration.rest = configuration.rest ?? .init()
+            case .telegram: configuration.telegram = configuration.telegram ?? .init()
+            case .twilio: configuration.twilio = configuration.twilio ?? .init()
+            case .slack: configuration.slack = configuration.slack ?? .init()
+            }
+        }
+        return configuration
+    }
+
+    func run() async throws {
+        let configuration: ServerConfiguration
+        let secrets = ChannelSecrets.fromEnvironment()
+        do {
+            configuration = try serverConfiguration()
+            guard !configuration.enabledChannels.isEmpty else { throw ServerConfigurationError.noChannels }
+            try secrets.validate(for: configuration)
+        } catch let error as ServerConfigurationError {
+            throw CLIError(error.description)
+        }
+        StoreLogging.bootstrap(json: logFormat == .json, level: StoreLogging.level(default: .info))
+        var logger = Logger(label: "concierge.server")
+        logger.logLevel = StoreLogging.level(default: .info)
+
+        let files = try ProjectFiles.locate()
+        let (pack, _) = try DataPackLoader.load(directory: packOptions.directory(files))
+        let store = try await storeOptions.open(targets: PackFacts(pack: pack).targets)
+        let assistant = AssistantSlot()
+        let server = try ConciergeServer(configuration: configuration, secrets: secrets, assistant: assistant, store: store,
+                                         logger: logger)
+        // Training is long, synchronous work: a thread of its own, not one of the
+        // two threads the requests' tasks run on.
+        let loading = Task { [packOptions, storeOptions] in
+            do {
+                let (pack, model, triager) = try await onOwnThread {
+                    try Assistant.triage(packOptions: packOptions, home: storeOptions.home.home)
+                }
+                assistant.load(ConversationEngine(store: store, triager: triager, pack: pack,
+                                                  modelVersion: String(model.card.modelKey.prefix(12))))
+                logger.info("model loaded", metadata: ["model": "\(model.card.modelKey.prefix(12))"])
+            } catch {
+                logger.critical("cannot load the model: \(error)")
+            }
+        }
+        let host = configuration.host
+        let channelList = configuration.enabledChannels.joined(separator: ", ")
+        let application = server.application { port in
+            FileHandle.standardOutput.write(Data("Concierge listening on http://\(host):\(port) (channels: \(channelList))\n".utf8))
+        }
+        do {
+            try await application.runService()
+        } catch {
+            loading.cancel()
+            await store.close()
+            throw error
+        }
+        loading.cancel()
+        await store.close()
+        logger.info("stopped")
+    }
+}
+
+/// Runs `body` on a new thread and waits for it without holding a concurrency thread.
+func onOwnThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        let thread = Thread { continuation.resume(with: Result { try body() }) }
+        thread.stackSize = 8 << 20
+        thread.start()
+    }
+}
