@@ -88,6 +88,9 @@ let package = Package(
         ),
 
         .target(name: "TestSupport", path: "Tests/TestSupport"),
+        // The real community model trained once per test run, a throwaway SQLite store, a scripted resident.
+        .target(name: "AssistantTestSupport", dependencies: ["Dialogue", "Triage", "Tokenizer", "Store", "DataPack", "TestSupport"],
+                path: "Tests/AssistantTestSupport"),
         .testTarget(name: "TokenizerTests", dependencies: ["Tokenizer", "TestSupport"]),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels", "TestSupport"], swiftSettings: kernelSwiftFlags),
         .testTarget(name: "ModelTests", dependencies: ["Model", "Kernels", "TestSupport"], resources: [.copy("Fixtures")]),
@@ -96,8 +99,8 @@ let package = Package(
         .testTarget(name: "TriageTests", dependencies: ["Triage", "TestSupport"]),
         .testTarget(name: "DataPackTests", dependencies: ["DataPack", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "LineEditorTests", dependencies: ["LineEditor", "TestSupport"]),
-        .testTarget(name: "DialogueTests", dependencies: ["Dialogue", "Triage", "Tokenizer", "Store", "DataPack", "TestSupport"]),
-        .testTarget(name: "ServerTests", dependencies: ["Server", "Dialogue", "Triage", "Store", "DataPack", "TestSupport"]),
+        .testTarget(name: "DialogueTests", dependencies: ["Dialogue", "Triage", "Tokenizer", "Store", "DataPack", "TestSupport", "AssistantTestSupport"]),
+        .testTarget(name: "ServerTests", dependencies: ["Server", "Dialogue", "Triage", "Store", "DataPack", "TestSupport", "AssistantTestSupport"]),
         .testTarget(name: "StoreTests", dependencies: [
             "Store", "DataPack", "TestSupport",
             .product(name: "GRDB", package: "GRDB.swift"),

@@ -1,3 +1,4 @@
+import AssistantTestSupport
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -10,15 +11,7 @@ import Triage
 /// typing with line editing, reading what it draws, filing a ticket; and the
 /// same through a pipe. The home gets a copy of the test model, so nothing retrains.
 @Suite(.serialized) struct ChatTerminalTests {
-    /// A home folder holding the fixture's trained model.
-    static func homeWithModel() throws -> TemporaryDirectory {
-        let home = try TemporaryDirectory()
-        let model = CommunityFixture.model
-        let target = home.url.appendingPathComponent("models").appendingPathComponent(model.directory.url.lastPathComponent)
-        try FileManager.default.createDirectory(at: target.deletingLastPathComponent(), withIntermediateDirectories: true)
-        try FileManager.default.copyItem(at: model.directory.url, to: target)
-        return home
-    }
+    static func homeWithModel() throws -> TemporaryDirectory { try CommunityFixture.homeWithModel() }
 
     /// The real binary on a pseudo-terminal (`openpty` + `posix_spawn`): the
     /// test types into the master side and reads what the program draws.

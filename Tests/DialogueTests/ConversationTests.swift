@@ -1,3 +1,4 @@
+import AssistantTestSupport
 import DataPack
 import Foundation
 import Store

@@ -15,7 +15,7 @@ public struct SeededGenerator: RandomNumberGenerator {
 }
 
 /// A fresh temporary directory, removed by `remove()`.
-public struct TemporaryDirectory {
+public struct TemporaryDirectory: Sendable {
     public let url: URL
     public init() throws {
         url = FileManager.default.temporaryDirectory.appendingPathComponent("concierge-test-\(UUID().uuidString)", isDirectory: true)

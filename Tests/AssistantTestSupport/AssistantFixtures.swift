@@ -4,18 +4,18 @@ import Store
 import TestSupport
 import Tokenizer
 import Triage
-@testable import Dialogue
+import Dialogue
 
 /// The real community model, trained once per test process on the shipped
 /// data pack with the default recipe (cached by its key in the temporary
 /// directory, so a second local run reuses it), with the shipped safety rules.
-enum CommunityFixture {
-    static let pack: DataPack = {
+public enum CommunityFixture {
+    public static let pack: DataPack = {
         do { return try DataPackLoader.load(directory: packageRoot.appendingPathComponent("intents")).pack }
         catch { preconditionFailure("the shipped data pack must load: \(error)") }
     }()
 
-    static let model: CommunityModel = {
+    public static let model: CommunityModel = {
         do {
             let tokenizer = try WordPieceTokenizer(vocabularyFile: packageRoot.appendingPathComponent("vocab/vocab.txt"))
             let models = FileManager.default.temporaryDirectory.appendingPathComponent("concierge-test-models")
@@ -24,51 +24,72 @@ enum CommunityFixture {
         } catch { preconditionFailure("training the community model failed: \(error)") }
     }()
 
-    static let safety = SafetyRules(pack: pack)
+    public static let safety = SafetyRules(pack: pack)
 
-    static let triager: Triager = {
+    /// The triager, built (training the model if it is not cached) on a
+    /// thread of its own: waiting here never ties up one of the few threads
+    /// async tasks (and servers under test) run on.
+    public static func preparedTriager() async -> Triager {
+        await withCheckedContinuation { continuation in
+            let thread = Thread { continuation.resume(returning: triager) }
+            thread.stackSize = 16 << 20
+            thread.start()
+        }
+    }
+
+    /// A fresh home folder holding a copy of the trained model, so the real
+    /// `concierge` binary run on it does not train again.
+    public static func homeWithModel() throws -> TemporaryDirectory {
+        let home = try TemporaryDirectory()
+        let target = home.url.appendingPathComponent("models").appendingPathComponent(model.directory.url.lastPathComponent)
+        try FileManager.default.createDirectory(at: target.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try FileManager.default.copyItem(at: model.directory.url, to: target)
+        return home
+    }
+
+    public static let triager: Triager = {
         do { return try Triager(model: model, pack: pack, safety: safety) }
         catch { preconditionFailure("tuning the decision thresholds failed: \(error)") }
     }()
 
     /// The same model with every decision judged unsure (to test clarification).
-    static let unsureTriager = Triager(classifier: model.classifier, pack: pack,
+    public static let unsureTriager = Triager(classifier: model.classifier, pack: pack,
                                        thresholds: DecisionThresholds(clarify: 1.01), safety: safety)
 }
 
 /// A real SQLite store in a fresh temporary directory.
-final class TestStore: @unchecked Sendable {
-    let directory: TemporaryDirectory
-    var store: any TicketStore
+public final class TestStore: @unchecked Sendable {
+    public let directory: TemporaryDirectory
+    public var store: any TicketStore
 
-    var file: URL { directory.url.appendingPathComponent("concierge.sqlite") }
+    public var file: URL { directory.url.appendingPathComponent("concierge.sqlite") }
 
-    init() async throws {
+    public init() async throws {
         directory = try TemporaryDirectory()
         store = try await StoreLocation.sqlite(directory.url.appendingPathComponent("concierge.sqlite")).open()
     }
 
     /// Closes the store and opens the same file again (a restarted process).
-    func reopen() async throws {
+    public func reopen() async throws {
         await store.close()
         store = try await StoreLocation.sqlite(file).open()
     }
 
-    func close() async {
+    public func close() async {
         await store.close()
         directory.remove()
     }
 }
 
 /// One resident talking to an engine, as the REPL would.
-final class Resident {
-    var engine: ConversationEngine
-    let name: String
-    let unit: String?
-    let channel: String
+public final class Resident {
+    public var engine: ConversationEngine
+    public let name: String
+    public let unit: String?
+    public let channel: String
     private var sent = 0
 
-    init(_ name: String, unit: String? = nil, channel: String = "terminal", engine: ConversationEngine) {
+    public init(_ name: String, unit: String? = nil, channel: String = "terminal", engine: ConversationEngine) {
         self.name = name
         self.unit = unit
         self.channel = channel
@@ -77,7 +98,7 @@ final class Resident {
 
     /// Sends a message; `deliveryID` defaults to a new id.
     @discardableResult
-    func say(_ text: String, deliveryID: String? = nil) async throws -> ConversationReply {
+    public func say(_ text: String, deliveryID: String? = nil) async throws -> ConversationReply {
         sent += 1
         return try await engine.handle(InboundMessage(channel: channel, senderID: name, deliveryID: deliveryID ?? "\(name)-\(sent)-\(UUID().uuidString)",
                                                       text: text, displayName: name, unit: unit))
@@ -85,7 +106,7 @@ final class Resident {
 
     /// Answers whatever the assistant asks (in `language`) until nothing is
     /// pending or `limit` replies; returns every reply.
-    func answerQuestions(after first: ConversationReply, language: Language, limit: Int = 8) async throws -> [ConversationReply] {
+    public func answerQuestions(after first: ConversationReply, language: Language, limit: Int = 8) async throws -> [ConversationReply] {
         var replies = [first]
         var reply = first
         for _ in 0..<limit {
@@ -96,7 +117,7 @@ final class Resident {
         return replies
     }
 
-    static func answer(to pending: DialogueState.Pending?, language: Language) -> String? {
+    public static func answer(to pending: DialogueState.Pending?, language: Language) -> String? {
         let zh = language == .zh
         switch pending {
         case .intake(let intake):
@@ -118,6 +139,6 @@ final class Resident {
     }
 }
 
-func makeEngine(_ store: any TicketStore, triager: Triager = CommunityFixture.triager) -> ConversationEngine {
+public func makeEngine(_ store: any TicketStore, triager: Triager = CommunityFixture.triager) -> ConversationEngine {
     ConversationEngine(store: store, triager: triager, pack: CommunityFixture.pack, modelVersion: "test")
 }

@@ -1,0 +1,152 @@
+import AssistantTestSupport
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import Store
+import Testing
+import TestSupport
+
+/// The real `concierge serve` binary: start-up errors, and a graceful stop
+/// on SIGTERM that finishes the request in flight.
+@Suite(.serialized) struct ServeCommandTests {
+    @Test func aMissingSecretFailsWithOneClearMessage() async throws {
+        let home = try TemporaryDirectory()
+        defer { home.remove() }
+        let result = try await onOwnThread {
+            try runConcierge(["serve", "--home", home.url.path, "--channel", "slack", "--channel", "rest"],
+                             environment: ["CONCIERGE_REST_TOKEN": "x", "CONCIERGE_SLACK_SIGNING_SECRET": "",
+                                           "CONCIERGE_SLACK_BOT_TOKEN": ""])
+        }
+        #expect(result.status != 0)
+        let lines = result.stderr.split(separator: "\n").filter { !$0.isEmpty }
+        #expect(lines.count == 1, "\(result.stderr)")
+        #expect(result.stderr.contains("CONCIERGE_SLACK_SIGNING_SECRET") && result.stderr.contains("CONCIERGE_SLACK_BOT_TOKEN"))
+        #expect(!result.stderr.contains("CONCIERGE_REST_TOKEN"), "the secret that is set is not named")
+    }
+
+    @Test func aBadConfigurationFileNamesFileAndLine() async throws {
+        let home = try TemporaryDirectory()
+        defer { home.remove() }
+        let file = home.url.appendingPathComponent("serve.yaml")
+        try "listen:\n  port: 8080\nchannels:\n  rest: {}\n  whatsapp: {}\n".write(to: file, atomically: true, encoding: .utf8)
+        let result = try await onOwnThread {
+            try runConcierge(["serve", "--home", home.url.path, "--config", file.path], environment: ["CONCIERGE_REST_TOKEN": "x"])
+        }
+        #expect(result.status != 0)
+        #expect(result.stderr.contains("serve.yaml:5:") && result.stderr.contains("whatsapp"), "\(result.stderr)")
+    }
+
+    @Test func helpDocumentsEveryOptionAndSecret() async throws {
+        let result = try await onOwnThread { try runConcierge(["serve", "--help"]) }
+        for text in ["--config", "--host", "--port", "--public-url", "--channel", "--max-body-bytes", "--rate-limit",
+                     "--rate-burst", "--log-format", "--store", "CONCIERGE_REST_TOKEN", "CONCIERGE_TELEGRAM_SECRET_TOKEN",
+                     "CONCIERGE_TWILIO_AUTH_TOKEN", "CONCIERGE_SLACK_SIGNING_SECRET", "CONCIERGE_SLACK_BOT_TOKEN", "/readyz"] {
+            #expect(result.stdout.contains(text), "serve --help lacks \(text)")
+        }
+    }
+
+    /// SIGTERM while a request is half sent: the server stops accepting,
+    /// answers that request in full, and exits 0 with the message stored.
+    @Test func sigtermFinishesTheRequestInFlight() async throws {
+        _ = await CommunityFixture.preparedTriager()
+        let home = try CommunityFixture.homeWithModel()
+        defer { home.remove() }
+        let process = Process()
+        process.executableURL = try conciergeExecutable()
+        process.arguments = ["serve", "--home", home.url.path, "--channel", "rest", "--port", "0", "--log-format", "json"]
+        var environment = ProcessInfo.processInfo.environment
+        environment["CONCIERGE_REST_TOKEN"] = "t0ken"
+        environment["CONCIERGE_PACKAGE_DIR"] = packageRoot.path
+        environment["CONCIERGE_LOG_LEVEL"] = "info"
+        environment.removeValue(forKey: "CONCIERGE_STORE")
+        process.environment = environment
+        let output = Pipe()
+        let errors = Pipe()
+        process.standardOutput = output
+        process.standardError = errors
+        try process.run()
+        defer { if process.isRunning { process.terminate() } }
+
+        // "Concierge listening on http://127.0.0.1:PORT (channels: rest)"
+        let reader = output.fileHandleForReading
+        let printed = try await onOwnThread {
+            var printed = ""
+            while !printed.contains("\n") {
+                let chunk = reader.availableData
+                if chunk.isEmpty { break }
+                printed += String(decoding: chunk, as: UTF8.self)
+            }
+            return printed
+        }
+        let port = try #require(printed.firstMatch(of: /127\.0\.0\.1:(\d+)/).flatMap { Int($0.1) }, "\(printed)")
+        var ready = false
+        for _ in 0..<600 where !ready {
+            ready = (try? await HTTPTestClient.get(port: port, path: "/readyz").status) == 200
+            if !ready { try await Task.sleep(for: .milliseconds(100)) }
+        }
+        #expect(ready, "the model loaded")
+
+        // Half a request, then SIGTERM, then the rest of it.
+        let body = Array(#"{"sender":"late","message":"my sink leaks","metadata":{"message_id":"late-1"}}"#.utf8)
+        let head = "POST /webhooks/rest/webhook HTTP/1.1\r\nHost: x\r\nConnection: close\r\nAuthorization: Bearer t0ken\r\n"
+            + "Content-Type: application/json\r\nContent-Length: \(body.count)\r\n\r\n"
+        let connection = try RawConnection(port: port)
+        try connection.write(Array(head.utf8) + body.prefix(10))
+        try await Task.sleep(for: .milliseconds(300))
+        kill(process.processIdentifier, SIGTERM)
+        try await Task.sleep(for: .milliseconds(300))
+        try connection.write(Array(body.dropFirst(10)))
+        let response = try await HTTPTestClient.parse(connection.readToEnd())
+        #expect(response.status == 200, "\(response.text)")
+        #expect(response.text.contains("recipient_id"))
+
+        let errorOutput = errors.fileHandleForReading
+        let log = try await onOwnThread {
+            let text = String(decoding: errorOutput.readDataToEndOfFile(), as: UTF8.self)
+            process.waitUntilExit()
+            return text
+        }
+        #expect(process.terminationStatus == 0)
+        #expect(log.contains("\"message\":\"stopped\""), "the JSON log records the clean stop: \(log.suffix(600))")
+        let store = try await StoreLocation.sqlite(home.url.appendingPathComponent("concierge.sqlite")).open()
+        #expect(try await store.conversation(channel: "rest", externalID: "late") != nil)
+        #expect(try await store.statistics().messages == 2, "the message and its reply were committed before the exit")
+        await store.close()
+    }
+}
+
+/// One TCP connection written and read by hand.
+final class RawConnection: @unchecked Sendable {
+    let socket: Int32
+
+    init(port: Int) throws {
+        socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard connected == 0 else { throw HTTPTestClient.Failure(description: "connect failed: errno \(errno)") }
+    }
+
+    deinit { close(socket) }
+
+    func write(_ bytes: [UInt8]) throws {
+        let written = bytes.withUnsafeBytes { send(socket, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+        guard written == bytes.count else { throw HTTPTestClient.Failure(description: "short write") }
+    }
+
+    func readToEnd() -> [UInt8] {
+        var result: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 16_384)
+        while true {
+            let count = buffer.withUnsafeMutableBytes { recv(socket, $0.baseAddress, $0.count, 0) }
+            if count <= 0 { break }
+            result.append(contentsOf: buffer[0..<count])
+        }
+        return result
+    }
+}
