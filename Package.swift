@@ -26,6 +26,7 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         // C wrapper over the system ICU. Its public header exposes only stdint types.
@@ -61,6 +62,15 @@ let package = Package(
         .target(name: "LineEditor"),
         // The conversation: policy, state (kept in the store), replies in both languages.
         .target(name: "Dialogue", dependencies: ["Triage", "Store", "DataPack"]),
+        // Sends the replies queued in the store's outbox to Slack, Telegram and Twilio SMS (URLSession).
+        .target(
+            name: "Outbox",
+            dependencies: [
+                "Store",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         // The command-line interface.
         .executableTarget(
             name: "concierge",
@@ -85,6 +95,11 @@ let package = Package(
             "Store", "DataPack", "TestSupport",
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "PostgresNIO", package: "postgres-nio"),
+        ]),
+        .testTarget(name: "OutboxTests", dependencies: [
+            "Outbox", "Store", "TestSupport",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
     ]
 )
