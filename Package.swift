@@ -30,6 +30,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         // C wrapper over the system ICU. Its public header exposes only stdint types.
@@ -65,6 +66,15 @@ let package = Package(
         .target(name: "LineEditor"),
         // The conversation: policy, state (kept in the store), replies in both languages.
         .target(name: "Dialogue", dependencies: ["Triage", "Store", "DataPack"]),
+        // Sends the replies queued in the store's outbox to Slack, Telegram and Twilio SMS (URLSession).
+        .target(
+            name: "Outbox",
+            dependencies: [
+                "Store",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         // The webhook server: REST, Telegram, Twilio SMS and Slack channels, health and metrics.
         .target(
             name: "Server",
@@ -81,7 +91,7 @@ let package = Package(
         .executableTarget(
             name: "concierge",
             dependencies: [
-                "Tokenizer", "DataPack", "Model", "Training", "Evaluation", "Triage", "Store", "Dialogue", "LineEditor", "Server",
+                "Tokenizer", "DataPack", "Model", "Training", "Evaluation", "Triage", "Store", "Dialogue", "LineEditor", "Server", "Outbox",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -105,6 +115,11 @@ let package = Package(
             "Store", "DataPack", "TestSupport",
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "PostgresNIO", package: "postgres-nio"),
+        ]),
+        .testTarget(name: "OutboxTests", dependencies: [
+            "Outbox", "Store", "TestSupport",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
     ]
 )

@@ -587,25 +587,73 @@ enum StoreEngine {
 
     // MARK: - Outbox
 
+    static let outboxColumns = """
+        o.id, o.message_id, o.conversation_id, o.channel, o.recipient, o.attempts, o.next_attempt_at,
+        o.last_error, o.sent_at, m.text
+        """
+
+    static func outboxItem(from row: SQLRow) throws -> OutboxItem {
+        OutboxItem(id: try row.required(row.int64("id"), "id"), messageID: try row.required(row.int64("message_id"), "message_id"),
+                   conversationID: try row.required(row.int64("conversation_id"), "conversation_id"),
+                   channel: row.string("channel") ?? "", recipient: row.string("recipient") ?? "",
+                   text: row.string("text") ?? "", attempts: row.int("attempts") ?? 0,
+                   nextAttemptAt: try row.required(row.date("next_attempt_at"), "next_attempt_at"),
+                   lastError: row.string("last_error"), sentAt: row.date("sent_at"))
+    }
+
     static func dueOutbox(_ session: SQLSession, now: Date, limit: Int, channel: String?, recipient: String?) throws -> [OutboxItem] {
         var conditions = "o.sent_at IS NULL AND o.cancelled_at IS NULL AND o.next_attempt_at <= ?"
         var binds: [SQLValue] = [.date(now)]
         if let channel { conditions += " AND o.channel = ?"; binds.append(.text(channel)) }
         if let recipient { conditions += " AND o.recipient = ?"; binds.append(.text(recipient)) }
         return try session.query("""
-            SELECT o.id, o.message_id, o.conversation_id, o.channel, o.recipient, o.attempts, o.next_attempt_at,
-                o.last_error, o.sent_at, m.text
+            SELECT \(outboxColumns)
             FROM outbox o JOIN messages m ON m.id = o.message_id
             WHERE \(conditions)
             ORDER BY o.next_attempt_at, o.id LIMIT ?
-            """, binds + [.int(limit)]).map { row in
-            OutboxItem(id: try row.required(row.int64("id"), "id"), messageID: try row.required(row.int64("message_id"), "message_id"),
-                       conversationID: try row.required(row.int64("conversation_id"), "conversation_id"),
-                       channel: row.string("channel") ?? "", recipient: row.string("recipient") ?? "",
-                       text: row.string("text") ?? "", attempts: row.int("attempts") ?? 0,
-                       nextAttemptAt: try row.required(row.date("next_attempt_at"), "next_attempt_at"),
-                       lastError: row.string("last_error"), sentAt: row.date("sent_at"))
-        }
+            """, binds + [.int(limit)]).map(outboxItem(from:))
+    }
+
+    /// Takes up to `limit` due items of `channels`, oldest first, and moves
+    /// their next attempt to `leasedUntil`, so no other worker takes them
+    /// meanwhile. On PostgreSQL the rows another transaction is claiming are
+    /// skipped (`SKIP LOCKED`); SQLite's write transaction is exclusive.
+    static func claimOutbox(_ session: SQLSession, now: Date, leasedUntil: Date, limit: Int, channels: [String]) throws -> [OutboxItem] {
+        guard !channels.isEmpty, limit > 0 else { return [] }
+        let channelList = Array(repeating: "?", count: channels.count).joined(separator: ", ")
+        let ids = try session.query("""
+            SELECT id FROM outbox
+            WHERE sent_at IS NULL AND cancelled_at IS NULL AND next_attempt_at <= ? AND channel IN (\(channelList))
+            ORDER BY next_attempt_at, id LIMIT ?{skipLocked}
+            """, [.date(now)] + channels.map(SQLValue.text) + [.int(limit)]).compactMap { $0.int64("id") }
+        guard !ids.isEmpty else { return [] }
+        let idList = Array(repeating: "?", count: ids.count).joined(separator: ", ")
+        try session.execute("UPDATE outbox SET next_attempt_at = ? WHERE id IN (\(idList))",
+                            [.date(leasedUntil)] + ids.map(SQLValue.integer))
+        let items = try session.query("""
+            SELECT \(outboxColumns) FROM outbox o JOIN messages m ON m.id = o.message_id WHERE o.id IN (\(idList))
+            """, ids.map(SQLValue.integer)).map(outboxItem(from:))
+        let position = Dictionary(uniqueKeysWithValues: ids.enumerated().map { ($1, $0) })
+        return items.sorted { position[$0.id, default: 0] < position[$1.id, default: 0] }
+    }
+
+    /// Makes claimed items due at `dueAt` again — only those still under the
+    /// lease that ended at `leasedUntil` (an item whose lease ran out may
+    /// meanwhile belong to another worker). Returns how many were released.
+    static func releaseOutbox(_ session: SQLSession, ids: [Int64], leasedUntil: Date, dueAt: Date) throws -> Int {
+        guard !ids.isEmpty else { return 0 }
+        let idList = Array(repeating: "?", count: ids.count).joined(separator: ", ")
+        return try session.execute("""
+            UPDATE outbox SET next_attempt_at = ?
+            WHERE id IN (\(idList)) AND next_attempt_at = ? AND sent_at IS NULL AND cancelled_at IS NULL
+            """, [.date(dueAt)] + ids.map(SQLValue.integer) + [.date(leasedUntil)])
+    }
+
+    static func abandonOutbox(_ session: SQLSession, id: Int64, error: String, now: Date) throws {
+        try session.execute("""
+            UPDATE outbox SET cancelled_at = ?, last_error = ?, attempts = attempts + 1
+            WHERE id = ? AND sent_at IS NULL AND cancelled_at IS NULL
+            """, [.date(now), .text(String(PrivacyMask.mask(error).prefix(500))), .integer(id)])
     }
 
     static func markOutboxSent(_ session: SQLSession, id: Int64, deliveryID: String?, now: Date) throws {

@@ -204,6 +204,42 @@ extension TicketStore {
         })
     }
 
+    /// Takes up to `limit` replies due at `now` (unsent, not cancelled, next
+    /// attempt ≤ `now`) on `channels`, oldest first, and moves their next
+    /// attempt to `now + lease`: until then no other worker — in this process
+    /// or another server sharing the PostgreSQL database — takes them. Record
+    /// each with `markOutboxSent`, `markOutboxFailed` or `abandonOutbox`; one
+    /// whose worker died is taken again once the lease runs out. The items
+    /// returned carry the lease's end as `nextAttemptAt`.
+    public func claimOutbox(now: Date, lease: TimeInterval, limit: Int, channels: [String]) async throws -> [OutboxItem] {
+        guard lease > 0 else { throw StoreError.invalidInput("an outbox lease must be positive, got \(lease) s") }
+        // Whole milliseconds, as the store keeps times, so `releaseOutbox` can match the lease exactly.
+        let leasedUntil = Date(millisecondsSince1970: now.addingTimeInterval(lease).millisecondsSince1970)
+        return try await run(StoreOperation(.write) { session, _ in
+            try StoreEngine.claimOutbox(session, now: now, leasedUntil: leasedUntil, limit: limit, channels: channels)
+        })
+    }
+
+    /// Gives claimed replies that were not attempted back (a worker stopping
+    /// mid-batch): they are due at `dueAt` instead of when the lease ends.
+    /// Items whose lease is no longer `leasedUntil` are left alone. Returns
+    /// how many were released.
+    @discardableResult
+    public func releaseOutbox(ids: [Int64], leasedUntil: Date, dueAt: Date) async throws -> Int {
+        try await run(StoreOperation(.write) { session, _ in
+            try StoreEngine.releaseOutbox(session, ids: ids, leasedUntil: leasedUntil, dueAt: dueAt)
+        })
+    }
+
+    /// Gives up on a reply the channel refused for good (unknown chat, blocked
+    /// bot, invalid number): it is cancelled with its error (masked) and never
+    /// retried or marked sent. Counts as an attempt.
+    public func abandonOutbox(id: Int64, error: String) async throws {
+        try await run(StoreOperation(.write) { session, context in
+            try StoreEngine.abandonOutbox(session, id: id, error: error, now: context.now)
+        })
+    }
+
     // MARK: Corrections
 
     /// Staff corrections, oldest first; only those not yet exported unless `includeExported`.

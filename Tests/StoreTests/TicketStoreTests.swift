@@ -293,6 +293,86 @@ struct TicketStoreTests {
         }
     }
 
+    /// Queues one reply for each of `count` residents of `channel`; returns the outbox ids, oldest first.
+    private func queueReplies(_ store: any TicketStore, _ clock: ManualClock, channel: String, count: Int,
+                              from first: Int = 0) async throws -> [Int64] {
+        for index in first..<(first + count) {
+            _ = try await store.commitTurn(ConversationTurn(resident: ResidentInfo(channel: channel, externalID: "r\(index)"),
+                                                            deliveryID: "\(channel)-\(index)", inboundText: "hi", expectedVersion: 0,
+                                                            newState: nil, reply: "Reply \(index)"))
+            clock.advance(by: 1)
+        }
+        return try await store.dueOutbox(now: Date.distantFuture, limit: 1_000, channel: channel).map(\.id)
+    }
+
+    @Test(arguments: Backend.all)
+    func concurrentClaimsNeverShareAnItemAndLeasesRunOut(_ backend: Backend) async throws {
+        try await withTestStore(backend) { store, db in
+            let telegram = try await queueReplies(store, db.clock, channel: "telegram", count: 7)
+            let slack = try await queueReplies(store, db.clock, channel: "slack", count: 1, from: 100)
+            let now = db.clock.now
+            // Four workers claim at the same time, two items each.
+            async let a = store.claimOutbox(now: now, lease: 60, limit: 2, channels: ["telegram"])
+            async let b = store.claimOutbox(now: now, lease: 60, limit: 2, channels: ["telegram"])
+            async let c = store.claimOutbox(now: now, lease: 60, limit: 2, channels: ["telegram"])
+            async let d = store.claimOutbox(now: now, lease: 60, limit: 2, channels: ["telegram"])
+            let claims = try await [a, b, c, d]
+            let claimed = claims.flatMap { $0 }.map(\.id)
+            #expect(claims.allSatisfy { $0.count <= 2 })
+            #expect(claimed.count == Set(claimed).count, "an item was claimed twice: \(claims.map { $0.map(\.id) })")
+            #expect(Set(claimed) == Set(telegram), "every due item is claimed by someone")
+            let leaseEnd = Date(millisecondsSince1970: now.addingTimeInterval(60).millisecondsSince1970)
+            #expect(claims.flatMap { $0 }.allSatisfy { $0.nextAttemptAt == leaseEnd && $0.channel == "telegram" })
+            #expect(claims.flatMap { $0 }.allSatisfy { $0.text.hasPrefix("Reply ") && $0.recipient.hasPrefix("r") })
+
+            // Leased items are not due for anyone else; other channels are untouched.
+            #expect(try await store.claimOutbox(now: now, lease: 60, limit: 10, channels: ["telegram"]).isEmpty)
+            #expect(try await store.dueOutbox(now: now, channel: "telegram").isEmpty)
+            #expect(try await store.dueOutbox(now: now, channel: "slack").map(\.id) == slack)
+            #expect(try await store.claimOutbox(now: now, lease: 60, limit: 10, channels: []).isEmpty)
+
+            // The workers died: once the lease runs out the items are due again, oldest first.
+            db.clock.advance(by: 59)
+            #expect(try await store.claimOutbox(now: db.clock.now, lease: 60, limit: 10, channels: ["telegram"]).isEmpty)
+            db.clock.advance(by: 1)
+            let again = try await store.claimOutbox(now: db.clock.now, lease: 30, limit: 10, channels: ["telegram", "slack"])
+            #expect(again.map(\.id) == slack + telegram, "the Slack reply has waited longest")
+            #expect(again.allSatisfy { $0.attempts == 0 }, "a claim is not an attempt")
+
+            // Releasing checks the lease: a stale one releases nothing.
+            let stale = try await store.releaseOutbox(ids: telegram, leasedUntil: leaseEnd, dueAt: db.clock.now)
+            #expect(stale == 0)
+            let released = try await store.releaseOutbox(ids: Array(telegram.prefix(3)), leasedUntil: again[0].nextAttemptAt,
+                                                         dueAt: db.clock.now)
+            #expect(released == 3)
+            #expect(try await store.dueOutbox(now: db.clock.now).map(\.id) == Array(telegram.prefix(3)))
+            await expectStoreError({ try await store.claimOutbox(now: now, lease: 0, limit: 1, channels: ["slack"]) }) {
+                if case .invalidInput = $0 { return true } else { return false }
+            }
+        }
+    }
+
+    @Test(arguments: Backend.all)
+    func anAbandonedReplyIsNeverDueAgain(_ backend: Backend) async throws {
+        try await withTestStore(backend) { store, db in
+            let ids = try await queueReplies(store, db.clock, channel: "sms", count: 2)
+            let claimed = try await store.claimOutbox(now: db.clock.now, lease: 60, limit: 1, channels: ["sms"])
+            #expect(claimed.map(\.id) == [ids[0]])
+            try await store.abandonOutbox(id: ids[0], error: "twilio: HTTP 400, code 21211: 'To' +1 604 555 0142 is not a valid phone number")
+            #expect(try await store.statistics().outboxPending == 1)
+            #expect(try await store.claimOutbox(now: Date.distantFuture, lease: 60, limit: 10, channels: ["sms"]).map(\.id) == [ids[1]])
+            #expect(try await store.dueOutbox(now: Date.distantFuture).isEmpty)
+            let row = try #require(try await store.run(StoreOperation(.read) { session, _ in
+                try session.queryOne("SELECT attempts, last_error, sent_at, cancelled_at FROM outbox WHERE id = ?", [.integer(ids[0])])
+            }))
+            #expect(row.int("attempts") == 1 && row.date("sent_at") == nil && row.date("cancelled_at") == db.clock.now)
+            #expect(row.string("last_error") == "twilio: HTTP 400, code 21211: 'To' [phone …42] is not a valid phone number")
+            // Abandoning twice changes nothing.
+            try await store.abandonOutbox(id: ids[0], error: "again")
+            #expect(try await rawInt(store, "SELECT attempts FROM outbox WHERE id = \(ids[0])") == 1)
+        }
+    }
+
     @Test(arguments: Backend.all)
     func forgettingAResidentErasesPersonalDataButKeepsStatistics(_ backend: Backend) async throws {
         try await withTestStore(backend) { store, _ in
