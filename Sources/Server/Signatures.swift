@@ -42,21 +42,25 @@ public struct SlackSignature: Sendable {
         return "v0=" + code.map { String(format: "%02x", $0) }.joined()
     }
 
-    /// Why a request failed the check.
-    public enum Failure: Error, Equatable, Sendable {
+    /// The outcome of a check.
+    public enum Verdict: Equatable, Sendable {
+        case valid
+        /// A header is absent or empty.
         case missingHeaders
+        /// The timestamp is not a number, or more than `window` from now.
         case staleTimestamp
+        /// The signature is not the one the secret gives.
         case mismatch
     }
 
     /// Checks the two headers against the raw body bytes.
-    public func verify(signature: String?, timestamp: String?, body: some Sequence<UInt8>, now: Date) -> Result<Void, Failure> {
-        guard let signature, let timestamp, !signature.isEmpty else { return .failure(.missingHeaders) }
+    public func verify(signature: String?, timestamp: String?, body: some Sequence<UInt8>, now: Date) -> Verdict {
+        guard let signature, let timestamp, !signature.isEmpty else { return .missingHeaders }
         guard let seconds = Double(timestamp), abs(now.timeIntervalSince1970 - seconds) <= window else {
-            return .failure(.staleTimestamp)
+            return .staleTimestamp
         }
         let expected = self.signature(timestamp: timestamp, body: body)
-        return ConstantTime.equals(expected, signature) ? .success(()) : .failure(.mismatch)
+        return ConstantTime.equals(expected, signature) ? .valid : .mismatch
     }
 }
 

@@ -47,12 +47,12 @@ struct SlackChannel: Sendable {
         let body = try await request.rawBody(limit: services.configuration.maxBodyBytes)
         switch signature.verify(signature: request.header("X-Slack-Signature"),
                                 timestamp: request.header("X-Slack-Request-Timestamp"), body: body, now: services.now()) {
-        case .success: break
-        case .failure(.missingHeaders):
+        case .valid: break
+        case .missingHeaders:
             throw WebhookError.unauthorized("missing X-Slack-Signature or X-Slack-Request-Timestamp")
-        case .failure(.staleTimestamp):
+        case .staleTimestamp:
             throw WebhookError.unauthorized("X-Slack-Request-Timestamp is more than five minutes from now")
-        case .failure(.mismatch):
+        case .mismatch:
             throw WebhookError.unauthorized("wrong X-Slack-Signature")
         }
         try request.requireMediaType("application/json")
