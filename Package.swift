@@ -79,7 +79,7 @@ let package = Package(
         .target(
             name: "Server",
             dependencies: [
-                "Dialogue", "Triage", "Store", "DataPack", "Yams",
+                "Dialogue", "Triage", "Store", "DataPack", "Outbox", "Yams",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -110,7 +110,7 @@ let package = Package(
         .testTarget(name: "DataPackTests", dependencies: ["DataPack", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "LineEditorTests", dependencies: ["LineEditor", "TestSupport"]),
         .testTarget(name: "DialogueTests", dependencies: ["Dialogue", "Triage", "Tokenizer", "Store", "DataPack", "TestSupport", "AssistantTestSupport"]),
-        .testTarget(name: "ServerTests", dependencies: ["Server", "Dialogue", "Triage", "Store", "DataPack", "TestSupport", "AssistantTestSupport"]),
+        .testTarget(name: "ServerTests", dependencies: ["Server", "Outbox", "Dialogue", "Triage", "Store", "DataPack", "TestSupport", "AssistantTestSupport"]),
         .testTarget(name: "StoreTests", dependencies: [
             "Store", "DataPack", "TestSupport",
             .product(name: "GRDB", package: "GRDB.swift"),

@@ -255,6 +255,7 @@ public enum ServerConfigurationError: Error, Equatable, CustomStringConvertible 
     case missingSecrets([String])
     case missingPublicURL
     case noChannels
+    case invalidURL(setting: String, value: String)
 
     public var description: String {
         switch self {
@@ -265,6 +266,8 @@ public enum ServerConfigurationError: Error, Equatable, CustomStringConvertible 
                 + variables.joined(separator: ", ") + " in the environment"
         case .missingPublicURL:
             "the twilio channel needs public_url (in the configuration file or --public-url): Twilio signs the URL it calls"
+        case let .invalidURL(setting, value):
+            "\(setting) must be an http(s) URL, not \"\(value)\""
         case .noChannels:
             "no channel is enabled: list at least one under `channels:` in the configuration file, or pass --channel"
         }

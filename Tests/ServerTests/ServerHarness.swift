@@ -3,6 +3,7 @@ import Dialogue
 import Foundation
 import Hummingbird
 import Logging
+import Outbox
 import Server
 import Store
 import Synchronization
@@ -54,6 +55,7 @@ final class RunningServer: @unchecked Sendable {
 
     /// Starts a server; `loaded: false` leaves the model unloaded (readiness tests).
     init(configuration: ServerConfiguration = RunningServer.configuration(), loaded: Bool = true,
+         secrets: ChannelSecrets = TestSecrets.all, outbox: Bool = false,
          now: @escaping @Sendable () -> Date = { Date() }) async throws {
         let triager = await CommunityFixture.preparedTriager()
         testStore = try await TestStore()
@@ -61,11 +63,15 @@ final class RunningServer: @unchecked Sendable {
         let bell = self.bell
         var logger = Logger(label: "test.server")
         logger.logLevel = .critical
-        server = try ConciergeServer(configuration: configuration, secrets: TestSecrets.all,
-                                     assistant: AssistantSlot(loaded ? engine : nil), store: testStore.store, logger: logger,
-                                     replyQueued: { bell.increment() }, now: now)
+        var server = try ConciergeServer(configuration: configuration, secrets: secrets,
+                                         assistant: AssistantSlot(loaded ? engine : nil), store: testStore.store, logger: logger,
+                                         replyQueued: { bell.increment() }, now: now)
+        // The real outbox worker, with retries a few milliseconds apart instead of seconds.
+        let worker = outbox ? try server.outboxWorker(retry: RetryPolicy(initialDelay: 0.02, maximumDelay: 0.1)) : nil
+        if let worker { server.replyQueued = { bell.increment(); worker.wake() } }
+        self.server = server
         let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
-        let application = server.application { port in continuation.yield(port) }
+        let application = server.application(services: worker.map { [$0] } ?? []) { port in continuation.yield(port) }
         task = Task { try await application.run() }
         var iterator = ports.makeAsyncIterator()
         guard let port = await iterator.next() else { throw HTTPTestClient.Failure(description: "the server did not start") }
@@ -155,9 +161,10 @@ final class RunningServer: @unchecked Sendable {
 extension RunningServer {
     /// Runs `body` against a fresh server and always stops it.
     static func with<T>(configuration: ServerConfiguration = RunningServer.configuration(), loaded: Bool = true,
+                        secrets: ChannelSecrets = TestSecrets.all, outbox: Bool = false,
                         now: @escaping @Sendable () -> Date = { Date() },
                         _ body: (RunningServer) async throws -> T) async throws -> T {
-        let server = try await RunningServer(configuration: configuration, loaded: loaded, now: now)
+        let server = try await RunningServer(configuration: configuration, loaded: loaded, secrets: secrets, outbox: outbox, now: now)
         do {
             let result = try await body(server)
             await server.stop()

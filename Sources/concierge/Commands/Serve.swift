@@ -3,6 +3,7 @@ import DataPack
 import Dialogue
 import Foundation
 import Logging
+import Outbox
 import Server
 import Store
 import Triage
@@ -135,8 +136,11 @@ struct Serve: AsyncParsableCommand {
         let (pack, _) = try DataPackLoader.load(directory: packOptions.directory(files))
         let store = try await storeOptions.open(targets: PackFacts(pack: pack).targets)
         let assistant = AssistantSlot()
-        let server = try ConciergeServer(configuration: configuration, secrets: secrets, assistant: assistant, store: store,
+        var server = try ConciergeServer(configuration: configuration, secrets: secrets, assistant: assistant, store: store,
                                          logger: logger)
+        let outbox: OutboxWorker?
+        do { outbox = try server.outboxWorker() } catch let error as ServerConfigurationError { throw CLIError(error.description) }
+        if let outbox { server.replyQueued = { outbox.wake() } }
         // Training is long, synchronous work: a thread of its own, not one of the
         // two threads the requests' tasks run on.
         let loading = Task { [packOptions, storeOptions] in
@@ -153,7 +157,7 @@ struct Serve: AsyncParsableCommand {
         }
         let host = configuration.host
         let channelList = configuration.enabledChannels.joined(separator: ", ")
-        let application = server.application { port in
+        let application = server.application(services: outbox.map { [$0] } ?? []) { port in
             FileHandle.standardOutput.write(Data("Concierge listening on http://\(host):\(port) (channels: \(channelList))\n".utf8))
         }
         do {

@@ -1,0 +1,45 @@
+import Foundation
+import Logging
+import Outbox
+
+extension ConciergeServer {
+    /// The senders for the enabled channels that reply through a platform API:
+    /// Slack (`chat.postMessage`, always), Telegram (`sendMessage`, when the bot
+    /// token is set: replies with `reply: api`, and staff replies either way),
+    /// and SMS (the Twilio Messages API, when `account_sid` and `from_number`
+    /// are configured: staff replies). The REST channel has no way to push, so
+    /// its staff replies wait in the outbox (and in the resident's status lookup).
+    public func outboxSenders() throws -> [any OutboxSender] {
+        var senders: [any OutboxSender] = []
+        if let slack = configuration.slack, let token = secrets.slackBotToken {
+            senders.append(SlackSender(botToken: token, apiBase: try Self.url(slack.apiBase, "channels.slack.api_base")))
+        }
+        if let telegram = configuration.telegram, let token = secrets.telegramBotToken {
+            senders.append(TelegramSender(botToken: token, apiBase: try Self.url(telegram.apiBase, "channels.telegram.api_base")))
+        }
+        if let twilio = configuration.twilio, let token = secrets.twilioAuthToken, let account = twilio.accountSID,
+           let from = twilio.fromNumber {
+            senders.append(TwilioSender(accountSID: account, authToken: token, from: from,
+                                        apiBase: try Self.url(twilio.apiBase, "channels.twilio.api_base")))
+        }
+        return senders
+    }
+
+    /// The outbox worker for `outboxSenders()`, polling every
+    /// `outbox.poll_seconds` and woken by each queued reply; nil when no
+    /// channel sends through an API.
+    public func outboxWorker(retry: RetryPolicy = RetryPolicy()) throws -> OutboxWorker? {
+        let senders = try outboxSenders()
+        guard !senders.isEmpty else { return nil }
+        return OutboxWorker(store: store, senders: senders,
+                            configuration: .init(pollInterval: configuration.outboxPollSeconds, retry: retry),
+                            logger: Logger(label: "concierge.outbox"))
+    }
+
+    static func url(_ text: String, _ setting: String) throws -> URL {
+        guard let url = URL(string: text), let scheme = url.scheme, ["http", "https"].contains(scheme), url.host != nil else {
+            throw ServerConfigurationError.invalidURL(setting: setting, value: text)
+        }
+        return url
+    }
+}
