@@ -107,10 +107,10 @@ public final class ConversationEngine: Sendable {
         guard !text.isEmpty else { throw DialogueError.emptyMessage }
         var lastConflict: Error?
         for _ in 0..<Self.maximumAttempts {
-            if let stored = try await store.storedOutcome(channel: message.channel, deliveryID: message.deliveryID) {
-                return redelivery(stored, message: message)
-            }
-            let snapshot = try await store.conversation(channel: message.channel, externalID: message.senderID)
+            let start = try await store.turnStart(channel: message.channel, externalID: message.senderID,
+                                                  deliveryID: message.deliveryID)
+            if let stored = start.storedOutcome { return redelivery(stored, message: message) }
+            let snapshot = start.conversation
             var state = snapshot.flatMap(Self.dialogueState) ?? DialogueState()
             let resident = ResidentInfo(channel: message.channel, externalID: message.senderID,
                                         displayName: message.displayName, language: nil, unit: message.unit)

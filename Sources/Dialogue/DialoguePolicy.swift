@@ -15,8 +15,9 @@ import Triage
 extension ConversationEngine {
     func respond(to context: TurnContext, state initial: DialogueState) async throws -> Plan {
         var state = initial
-        // A request may become a ticket: staff see why it was triaged so.
-        let decision = try triager.triage(context.text, explaining: context.message.explain ? .always : .serviceRequests)
+        // Staff see why a request was triaged so: its explanation is computed
+        // when it becomes a ticket (`draft`), not for every message that might.
+        let decision = try triager.triage(context.text, explaining: context.message.explain ? .always : .never)
         var plan = try await respond(to: context, state: &state, decision: decision)
         plan.decision = decision
         return plan
@@ -47,7 +48,7 @@ extension ConversationEngine {
                 } else {
                     intake = try startIntake(decision, category: decision.category ?? "safety_hazard", context: context)
                 }
-                return fileEmergency(intake, decision: decision, state: &state, say: say)
+                return try fileEmergency(intake, decision: decision, state: &state, say: say)
             }
         }
 
@@ -155,7 +156,7 @@ extension ConversationEngine {
             }
             switch yesNo {
             case .yes:
-                return file(intake, state: &state, say: say)
+                return try file(intake, state: &state, say: say)
             case .no:
                 state.pending = .intake(intake)
                 return Plan(state: state, reply: say.whatToChange)
@@ -190,7 +191,7 @@ extension ConversationEngine {
             if label.hasPrefix("faq.") {
                 return Plan(state: state, reply: say.faqAnswer(String(label.dropFirst(4))) ?? say.capabilities)
             }
-            var original = try triager.triage(message, explain: true)
+            var original = try triager.triage(message)
             original.category = label
             original.kind = .serviceRequest
             var intake = try startIntake(original, category: label, context: context, text: message)
@@ -343,28 +344,35 @@ extension ConversationEngine {
         return nil
     }
 
-    private func draft(_ intake: Intake) -> TicketDraft {
+    /// The ticket for `intake`, its triage decision explained (occlusion over
+    /// the resident's words) so staff see what drove category and priority.
+    private func draft(_ intake: Intake) throws -> TicketDraft {
+        var triage = intake.triage
+        if let line = intake.triage, let decision = try? JSONDecoder().decode(TriageDecision.self, from: Data(line.utf8)),
+           decision.explanation == nil {
+            triage = try triager.explained(decision).jsonLine()
+        }
         let notes = intake.answers.filter { $0.key != "location" }.sorted { $0.key < $1.key }
             .map { "\($0.key): \($0.value)" }.joined(separator: "; ")
         return TicketDraft(category: intake.category, priority: TicketPriority(parsing: intake.priority) ?? .p3,
                            description: intake.description, unit: intake.unit, location: intake.location,
                            accessNotes: notes.isEmpty ? nil : notes, confidence: min(1, max(0, intake.confidence)),
-                           modelVersion: modelVersion, safetyRule: intake.safetyRule, triage: intake.triage)
+                           modelVersion: modelVersion, safetyRule: intake.safetyRule, triage: triage)
     }
 
-    private func file(_ intake: Intake, state: inout DialogueState, say: Phrases) -> Plan {
+    private func file(_ intake: Intake, state: inout DialogueState, say: Phrases) throws -> Plan {
         state.pending = nil
-        return Plan(state: state, reply: say.filed(priority: intake.priority), tickets: [draft(intake)])
+        return Plan(state: state, reply: say.filed(priority: intake.priority), tickets: [try draft(intake)])
     }
 
-    private func fileEmergency(_ intake: Intake, decision: TriageDecision, state: inout DialogueState, say: Phrases) -> Plan {
+    private func fileEmergency(_ intake: Intake, decision: TriageDecision, state: inout DialogueState, say: Phrases) throws -> Plan {
         var lines: [String] = []
         if let key = decision.safety?.guidance, let guidance = say.guidance(key) { lines.append(guidance) }
         lines.append(say.emergencyFiled(priority: intake.priority))
         let located = isAnswered("location", intake)
         if !located { lines.append(say.emergencyWhere) }
         state.pending = located ? nil : .emergencyLocation(category: intake.category)
-        return Plan(state: state, reply: lines.joined(separator: "\n"), tickets: [draft(intake)])
+        return Plan(state: state, reply: lines.joined(separator: "\n"), tickets: [try draft(intake)])
     }
 
     // MARK: Status, cancel, details, handoff

@@ -63,11 +63,11 @@ public enum TextCues {
     /// The places named in `text`, in the lexicon's order (floors and
     /// buildings as `floor 3`, `building 2`).
     public static func places(in text: String) -> [Place] {
-        let lowered = text.lowercased()
+        let lowered = Array(text.lowercased().unicodeScalars)
         var found: [Place] = []
-        for entry in placeLexicon {
+        for entry in placeWords {
             for word in entry.words where containsWord(word, in: lowered) {
-                found.append(Place(id: entry.id, text: word, isCommonArea: entry.common))
+                found.append(Place(id: entry.id, text: word.text, isCommonArea: entry.common))
                 break
             }
         }
@@ -152,17 +152,46 @@ public enum TextCues {
 
     // MARK: Helpers
 
-    static func containsWord(_ word: String, in lowered: String) -> Bool {
-        if word.isEmpty { return false }
-        if Language.detect(word) == .zh { return lowered.contains(word) }
-        var searchStart = lowered.startIndex
-        while let range = lowered.range(of: word, range: searchStart..<lowered.endIndex) {
-            let before = range.lowerBound == lowered.startIndex ? nil : lowered[lowered.index(before: range.lowerBound)]
-            let after = range.upperBound == lowered.endIndex ? nil : lowered[range.upperBound]
-            let boundaryBefore = before.map { !$0.isLetter && !$0.isNumber } ?? true
-            let boundaryAfter = after.map { !$0.isLetter && !$0.isNumber || $0 == "s" && word.count > 3 } ?? true
+    /// A lexicon word ready for matching: its scalars, and whether it is
+    /// Chinese (matched anywhere) or not (matched as a whole word, plural `s` allowed).
+    struct LexiconWord: Sendable {
+        var text: String
+        var scalars: [Unicode.Scalar]
+        var chinese: Bool
+
+        init(_ text: String) {
+            self.text = text
+            scalars = Array(text.unicodeScalars)
+            chinese = Language.detect(text) == .zh
+        }
+    }
+
+    /// `placeLexicon` prepared once: every message looks for every place.
+    static let placeWords: [(id: String, common: Bool, words: [LexiconWord])] =
+        placeLexicon.map { ($0.id, $0.common, $0.words.map(LexiconWord.init)) }
+
+    /// True when `word` occurs in `lowered` (lower-cased scalars): anywhere
+    /// for Chinese, else between non-alphanumerics (a plural `s` may follow
+    /// words longer than three letters).
+    static func containsWord(_ word: LexiconWord, in lowered: [Unicode.Scalar]) -> Bool {
+        let needle = word.scalars
+        guard !needle.isEmpty, needle.count <= lowered.count else { return false }
+        func isAlphanumeric(_ scalar: Unicode.Scalar) -> Bool {
+            scalar.properties.isAlphabetic || scalar.properties.numericType != nil
+        }
+        for start in 0...(lowered.count - needle.count) where lowered[start] == needle[0] {
+            var matches = true
+            for offset in 1..<needle.count where lowered[start + offset] != needle[offset] {
+                matches = false
+                break
+            }
+            guard matches else { continue }
+            if word.chinese { return true }
+            let end = start + needle.count
+            let boundaryBefore = start == 0 || !isAlphanumeric(lowered[start - 1])
+            let boundaryAfter = end == lowered.count || !isAlphanumeric(lowered[end])
+                || (lowered[end] == "s" && needle.count > 3)
             if boundaryBefore && boundaryAfter { return true }
-            searchStart = lowered.index(after: range.lowerBound)
         }
         return false
     }

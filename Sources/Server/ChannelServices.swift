@@ -34,6 +34,8 @@ struct ChannelServices: Sendable {
     /// Called after a turn queued a reply in the outbox, so it goes out now.
     let replyQueued: @Sendable () -> Void
     let now: @Sendable () -> Date
+    /// At most this many turns at once, the rest in arrival order.
+    let gate: TurnGate
 
     /// Rate-limits the sender, runs the turn (one transaction: message,
     /// state, tickets, reply, idempotency key) and records the metrics.
@@ -42,7 +44,7 @@ struct ChannelServices: Sendable {
         if case .limited(let retryAfter) = limiter.admit("\(message.channel):\(message.senderID)", now: now()) {
             throw WebhookError.rateLimited(retryAfter: retryAfter)
         }
-        let reply = try await engine.handle(message)
+        let reply = try await gate.run { try await engine.handle(message) }
         if reply.redelivered {
             metrics.recordRedelivery(channel: message.channel)
         } else {

@@ -56,7 +56,8 @@ public struct ConciergeServer: Sendable {
         let router = Router()
         router.add(middleware: ObservationMiddleware(metrics: metrics, logger: logger))
         let services = ChannelServices(assistant: assistant, limiter: limiter, metrics: metrics, configuration: configuration,
-                                       secrets: secrets, logger: logger, replyQueued: replyQueued, now: now)
+                                       secrets: secrets, logger: logger, replyQueued: replyQueued, now: now,
+                                       gate: TurnGate(limit: configuration.turnsInFlight))
         let store = store
         let assistant = assistant
         let metrics = metrics

@@ -140,14 +140,15 @@ struct ObservationMiddleware<Context: RequestContext>: RouterMiddleware {
         }
         let elapsed = ContinuousClock.now - start
         metrics.recordRequest(channel: channel, status: response.status.code, duration: elapsed)
-        if channel != "metrics" && channel != "health" {
+        let level: Logger.Level = response.status.code >= 500 ? .error : .info
+        if channel != "metrics" && channel != "health" && logger.logLevel <= level {
             var metadata: Logger.Metadata = [
                 "method": "\(request.method.rawValue)", "path": "\(request.uri.path)", "channel": "\(channel)",
                 "status": "\(response.status.code)",
                 "ms": "\(String(format: "%.2f", Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1e3))",
             ]
             if response.status.code >= 500 { metadata["error"] = "internal" }
-            logger.log(level: response.status.code >= 500 ? .error : .info, "request", metadata: metadata)
+            logger.log(level: level, "request", metadata: metadata)
         }
         return response
     }

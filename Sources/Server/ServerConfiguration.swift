@@ -32,6 +32,9 @@ public struct ServerConfiguration: Sendable, Equatable {
     /// Messages one sender may send: a token bucket of `burst` tokens,
     /// refilled at `messagesPerMinute`.
     public var rateLimit = RateLimitSettings(messagesPerMinute: 20, burst: 10)
+    /// Conversation turns processed at once; more wait in arrival order
+    /// (default: 8 per processor).
+    public var turnsInFlight = 8 * ProcessInfo.processInfo.activeProcessorCount
     /// How often the outbox worker looks for replies to send when nothing woke it.
     public var outboxPollSeconds = 1.0
     public var rest: RESTSettings?

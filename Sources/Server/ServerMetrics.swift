@@ -1,5 +1,6 @@
 import Foundation
 import Prometheus
+import Synchronization
 import Store
 import Triage
 
@@ -44,13 +45,32 @@ public final class ServerMetrics: Sendable {
         return "other"
     }
 
+    /// The request counter and latency histogram per (channel, status), made
+    /// once: the registry's lookup by name and labels is slower than the count.
+    private let requestSeries = Mutex<[RequestSeriesKey: (Counter, DurationHistogram)]>([:])
+
+    private struct RequestSeriesKey: Hashable {
+        var channel: String
+        var status: Int
+    }
+
     func recordRequest(channel: String, status: Int, duration: Duration) {
-        registry.makeCounter(descriptor: .init(namespace: "concierge", subsystem: "http", metricName: "requests", unitName: "total",
-                                               helpText: "HTTP requests answered, by channel and status."),
-                             labels: [("channel", channel), ("status", String(status))]).increment()
-        registry.makeDurationHistogram(descriptor: .init(namespace: "concierge", subsystem: "http", metricName: "request_duration",
-                                                         unitName: "seconds", helpText: "Time from request to response."),
-                                       labels: [("channel", channel)], buckets: Self.latencyBuckets).record(duration)
+        let key = RequestSeriesKey(channel: channel, status: status)
+        let series = requestSeries.withLock { cache in
+            if let series = cache[key] { return series }
+            let counter = registry.makeCounter(
+                descriptor: .init(namespace: "concierge", subsystem: "http", metricName: "requests", unitName: "total",
+                                  helpText: "HTTP requests answered, by channel and status."),
+                labels: [("channel", channel), ("status", String(status))])
+            let histogram = registry.makeDurationHistogram(
+                descriptor: .init(namespace: "concierge", subsystem: "http", metricName: "request_duration",
+                                  unitName: "seconds", helpText: "Time from request to response."),
+                labels: [("channel", channel)], buckets: Self.latencyBuckets)
+            cache[key] = (counter, histogram)
+            return (counter, histogram)
+        }
+        series.0.increment()
+        series.1.record(duration)
     }
 
     func recordDecision(_ decision: TriageDecision) {

@@ -376,6 +376,14 @@ public struct OutboxItem: Sendable, Equatable, Codable {
     public var sentAt: Date?
 }
 
+/// What `TicketStore.turnStart` found.
+public struct TurnStart: Sendable {
+    /// Set when the delivery was processed before: answer with it, change nothing.
+    public var storedOutcome: TurnOutcome?
+    /// The resident's conversation (nil for someone new, or for a redelivery).
+    public var conversation: ConversationSnapshot?
+}
+
 /// The conversation with one resident, as the dialogue layer loads it.
 public struct ConversationSnapshot: Sendable, Equatable {
     public var conversationID: Int64

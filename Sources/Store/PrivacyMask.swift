@@ -34,6 +34,10 @@ public enum PrivacyMask {
 
 /// A swift-log handler that masks phone numbers and emails (`PrivacyMask`)
 /// in every message and metadata value before passing it on.
+///
+/// Metadata is kept as given and masked only when an event is actually
+/// logged: a server sets a request id on every request, and masking it each
+/// time (a regular expression) cost more than the request's own logging.
 public struct MaskingLogHandler: LogHandler {
     private var wrapped: any LogHandler
 
@@ -45,20 +49,19 @@ public struct MaskingLogHandler: LogHandler {
         set { wrapped.logLevel = newValue }
     }
 
-    public var metadata: Logger.Metadata {
-        get { wrapped.metadata }
-        set { wrapped.metadata = newValue.mapValues(Self.mask) }
-    }
+    /// This handler's metadata, unmasked until logged (the wrapped handler keeps none of its own).
+    public var metadata: Logger.Metadata = [:]
 
     public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-        get { wrapped[metadataKey: key] }
-        set { wrapped[metadataKey: key] = newValue.map(Self.mask) }
+        get { metadata[key] }
+        set { metadata[key] = newValue }
     }
 
     public func log(event: LogEvent) {
         var event = event
         event.message = Logger.Message(stringLiteral: PrivacyMask.mask(event.message.description))
-        event.metadata = event.metadata?.mapValues(Self.mask)
+        let merged = event.metadata.map { metadata.merging($0) { _, new in new } } ?? metadata
+        event.metadata = merged.isEmpty ? nil : merged.mapValues(Self.mask)
         wrapped.log(event: event)
     }
 

@@ -1,3 +1,4 @@
+import Synchronization
 import Foundation
 
 /// The SQL dialect a session speaks. Statements are written once, with `?`
@@ -16,7 +17,15 @@ enum SQLDialect: String, Sendable {
     /// - `{skipLocked}`: ` FOR UPDATE SKIP LOCKED` on PostgreSQL (rows another
     ///   transaction holds are passed over, not waited for), nothing on SQLite.
     func render(_ sql: String) -> String {
-        guard sql.contains("{") else { return sql }
+        guard sql.utf8.contains(UInt8(ascii: "{")) else { return sql }
+        let key = RenderedKey(dialect: self, sql: sql)
+        if let cached = SQLDialect.rendered.withLock({ $0[key] }) { return cached }
+        let result = renderUncached(sql)
+        SQLDialect.rendered.withLock { $0[key] = result }
+        return result
+    }
+
+    private func renderUncached(_ sql: String) -> String {
         var result = sql
         switch self {
         case .sqlite:
@@ -34,6 +43,16 @@ enum SQLDialect: String, Sendable {
         }
         return result
     }
+}
+
+extension SQLDialect {
+    fileprivate struct RenderedKey: Hashable {
+        var dialect: SQLDialect
+        var sql: String
+    }
+
+    /// Rendered statements by dialect and source: the store's statements are a fixed set.
+    fileprivate static let rendered = Mutex<[RenderedKey: String]>([:])
 }
 
 /// A value bound to or read from a statement.

@@ -159,6 +159,19 @@ extension TicketStore {
         })
     }
 
+    /// What a conversation turn starts from, read in one transaction: the
+    /// outcome stored for this delivery if it was processed before (a
+    /// redelivery), else the resident's conversation (nil for someone new).
+    public func turnStart(channel: String, externalID: String, deliveryID: String) async throws -> TurnStart {
+        try await run(StoreOperation(.read) { session, _ in
+            if let outcome = try StoreEngine.storedOutcome(session, channel: channel, deliveryID: deliveryID) {
+                return TurnStart(storedOutcome: outcome, conversation: nil)
+            }
+            return TurnStart(storedOutcome: nil,
+                             conversation: try StoreEngine.conversation(session, channel: channel, externalID: externalID))
+        })
+    }
+
     /// The outcome stored for an inbound message already processed, or nil.
     /// Lets the dialogue skip work on a redelivery; `commitTurn` checks again.
     public func storedOutcome(channel: String, deliveryID: String) async throws -> TurnOutcome? {

@@ -63,9 +63,16 @@ public struct SafetyRules: Sendable {
     /// `emergency_guidance` texts by key.
     public let guidance: [String: Translations]
 
+    /// ICU word segmenters to reuse (opening one costs more than cutting a message).
+    private let segmenters = SegmenterPool()
+
+    /// Each rule's patterns of both languages, gathered once (every message is screened).
+    private let prepared: [(patterns: [SafetyPattern], exceptions: [SafetyPattern], requirements: [SafetyPattern])]
+
     public init(rules: [SafetyRule], guidance: [String: Translations] = [:]) {
         self.rules = rules
         self.guidance = guidance
+        prepared = rules.map { ($0.allPatterns, $0.allExceptions, $0.allRequirements) }
     }
 
     /// The pack's rules with its community's guidance.
@@ -76,20 +83,20 @@ public struct SafetyRules: Sendable {
     /// The rules that fire on `text`, at most one match per rule, in the
     /// rules' file order (the file lists the most severe hazards first).
     public func matches(_ text: String) -> [SafetyMatch] {
-        let units = Self.clauses(SafetyText(text).units)
+        let units = Self.clauses(segmenters.withSegmenter { SafetyText(text, segmenter: $0).units })
         guard !units.isEmpty else { return [] }
         let utf16 = Array(text.utf16)
         var result: [SafetyMatch] = []
-        for rule in rules {
-            let exceptions = rule.allExceptions.flatMap { Self.occurrences(of: $0, in: units) }
+        for (rule, lists) in zip(rules, prepared) {
+            let exceptions = lists.exceptions.flatMap { Self.occurrences(of: $0, in: units) }
             var fired: (range: Range<Int>, pattern: SafetyPattern)? = nil
-            for pattern in rule.allPatterns {
+            for pattern in lists.patterns {
                 for occurrence in Self.occurrences(of: pattern, in: units) {
                     if let best = fired, best.range.lowerBound <= occurrence.lowerBound { break }
                     if exceptions.contains(where: { $0.overlaps(occurrence) }) { continue }
                     if Self.isNegated(occurrence, in: units) { continue }
-                    if !rule.allRequirements.isEmpty {
-                        let satisfied = rule.allRequirements.contains { requirement in
+                    if !lists.requirements.isEmpty {
+                        let satisfied = lists.requirements.contains { requirement in
                             Self.occurrences(of: requirement, in: units).contains { !$0.overlaps(occurrence) && !Self.isNegated($0, in: units) }
                         }
                         if !satisfied { continue }
@@ -261,5 +268,18 @@ public struct SafetyRules: Sendable {
             after += 1
         }
         return false
+    }
+}
+
+/// Word segmenters for concurrent callers: each call borrows one (or opens a
+/// new one when all are in use) and gives it back.
+final class SegmenterPool: @unchecked Sendable {
+    private let lock = NSLock()
+    private var idle: [WordSegmenter] = []
+
+    func withSegmenter<T>(_ body: (WordSegmenter) -> T) -> T {
+        let segmenter = lock.withLock { idle.popLast() } ?? WordSegmenter()
+        defer { lock.withLock { idle.append(segmenter) } }
+        return body(segmenter)
     }
 }

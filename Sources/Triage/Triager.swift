@@ -126,6 +126,19 @@ public final class Triager: @unchecked Sendable {
         }
     }
 
+    /// `decision` with its explanation (computed now if it has none): the
+    /// conversation explains a request once, when it becomes a ticket,
+    /// rather than every message that might.
+    public func explained(_ decision: TriageDecision) throws -> TriageDecision {
+        guard decision.explanation == nil else { return decision }
+        let heads = try classifier.probabilities([decision.text], threads: 1)
+        guard let intentRow = heads[TextClassifier.intentHead]?.first else { return decision }
+        var explained = decision
+        explained.explanation = try explanation(of: decision, intentRow: intentRow,
+                                                priorityRow: heads[TextClassifier.priorityHead]?.first)
+        return explained
+    }
+
     private static let faqPrefix = "faq."
 
     func decide(text: String, intentRow: [Float], priorityRow: [Float]?) -> TriageDecision {

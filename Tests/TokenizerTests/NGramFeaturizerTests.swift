@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 import TestSupport
 @testable import Tokenizer
@@ -59,5 +60,29 @@ struct NGramFeaturizerTests {
             .features("a long message about the kitchen sink leaking")
         #expect(features.count <= 4)
         #expect(features.indices.allSatisfy { (0..<4).contains($0) })
+    }
+
+    /// The fast path (hashing bytes in place) gives exactly the buckets and
+    /// weights of hashing the n-gram strings `nGrams` lists.
+    @Test func hashingInPlaceMatchesHashingTheStrings() {
+        let config = NGramFeaturizerConfig.standard
+        for text in sampleMessages + ["the sink the sink the sink", "电梯电梯坏了", "é café naïve", "a"] {
+            let grams = featurizer.nGrams(text)
+            var expected: [Int32: Float] = [:]
+            for (block, seed) in [(grams.words, UInt64(0x776f_7264)), (grams.characters, UInt64(0x6368_6172))] where !block.isEmpty {
+                var counts: [String: Int] = [:]
+                for gram in block { counts[gram, default: 0] += 1 }
+                let weights = counts.map { gram, count in
+                    (Int32(StableHash.hash(gram, seed: seed) % UInt64(config.buckets)), 1 + Float(log(Double(count))))
+                }
+                let norm = weights.reduce(Float(0)) { $0 + $1.1 * $1.1 }.squareRoot()
+                for (bucket, weight) in weights { expected[bucket, default: 0] += weight / norm }
+            }
+            let features = featurizer.features(text)
+            #expect(features.indices == expected.keys.sorted(), "\(text)")
+            for (index, value) in zip(features.indices, features.values) {
+                #expect(abs(value - expected[index]!) < 1e-5, "\(text)")
+            }
+        }
     }
 }

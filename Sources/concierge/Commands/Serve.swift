@@ -87,6 +87,10 @@ struct Serve: AsyncParsableCommand {
         "Messages one sender may send at once (default 10).", valueName: "n"))
     var rateBurst: Int?
 
+    @Option(name: .customLong("turns-in-flight"), help: ArgumentHelp(
+        "Messages processed at once; more wait their turn in arrival order (default: 8 per processor).", valueName: "n"))
+    var turnsInFlight: Int?
+
     @Option(name: .customLong("log-format"), help: ArgumentHelp(
         "text, or json (one object per line). Phone numbers and emails are masked either way.", valueName: "format"))
     var logFormat: LogFormat = .text
@@ -96,6 +100,7 @@ struct Serve: AsyncParsableCommand {
         if let maxBodyBytes, maxBodyBytes < 1_024 { throw ValidationError("--max-body-bytes must be at least 1024") }
         if let rateLimit, rateLimit <= 0 { throw ValidationError("--rate-limit must be positive") }
         if let rateBurst, rateBurst < 1 { throw ValidationError("--rate-burst must be at least 1") }
+        if let turnsInFlight, turnsInFlight < 1 { throw ValidationError("--turns-in-flight must be at least 1") }
     }
 
     /// The configuration file with the command-line options applied.
@@ -107,6 +112,7 @@ struct Serve: AsyncParsableCommand {
         if let maxBodyBytes { configuration.maxBodyBytes = maxBodyBytes }
         if let rateLimit { configuration.rateLimit.messagesPerMinute = rateLimit }
         if let rateBurst { configuration.rateLimit.burst = rateBurst }
+        if let turnsInFlight { configuration.turnsInFlight = turnsInFlight }
         for channel in channels {
             switch channel {
             case .rest: configuration.rest = configuration.rest ?? .init()
