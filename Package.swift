@@ -26,6 +26,7 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
     ],
     targets: [
         // C wrapper over the system ICU. Its public header exposes only stdint types.
@@ -47,11 +48,20 @@ let package = Package(
         .target(name: "Evaluation", dependencies: ["Tokenizer"]),
         // The text classifier (tokenizer + n-grams + model + thresholds), its training recipe, model cards.
         .target(name: "Triage", dependencies: ["Tokenizer", "Model", "Training", "DataPack", "Evaluation"]),
+        // Staff passwords (scrypt, PHC strings) and session secrets (random tokens, SHA-256, constant-time compare).
+        .target(
+            name: "StaffAuth",
+            dependencies: [
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+            ]
+        ),
         // The ticket store: SQLite (GRDB, system libsqlite3) or PostgreSQL (postgres-nio),
         // and the data directory (ConciergeHome).
         .target(
             name: "Store",
             dependencies: [
+                "StaffAuth",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -81,8 +91,9 @@ let package = Package(
         .testTarget(name: "DataPackTests", dependencies: ["DataPack", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "LineEditorTests", dependencies: ["LineEditor", "TestSupport"]),
         .testTarget(name: "DialogueTests", dependencies: ["Dialogue", "Triage", "Tokenizer", "Store", "DataPack", "TestSupport"]),
+        .testTarget(name: "StaffAuthTests", dependencies: ["StaffAuth"]),
         .testTarget(name: "StoreTests", dependencies: [
-            "Store", "DataPack", "TestSupport",
+            "Store", "StaffAuth", "DataPack", "TestSupport",
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "PostgresNIO", package: "postgres-nio"),
         ]),
