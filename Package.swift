@@ -52,11 +52,20 @@ let package = Package(
         .target(name: "Evaluation", dependencies: ["Tokenizer"]),
         // The text classifier (tokenizer + n-grams + model + thresholds), its training recipe, model cards.
         .target(name: "Triage", dependencies: ["Tokenizer", "Model", "Training", "DataPack", "Evaluation"]),
+        // Staff passwords (scrypt, PHC strings) and session secrets (random tokens, SHA-256, constant-time compare).
+        .target(
+            name: "StaffAuth",
+            dependencies: [
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+            ]
+        ),
         // The ticket store: SQLite (GRDB, system libsqlite3) or PostgreSQL (postgres-nio),
         // and the data directory (ConciergeHome).
         .target(
             name: "Store",
             dependencies: [
+                "StaffAuth",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -111,8 +120,9 @@ let package = Package(
         .testTarget(name: "LineEditorTests", dependencies: ["LineEditor", "TestSupport"]),
         .testTarget(name: "DialogueTests", dependencies: ["Dialogue", "Triage", "Tokenizer", "Store", "DataPack", "TestSupport", "AssistantTestSupport"]),
         .testTarget(name: "ServerTests", dependencies: ["Server", "Outbox", "Dialogue", "Triage", "Store", "DataPack", "TestSupport", "AssistantTestSupport"]),
+        .testTarget(name: "StaffAuthTests", dependencies: ["StaffAuth"]),
         .testTarget(name: "StoreTests", dependencies: [
-            "Store", "DataPack", "TestSupport",
+            "Store", "StaffAuth", "DataPack", "TestSupport",
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "PostgresNIO", package: "postgres-nio"),
         ]),

@@ -210,6 +210,39 @@ enum Migrations {
             WHERE status IN ('new', 'triaged', 'in_progress', 'pending_resident')
             """),
         ]),
+        Migration(version: 3, name: "staff accounts and web sessions", statements: [
+            // `name` is kept as given; `name_key` (the name case-folded by
+            // `StaffName.key`, the same in both engines) makes names unique
+            // ignoring case. SQLite's NOCASE and PostgreSQL's lower() under
+            // the C locale fold ASCII only.
+            .common("""
+            CREATE TABLE staff_accounts (
+                id {id},
+                name TEXT NOT NULL,
+                name_key TEXT NOT NULL UNIQUE,
+                role TEXT NOT NULL CHECK (role IN ('staff', 'admin')),
+                password_hash TEXT NOT NULL,
+                created_at BIGINT NOT NULL,
+                disabled_at BIGINT,
+                last_login_at BIGINT
+            )
+            """),
+            // A session is found by the SHA-256 of its token (hex); the token
+            // itself lives only in the browser's cookie.
+            .common("""
+            CREATE TABLE staff_sessions (
+                id {id},
+                token_hash TEXT NOT NULL UNIQUE,
+                account_id BIGINT NOT NULL REFERENCES staff_accounts(id),
+                csrf_token TEXT NOT NULL,
+                created_at BIGINT NOT NULL,
+                expires_at BIGINT NOT NULL,
+                last_seen_at BIGINT NOT NULL,
+                revoked_at BIGINT
+            )
+            """),
+            .common("CREATE INDEX staff_sessions_account ON staff_sessions(account_id) WHERE revoked_at IS NULL"),
+        ]),
     ]
 
     /// The newest schema version this build knows.

@@ -44,6 +44,21 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
     /// A value that breaks a rule of the data model (empty description, …).
     case invalidInput(String)
 
+    // MARK: staff accounts
+    /// No staff account has this name.
+    case staffAccountNotFound(String)
+    /// A staff account with this name (ignoring case) already exists.
+    case staffNameTaken(String)
+    /// A staff password shorter than the minimum.
+    case passwordTooShort(minimum: Int)
+    /// A login with an unknown name or a wrong password: the same error for
+    /// both, so a login form does not tell which names exist.
+    case wrongNameOrPassword
+    /// The staff account is disabled (reported only once the password was right).
+    case staffAccountDisabled(String)
+    /// The change would leave no enabled admin account.
+    case lastAdmin(String)
+
     public var description: String {
         switch self {
         case let .corruptDatabase(path, detail):
@@ -83,6 +98,18 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
             return "conversation \(id) changed meanwhile (expected version \(expected), found \(found)); reload it and try again"
         case let .invalidInput(detail):
             return detail
+        case let .staffAccountNotFound(name):
+            return "there is no staff account \"\(name)\" (`concierge staff list` shows them)"
+        case let .staffNameTaken(name):
+            return "there is already a staff account \"\(name)\" (names are compared ignoring case); choose another name"
+        case let .passwordTooShort(minimum):
+            return "the password is too short: a staff password needs at least \(minimum) characters (a few unrelated words make a good one)"
+        case .wrongNameOrPassword:
+            return "wrong name or password"
+        case let .staffAccountDisabled(name):
+            return "the staff account \"\(name)\" is disabled"
+        case let .lastAdmin(name):
+            return "\"\(name)\" is the only enabled admin account; make another account admin first (`concierge staff role NAME admin`)"
         }
     }
 }
