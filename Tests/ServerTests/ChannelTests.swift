@@ -197,6 +197,32 @@ import TestSupport
         #expect(SlackChannel.withoutMentions("hi <@U0BOT|concierge>!") == "hi !")
     }
 
+    // MARK: Privacy
+
+    /// A ticket filed by one resident is never shown to another, whatever
+    /// channel either of them uses (and the owner sees it from their own).
+    @Test func noResidentReadsAnothersTicketThroughAnyChannel() async throws {
+        try await RunningServer.with { server in
+            let filed = try await server.sms("I smell gas in the kitchen of unit 7C", sid: "SMgas1")
+            #expect(filed.status == 200)
+            let ticket = try #require(try await server.store.queue().first)
+            let number = ticket.number
+            let secret = "7C"
+            // The owner sees it.
+            let own = try await server.sms("status of #\(number)", sid: "SMgas2")
+            #expect(own.text.contains("#\(number)"), "\(own.text)")
+            // Nobody else does, on any channel.
+            let rest = try await server.rest("status of #\(number)", sender: "nosy-neighbour")
+            let telegram = try await server.telegram(updateID: 77, chatID: 8_888, text: "status of #\(number)")
+            let slack = try await server.slack(RunningServer.slackMessage(eventID: "EvNosy", user: "UNOSY", text: "status of #\(number)"))
+            #expect(slack.status == 200)
+            let slackReply = try #require(try await server.store.dueOutbox(now: Date().addingTimeInterval(60), channel: "slack").first)
+            for (channel, text) in [("rest", rest.text), ("telegram", telegram.text), ("slack", slackReply.text)] {
+                #expect(!text.contains(secret) && !text.lowercased().contains("gas"), "\(channel) leaked the ticket: \(text)")
+            }
+        }
+    }
+
     // MARK: Operations
 
     @Test func readinessWaitsForTheModel() async throws {
