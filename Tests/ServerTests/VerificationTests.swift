@@ -1,5 +1,7 @@
 import Foundation
 @testable import Server
+import Logging
+import Store
 import Testing
 
 /// The signature checks against the vectors the platforms publish, and the
@@ -164,4 +166,37 @@ struct ServerConfigurationTests {
             try ChannelSecrets(twilioAuthToken: "t").validate(for: twilio)
         }
     }
+}
+
+struct JSONLogTests {
+    /// One JSON object per line, with the handler's and the call's metadata,
+    /// phone numbers and emails masked (the server logs through exactly this pair).
+    @Test func linesAreJSONAndMasked() throws {
+        let lines = LockedLines()
+        var handler = MaskingLogHandler(wrapping: JSONLogHandler(label: "test", output: JSONLogOutput { lines.append($0) }))
+        handler.logLevel = .info
+        handler[metadataKey: "request"] = "r-1"
+        var logger = Logger(label: "test") { _ in handler }
+        logger.logLevel = .info
+        logger.info("reply to +1 604 555 0100 failed", metadata: ["to": "ana@example.org", "attempt": "2"])
+        logger.debug("not written")
+        let written = lines.all
+        #expect(written.count == 1)
+        let line = try #require(written.first)
+        let object = try #require(try JSONSerialization.jsonObject(with: line) as? [String: Any])
+        #expect(object["level"] as? String == "info")
+        #expect(object["label"] as? String == "test")
+        let message = try #require(object["message"] as? String)
+        #expect(!message.contains("555 0100") && message.contains("[phone"), "\(message)")
+        let metadata = try #require(object["metadata"] as? [String: String])
+        #expect(metadata == ["to": "[email]", "attempt": "2", "request": "r-1"])
+    }
+}
+
+/// Lines collected from a log output, thread-safely.
+final class LockedLines: @unchecked Sendable {
+    private let lock = NSLock()
+    private var lines: [Data] = []
+    func append(_ line: Data) { lock.withLock { lines.append(line) } }
+    var all: [Data] { lock.withLock { lines } }
 }
