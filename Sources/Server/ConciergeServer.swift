@@ -17,6 +17,7 @@ import Store
 /// | `GET /healthz` | liveness: the process answers |
 /// | `GET /readyz` | readiness: the model is loaded and the store answers |
 /// | `GET /metrics` | Prometheus text format (`ServerMetrics`) |
+/// | `/open311/v2/…` | Open311 GeoReport v2 (`addOpen311Routes`) |
 ///
 /// Only the enabled channels have routes; anything else is a JSON 404.
 public struct ConciergeServer: Sendable {
@@ -69,6 +70,7 @@ public struct ConciergeServer: Sendable {
             return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                             body: ResponseBody(byteBuffer: ByteBuffer(string: text)))
         }
+        addOpen311Routes(to: router)
         if configuration.rest != nil, let token = secrets.restToken {
             let rest = RESTChannel(services: services, token: token)
             // Also answers `/webhooks/rest/` (the router ignores the trailing slash).

@@ -243,6 +243,26 @@ enum Migrations {
             """),
             .common("CREATE INDEX staff_sessions_account ON staff_sessions(account_id) WHERE revoked_at IS NULL"),
         ]),
+        Migration(version: 4, name: "API keys for the Open311 API; tickets by creation time", statements: [
+            // A key is found by the SHA-256 of its secret (hex); the secret
+            // itself is shown once, when the key is made. A name is unique
+            // among keys not revoked (`name_key` is `APIKeyName.key`), so a
+            // key can be replaced by a new one of the same name.
+            .common("""
+            CREATE TABLE api_keys (
+                id {id},
+                name TEXT NOT NULL,
+                name_key TEXT NOT NULL,
+                key_hash TEXT NOT NULL UNIQUE,
+                scope TEXT NOT NULL CHECK (scope IN ('public', 'full')),
+                created_at BIGINT NOT NULL,
+                revoked_at BIGINT
+            )
+            """),
+            .common("CREATE UNIQUE INDEX api_keys_live_name ON api_keys(name_key) WHERE revoked_at IS NULL"),
+            // Open311's request listing: tickets by the time they were made.
+            .common("CREATE INDEX tickets_created ON tickets(created_at, id)"),
+        ]),
     ]
 
     /// The newest schema version this build knows.

@@ -59,6 +59,12 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The change would leave no enabled admin account.
     case lastAdmin(String)
 
+    // MARK: API keys
+    /// No API key that is not revoked has this name.
+    case apiKeyNotFound(String)
+    /// A key with this name (ignoring case) exists and is not revoked.
+    case apiKeyNameTaken(String)
+
     public var description: String {
         switch self {
         case let .corruptDatabase(path, detail):
@@ -110,6 +116,10 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
             return "the staff account \"\(name)\" is disabled"
         case let .lastAdmin(name):
             return "\"\(name)\" is the only enabled admin account; make another account admin first (`concierge staff role NAME admin`)"
+        case let .apiKeyNotFound(name):
+            return "there is no API key \"\(name)\" that is not revoked (`concierge apikey list` shows them)"
+        case let .apiKeyNameTaken(name):
+            return "there is already an API key \"\(name)\" (names are compared ignoring case); revoke it first or choose another name"
         }
     }
 }

@@ -27,7 +27,9 @@ struct Serve: AsyncParsableCommand {
 
         Routes: POST /webhooks/rest/webhook, POST /webhooks/telegram, \
         POST /webhooks/twilio, POST /webhooks/slack/events (enabled channels only), \
-        GET /healthz, GET /readyz, GET /metrics (Prometheus).
+        GET /healthz, GET /readyz, GET /metrics (Prometheus), and Open311 \
+        GeoReport v2 under /open311/v2/ (services.json, requests.json; filing \
+        needs a key from `concierge apikey add`).
 
         The server listens at once; on first run it trains the community model \
         in the background, and until the model is loaded /readyz and the \

@@ -1,0 +1,130 @@
+import AssistantTestSupport
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import Testing
+import TestSupport
+
+/// A real Open311 client against the real binary: `georeport` from PyPI,
+/// driven by `Tests/Open311Client/georeport_client_test.py`, against
+/// `concierge serve` with keys made by `concierge apikey add`.
+///
+/// The Python comes from `CONCIERGE_TEST_PYTHON`, else the virtual
+/// environment `.ci/run` makes (`.build/georeport-venv`), else `python3`. A
+/// missing Python or package FAILS the test, saying how to install it.
+@Suite(.serialized) struct Open311ClientTests {
+    static var python: String {
+        if let chosen = ProcessInfo.processInfo.environment["CONCIERGE_TEST_PYTHON"], !chosen.isEmpty { return chosen }
+        let venv = packageRoot.appendingPathComponent(".build/georeport-venv/bin/python3").path
+        return FileManager.default.isExecutableFile(atPath: venv) ? venv : "python3"
+    }
+
+    @Test func georeportReadsFilesAndSearchesRequests() async throws {
+        _ = await CommunityFixture.preparedTriager()
+        let home = try CommunityFixture.homeWithModel()
+        defer { home.remove() }
+        let homeArguments = ["--home", home.url.path]
+        let publicKey = try await Self.addKey(["apikey", "add", "city-311"] + homeArguments)
+        let fullKey = try await Self.addKey(["apikey", "add", "works-dept", "--full"] + homeArguments)
+
+        let server = try ServeProcess(home: home.url)
+        defer { server.terminate() }
+        let port = try await server.waitUntilReady()
+
+        let script = packageRoot.appendingPathComponent("Tests/Open311Client/georeport_client_test.py").path
+        let python = Self.python
+        let result = try await onOwnThread {
+            try runProcess("/usr/bin/env", [python, script, "--base", "http://127.0.0.1:\(port)/open311/v2",
+                                            "--public-key", publicKey, "--full-key", fullKey])
+        }
+        #expect(result.status != 127, "no Python at \"\(python)\": install python3, or run bash .ci/run")
+        #expect(result.status != 2, "georeport is missing: \(result.output)")
+        #expect(result.status == 0, "the georeport client test failed:\n\(result.output)")
+        let summary = result.output.firstMatch(of: /georeport client: (\d+) checks passed, (\d+) failed/)
+        #expect(summary.map { Int($0.1)! > 20 && Int($0.2)! == 0 } == true, "\(result.output)")
+        #expect(try await server.stop() == 0, "the server stopped cleanly on SIGTERM")
+    }
+
+    /// Runs `concierge apikey add …` and returns the key it printed.
+    static func addKey(_ arguments: [String]) async throws -> String {
+        let result = try await onOwnThread { try runConcierge(arguments) }
+        #expect(result.status == 0, "\(result.stderr)")
+        return try #require(result.stdout.split(separator: "\n").last.map(String.init), "\(result.stdout)")
+    }
+}
+
+/// `concierge serve` on a free loopback port (REST on, for a channel).
+final class ServeProcess: @unchecked Sendable {
+    let process = Process()
+    let output = Pipe()
+    private let errors = Pipe()
+
+    init(home: URL) throws {
+        process.executableURL = try conciergeExecutable()
+        process.arguments = ["serve", "--home", home.path, "--channel", "rest", "--port", "0"]
+        var environment = ProcessInfo.processInfo.environment
+        environment["CONCIERGE_REST_TOKEN"] = "t0ken"
+        environment["CONCIERGE_PACKAGE_DIR"] = packageRoot.path
+        environment.removeValue(forKey: "CONCIERGE_STORE")
+        process.environment = environment
+        process.standardOutput = output
+        process.standardError = errors
+        try process.run()
+        // Drain the log so a full pipe never blocks the server.
+        let log = errors.fileHandleForReading
+        Thread { _ = log.readDataToEndOfFile() }.start()
+    }
+
+    /// The port from "Concierge listening on http://127.0.0.1:PORT", once `/readyz` says ready.
+    func waitUntilReady() async throws -> Int {
+        let reader = output.fileHandleForReading
+        let printed = try await onOwnThread {
+            var printed = ""
+            while !printed.contains("\n") {
+                let chunk = reader.availableData
+                if chunk.isEmpty { break }
+                printed += String(decoding: chunk, as: UTF8.self)
+            }
+            return printed
+        }
+        guard let port = printed.firstMatch(of: /127\.0\.0\.1:(\d+)/).flatMap({ Int($0.1) }) else {
+            throw HTTPTestClient.Failure(description: "concierge serve did not say where it listens: \(printed)")
+        }
+        for _ in 0..<600 {
+            if (try? await HTTPTestClient.get(port: port, path: "/readyz").status) == 200 { return port }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        throw HTTPTestClient.Failure(description: "concierge serve did not become ready")
+    }
+
+    /// Sends SIGTERM if it still runs, without waiting.
+    func terminate() {
+        if process.isRunning { kill(process.processIdentifier, SIGTERM) }
+    }
+
+    /// Sends SIGTERM and waits (on a thread of its own) for the exit status.
+    func stop() async throws -> Int32 {
+        terminate()
+        let process = process
+        return try await onOwnThread {
+            process.waitUntilExit()
+            return process.terminationStatus
+        }
+    }
+}
+
+/// Runs a program to the end; its standard output and error together.
+func runProcess(_ executable: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: executable)
+    process.arguments = arguments
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    process.standardError = pipe
+    process.standardInput = FileHandle.nullDevice
+    try process.run()
+    let data = pipe.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+}
