@@ -318,6 +318,18 @@ def exercise(driver, concierge, artifacts, emergency, routine, hostile):
     shot("07-ticket-phone.png")
     driver.set_window_size(1280, 900)
 
+    # The admin page: add a staff account.
+    driver.get(concierge.url("/staff/admin"))
+    form = wait.until(lambda d: d.find_element(By.ID, "add-account"))
+    form.find_element(By.NAME, "name").send_keys("joe")
+    form.find_element(By.NAME, "password").send_keys("another long pass phrase")
+    form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    wait.until(lambda d: "done=added" in d.current_url)
+    check(bool(driver.find_elements(By.CSS_SELECTOR, "#accounts tr[data-account='joe']")), "an admin added the account joe")
+    accounts = json.loads(concierge.cli("staff", "list", "--json"))
+    check(any(account["name"] == "joe" and account["role"] == "staff" for account in accounts), "the store has joe as staff")
+    shot("08-admin.png")
+
     # Signing out ends the session: the queue asks to sign in again.
     driver.find_element(By.ID, "sign-out").click()
     wait.until(lambda d: "/staff/login" in d.current_url)

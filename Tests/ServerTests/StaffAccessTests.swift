@@ -135,6 +135,32 @@ import TestSupport
         }
     }
 
+    @Test func adminsChangeRolesAndDisableAccountsButKeepAnAdmin() async throws {
+        try await RunningServer.with { server in
+            let admin = try await StaffClient.session(for: try await server.staffAccount("ivy", role: .admin), store: server.store,
+                                                      port: server.port)
+            let joeAccount = try await server.staffAccount("joe", role: .staff)
+            let joe = try await StaffClient.session(for: joeAccount, store: server.store, port: server.port)
+            let lastAdmin = try await admin.post("/staff/admin/role", [("name", "ivy"), ("role", "staff")])
+            #expect(lastAdmin.status == 409 && lastAdmin.text.contains("only enabled admin"), "\(lastAdmin.status)")
+            #expect(try await server.store.staffAccount(name: "ivy").role == .admin)
+
+            let promote = try await admin.post("/staff/admin/role", [("name", "joe"), ("role", "admin")])
+            #expect(promote.status == 303 && promote.headers["location"] == "/staff/admin?done=role")
+            #expect(try await server.store.staffAccount(name: "joe").role == .admin)
+            #expect(try await joe.get("/staff/admin").status == 200, "joe is an admin now")
+
+            let disable = try await admin.post("/staff/admin/disable", [("name", "JOE")])
+            #expect(disable.status == 303 && disable.headers["location"] == "/staff/admin?done=disabled")
+            #expect(try await server.store.staffAccount(name: "joe").isDisabled)
+            #expect(try await joe.get("/staff").status == 303, "a disabled account's session ends")
+            let missing = try await admin.post("/staff/admin/disable", [("name", "nobody")])
+            #expect(missing.status == 404)
+            let page = try await admin.get("/staff/admin?done=disabled")
+            #expect(page.text.contains("signed out everywhere") && page.text.contains("data-account=\"joe\""))
+        }
+    }
+
     @Test func signingInAndOut() async throws {
         try await RunningServer.with { server in
             _ = try await server.staffAccount("ivy", role: .staff)

@@ -37,6 +37,7 @@ enum StaffAssets {
     .filters { display: flex; flex-wrap: wrap; gap: 0.3rem 1rem; align-items: flex-end; margin-bottom: 0.8rem; }
     .filters label { margin: 0; }
     .table-wrap { overflow-x: auto; }
+    .table-wrap + .card { margin-top: 1rem; }
     table { border-collapse: collapse; width: 100%; background: var(--card); }
     th, td { text-align: left; padding: 0.45rem 0.5rem; border-bottom: 1px solid var(--line); vertical-align: top; }
     th { font-size: 0.8rem; text-transform: uppercase; letter-spacing: 0.03em; color: var(--muted); }
