@@ -31,6 +31,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
     ],
     targets: [
         // C wrapper over the system ICU. Its public header exposes only stdint types.
@@ -84,11 +85,13 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
-        // The webhook server: REST, Telegram, Twilio SMS and Slack channels, health and metrics.
+        // The webhook server: REST, Telegram, Twilio SMS and Slack channels, health and metrics,
+        // and the staff web page (Mustache templates compiled in, sessions from StaffAuth).
         .target(
             name: "Server",
             dependencies: [
-                "Dialogue", "Triage", "Store", "DataPack", "Outbox", "Yams",
+                "Dialogue", "Triage", "Store", "DataPack", "Outbox", "Yams", "StaffAuth",
+                .product(name: "Mustache", package: "swift-mustache"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Crypto", package: "swift-crypto"),

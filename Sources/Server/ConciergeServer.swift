@@ -90,6 +90,7 @@ public struct ConciergeServer: Sendable {
                                      botUserID: settings.botUserID)
             router.post("/webhooks/slack/events") { request, _ in try await slack.handle(request) }
         }
+        addStaffRoutes(to: router)
         return router
     }
 

@@ -9,6 +9,8 @@ public struct HTTPTestResponse: Sendable {
     /// Header names lower-cased.
     public var headers: [String: String]
     public var body: [UInt8]
+    /// Every `Set-Cookie` header, in order (`headers` keeps only the last of a repeated header).
+    public var setCookies: [String] = []
 
     public var text: String { String(decoding: body, as: UTF8.self) }
 
@@ -102,14 +104,18 @@ public enum HTTPTestClient {
         let statusParts = head[0].split(separator: " ")
         guard statusParts.count >= 2, let status = Int(statusParts[1]) else { throw Failure(description: "bad status line \(head[0])") }
         var headers: [String: String] = [:]
+        var setCookies: [String] = []
         for line in head.dropFirst() {
             guard let colon = line.firstIndex(of: ":") else { continue }
-            headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+            let name = line[..<colon].lowercased()
+            let value = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+            headers[name] = value
+            if name == "set-cookie" { setCookies.append(value) }
         }
         var body = Array(bytes[(headerEnd + 4)...])
         if headers["transfer-encoding"]?.lowercased() == "chunked" { body = try dechunk(body) }
         else if let length = headers["content-length"].flatMap(Int.init), body.count > length { body = Array(body[0..<length]) }
-        return HTTPTestResponse(status: status, headers: headers, body: body)
+        return HTTPTestResponse(status: status, headers: headers, body: body, setCookies: setCookies)
     }
 
     static func dechunk(_ bytes: [UInt8]) throws -> [UInt8] {

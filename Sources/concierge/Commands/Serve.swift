@@ -31,6 +31,12 @@ struct Serve: AsyncParsableCommand {
         GeoReport v2 under /open311/v2/ (services.json, requests.json; filing \
         needs a key from `concierge apikey add`).
 
+        The staff web page is at /staff: sign in with an account made by \
+        `concierge staff add NAME --admin`. Its cookies are Secure, so browsers \
+        keep them only over HTTPS (a TLS proxy in front) or on localhost / \
+        127.0.0.1; see SECURITY.md. /metrics and /readyz need no credentials: \
+        keep the port on loopback or firewalled.
+
         The server listens at once; on first run it trains the community model \
         in the background, and until the model is loaded /readyz and the \
         webhooks answer 503 with Retry-After. SIGTERM or Ctrl-C stops accepting \

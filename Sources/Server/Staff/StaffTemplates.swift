@@ -1,0 +1,324 @@
+import Mustache
+
+/// The staff page's Mustache templates, compiled into the binary (nothing to
+/// install beside it). Every value is printed with `{{…}}`, which escapes
+/// `& < > " '`; the templates never use the unescaped forms (`{{{…}}}`,
+/// `{{&…}}`), and a test checks that. Scripts and styles are files of their
+/// own (`StaffAssets`), so the Content-Security-Policy allows no inline code.
+enum StaffTemplates {
+    /// The templates by name, for `MustacheLibrary`.
+    static let sources: [String: String] = [
+        "top": top, "bottom": bottom, "login": login, "queue": queue, "queueRows": queueRows,
+        "ticket": ticket, "admin": admin, "message": message,
+    ]
+
+    /// Parses every template. Throws `MustacheLibrary.ParserError` for a broken one.
+    static func library() throws -> MustacheLibrary {
+        var library = MustacheLibrary()
+        for (name, source) in sources { try library.register(source, named: name) }
+        return library
+    }
+
+    static let top = #"""
+    <!doctype html>
+    <html lang="en">
+    <head>
+    <meta charset="utf-8">
+    <meta name="viewport" content="width=device-width, initial-scale=1">
+    <title>{{title}} · Concierge staff</title>
+    <link rel="stylesheet" href="/staff/static/staff.css">
+    <script src="/staff/static/staff.js" defer></script>
+    </head>
+    <body>
+    <header class="bar">
+    <a class="brand" href="/staff">Concierge staff</a>
+    {{#staff}}
+    <nav>
+    <a href="/staff">Queue</a>
+    <a href="/staff?mine=1">Mine</a>
+    {{#isAdmin}}<a href="/staff/admin">Accounts</a>{{/isAdmin}}
+    <span class="who">{{name}} · {{role}}</span>
+    <form method="post" action="/staff/logout" class="inline">
+    <input type="hidden" name="_csrf" value="{{csrf}}">
+    <button type="submit" class="link" id="sign-out">Sign out</button>
+    </form>
+    </nav>
+    {{/staff}}
+    </header>
+    <main>
+    {{#error}}<p class="flash error" role="alert">{{error}}</p>{{/error}}
+    {{#notice}}<p class="flash notice" role="status">{{notice}}</p>{{/notice}}
+
+    """#
+
+    static let bottom = #"""
+    </main>
+    </body>
+    </html>
+
+    """#
+
+    static let login = #"""
+    {{> top}}
+    <section class="card narrow">
+    <h1>Sign in</h1>
+    <form method="post" action="/staff/login" id="login-form">
+    <input type="hidden" name="_login" value="{{loginToken}}">
+    {{#next}}<input type="hidden" name="next" value="{{next}}">{{/next}}
+    <label>Name <input name="name" id="name" autocomplete="username" required value="{{name}}" autocapitalize="none" spellcheck="false"></label>
+    <label>Password <input name="password" id="password" type="password" autocomplete="current-password" required></label>
+    <button type="submit" id="sign-in">Sign in</button>
+    </form>
+    <p class="muted">Accounts are made by an admin (or <code>concierge staff add NAME</code>).</p>
+    </section>
+    {{> bottom}}
+    """#
+
+    static let queue = #"""
+    {{> top}}
+    <h1>Queue <span class="count" id="queue-count">{{count}}</span></h1>
+    <form class="filters" method="get" action="/staff" id="filters">
+    <label>Status <select name="status">{{#statusOptions}}<option value="{{value}}"{{#selected}} selected{{/selected}}>{{label}}</option>{{/statusOptions}}</select></label>
+    <label>Category <select name="category">{{#categoryOptions}}<option value="{{value}}"{{#selected}} selected{{/selected}}>{{label}}</option>{{/categoryOptions}}</select></label>
+    <label>Priority <select name="priority">{{#priorityOptions}}<option value="{{value}}"{{#selected}} selected{{/selected}}>{{label}}</option>{{/priorityOptions}}</select></label>
+    <label>Assignee <input name="assignee" value="{{#unassigned}}-{{/unassigned}}{{assignee}}" placeholder="name, or - for nobody" size="12"></label>
+    <label class="check"><input type="checkbox" name="mine" value="1"{{#mine}} checked{{/mine}}> Mine</label>
+    <button type="submit">Filter</button>
+    </form>
+    <div class="table-wrap">
+    <table class="queue">
+    <thead><tr><th>#</th><th>Priority</th><th>SLA</th><th>Category</th><th>Status</th><th>Location</th><th>Language</th><th>Confidence</th><th>Assignee</th><th>Age</th></tr></thead>
+    <tbody id="queue-rows" data-src="{{rowsURL}}">
+    {{> queueRows}}
+    </tbody>
+    </table>
+    </div>
+    <p class="muted">Most urgent first (priority, then age). Updated <span id="queue-updated">{{updatedAt}}</span> {{zone}}; refreshes by itself.</p>
+    {{> bottom}}
+    """#
+
+    static let queueRows = #"""
+    {{#rows}}
+    <tr class="ticket-row {{priorityClass}}{{#sla.breached}} breached{{/sla.breached}}" data-ticket="{{number}}">
+    <td data-label="#"><a class="ticket-link" href="/staff/tickets/{{number}}">#{{number}}</a></td>
+    <td data-label="Priority"><span class="badge {{priorityClass}}">{{priority}}</span></td>
+    <td data-label="SLA" class="sla{{#sla.breached}} breached{{/sla.breached}}{{#sla.urgent}} urgent{{/sla.urgent}}">{{sla.text}}</td>
+    <td data-label="Category" class="category"><span class="category-name">{{category}}</span>{{#.summary}}<span class="summary">{{.}}</span>{{/.summary}}</td>
+    <td data-label="Status">{{status}}</td>
+    <td data-label="Location">{{.location}}{{^.location}}<span class="muted">—</span>{{/.location}}</td>
+    <td data-label="Language">{{.language}}{{^.language}}<span class="muted">—</span>{{/.language}}</td>
+    <td data-label="Confidence">{{.confidence}}{{^.confidence}}<span class="muted">—</span>{{/.confidence}}</td>
+    <td data-label="Assignee">{{.assignee}}{{^.assignee}}<span class="muted">nobody</span>{{/.assignee}}</td>
+    <td data-label="Age">{{age}}</td>
+    </tr>
+    {{/rows}}
+    {{^rows}}<tr class="empty"><td colspan="10">No tickets match these filters.</td></tr>{{/rows}}
+    """#
+
+    static let ticket = #"""
+    {{> top}}
+    {{#ticket}}
+    <h1>#{{number}} <span class="badge {{priorityClass}}" id="ticket-priority">{{.priority}}</span> <span id="ticket-category">{{category}}</span></h1>
+    <p class="facts">
+    <span>Status <strong id="ticket-status">{{status}}</strong></span>
+    <span class="sla{{#sla.breached}} breached{{/sla.breached}}{{#sla.urgent}} urgent{{/sla.urgent}}">SLA {{sla.text}}</span>
+    <span>Assignee <strong id="ticket-assignee">{{.assignee}}{{^.assignee}}nobody{{/.assignee}}</strong></span>
+    {{#.duplicateOf}}<span>Duplicate of <a href="/staff/tickets/{{.}}">#{{.}}</a></span>{{/.duplicateOf}}
+    </p>
+    {{/ticket}}
+    <div class="columns">
+    <div class="main">
+    <section class="card">
+    <h2>Request</h2>
+    {{#ticket}}
+    <p class="resident-text" id="ticket-description">{{.description}}{{^.description}}<span class="muted">[text purged or erased]</span>{{/.description}}</p>
+    <dl class="pairs">
+    {{#.unit}}<dt>Unit</dt><dd>{{.}}</dd>{{/.unit}}
+    {{#.location}}<dt>Where</dt><dd>{{.}}</dd>{{/.location}}
+    {{#.accessNotes}}<dt>Access</dt><dd>{{.}}</dd>{{/.accessNotes}}
+    <dt>Filed</dt><dd>{{created}}</dd>
+    <dt>Updated</dt><dd>{{updated}}</dd>
+    {{#.safetyRule}}<dt>Safety rule</dt><dd>{{.}}</dd>{{/.safetyRule}}
+    {{#.confidence}}<dt>Model confidence</dt><dd>{{.}}</dd>{{/.confidence}}
+    {{#.modelVersion}}<dt>Model</dt><dd><code>{{.}}</code></dd>{{/.modelVersion}}
+    {{/ticket}}
+    {{#resident}}
+    <dt>Resident</dt><dd><code>{{reference}}</code>{{#.name}} · {{.}}{{/.name}}{{#.unit}} · {{.}}{{/.unit}}{{#.language}} · {{.}}{{/.language}}{{#forgotten}} · <em>forgotten</em>{{/forgotten}}</dd>
+    {{/resident}}
+    </dl>
+    </section>
+    {{#triage}}
+    <section class="card" id="triage">
+    <h2>Triage decision</h2>
+    <p class="explained" id="explained">{{#segments}}{{#highlighted}}<mark class="{{classes}}" title="{{reason}}">{{.text}}</mark>{{/highlighted}}{{^highlighted}}{{.text}}{{/highlighted}}{{/segments}}</p>
+    <p class="legend"><mark class="intent">category</mark> <mark class="priority">priority</mark> <mark class="safety">safety rule</mark></p>
+    <dl class="pairs">
+    <dt>Kind</dt><dd>{{kind}}</dd>
+    <dt>Intent</dt><dd>{{intent}}{{#.confidence}} ({{.}}){{/.confidence}}</dd>
+    {{#.priority}}<dt>Priority</dt><dd>{{.}}</dd>{{/.priority}}
+    {{#.modelPriority}}<dt>Model's priority</dt><dd>{{.}}</dd>{{/.modelPriority}}
+    {{#.priorityConfidence}}<dt>Priority confidence</dt><dd>{{.}}</dd>{{/.priorityConfidence}}
+    <dt>Language</dt><dd>{{.language}}</dd>
+    {{#.safetyRule}}<dt>Safety rule</dt><dd>{{.}}: “{{safetyWords}}”</dd>{{/.safetyRule}}
+    {{#hasExplanation}}
+    <dt>Category words</dt><dd>{{#intentWords}}<span class="word">{{word}} <small>{{influence}}</small></span> {{/intentWords}}{{^intentWords}}—{{/intentWords}}</dd>
+    <dt>Priority words</dt><dd>{{#priorityWords}}<span class="word">{{word}} <small>{{influence}}</small></span> {{/priorityWords}}{{^priorityWords}}—{{/priorityWords}}</dd>
+    {{/hasExplanation}}
+    </dl>
+    </section>
+    {{/triage}}
+    <section class="card">
+    <h2>Conversation</h2>
+    <ol class="transcript" id="transcript">
+    {{#transcript}}<li class="{{#inbound}}in{{/inbound}}{{^inbound}}out{{/inbound}}"><span class="meta">{{who}} · {{when}}</span><span class="resident-text">{{.text}}{{^.text}}<span class="muted">[redacted]</span>{{/.text}}</span></li>
+    {{/transcript}}
+    {{^transcript}}<li class="muted">No conversation: staff filed this ticket.</li>{{/transcript}}
+    </ol>
+    </section>
+    <section class="card">
+    <h2>Notes</h2>
+    <ol class="notes" id="notes">
+    {{#notes}}<li class="{{#isPublic}}public{{/isPublic}}{{^isPublic}}internal{{/isPublic}}"><span class="meta">{{author}} · {{when}} · {{#isPublic}}public reply{{/isPublic}}{{^isPublic}}internal{{/isPublic}}</span><span class="resident-text">{{.text}}{{^.text}}<span class="muted">[erased]</span>{{/.text}}</span></li>
+    {{/notes}}
+    {{^notes}}<li class="muted">No notes yet.</li>{{/notes}}
+    </ol>
+    </section>
+    <section class="card">
+    <h2>Audit log</h2>
+    <div class="table-wrap"><table class="log" id="audit-log">
+    <thead><tr><th>When</th><th>Who</th><th>What</th><th>From</th><th>To</th></tr></thead>
+    <tbody>{{#events}}<tr><td>{{when}}</td><td>{{actor}}</td><td>{{kind}}</td><td>{{.from}}</td><td>{{.to}}</td></tr>
+    {{/events}}</tbody>
+    </table></div>
+    </section>
+    </div>
+    <aside class="actions">
+    {{#ticket}}
+    <section class="card">
+    <h2>Reply or note</h2>
+    <form method="post" action="/staff/tickets/{{number}}/notes" id="note-form">
+    <input type="hidden" name="_csrf" value="{{staff.csrf}}">
+    <textarea name="text" id="note-text" rows="4" required maxlength="4000"></textarea>
+    <label class="check"><input type="radio" name="visibility" value="internal" id="note-internal" checked> Internal note (staff only)</label>
+    <label class="check"><input type="radio" name="visibility" value="public" id="note-public"> Public reply (sent to the resident)</label>
+    <button type="submit" id="note-submit">Add</button>
+    </form>
+    </section>
+    <section class="card">
+    <h2>Assign</h2>
+    <form method="post" action="/staff/tickets/{{number}}/assign" id="assign-form">
+    <input type="hidden" name="_csrf" value="{{staff.csrf}}">
+    <input name="assignee" id="assignee" list="staff-names" value="{{.assignee}}" placeholder="nobody">
+    <button type="submit">Assign</button>
+    </form>
+    <form method="post" action="/staff/tickets/{{number}}/assign" class="inline">
+    <input type="hidden" name="_csrf" value="{{staff.csrf}}">
+    <input type="hidden" name="assignee" value="{{staff.name}}">
+    <button type="submit" class="secondary" id="assign-me">Assign to me</button>
+    </form>
+    </section>
+    <section class="card">
+    <h2>Status</h2>
+    {{#canChangeStatus}}
+    <form method="post" action="/staff/tickets/{{number}}/status" id="status-form">
+    <input type="hidden" name="_csrf" value="{{staff.csrf}}">
+    <select name="status" id="status-select">{{#statusOptions}}<option value="{{value}}">{{label}}</option>{{/statusOptions}}</select>
+    <button type="submit">Change</button>
+    </form>
+    {{/canChangeStatus}}
+    {{^canChangeStatus}}<p class="muted">{{status}} is final.</p>{{/canChangeStatus}}
+    </section>
+    <section class="card">
+    <h2>Category</h2>
+    {{#canRecategorise}}
+    <form method="post" action="/staff/tickets/{{number}}/category" id="category-form">
+    <input type="hidden" name="_csrf" value="{{staff.csrf}}">
+    <select name="category" id="category-select">{{#categoryOptions}}<option value="{{value}}"{{#selected}} selected{{/selected}}>{{label}}</option>{{/categoryOptions}}</select>
+    <button type="submit" id="category-submit">Re-categorise</button>
+    </form>
+    {{/canRecategorise}}
+    {{^canRecategorise}}<p class="muted">The categories load with the model; try again shortly.</p>{{/canRecategorise}}
+    </section>
+    <section class="card">
+    <h2>Priority</h2>
+    <form method="post" action="/staff/tickets/{{number}}/priority" id="priority-form">
+    <input type="hidden" name="_csrf" value="{{staff.csrf}}">
+    <select name="priority" id="priority-select">{{#priorityOptions}}<option value="{{value}}"{{#selected}} selected{{/selected}}>{{label}}</option>{{/priorityOptions}}</select>
+    <button type="submit">Re-prioritise</button>
+    </form>
+    </section>
+    {{#canMerge}}
+    <section class="card">
+    <h2>Merge</h2>
+    <form method="post" action="/staff/tickets/{{number}}/merge" id="merge-form">
+    <input type="hidden" name="_csrf" value="{{staff.csrf}}">
+    <label>Duplicate of # <input name="into" type="number" min="1" required inputmode="numeric" size="6"></label>
+    <button type="submit">Merge</button>
+    </form>
+    </section>
+    {{/canMerge}}
+    {{/ticket}}
+    <datalist id="staff-names">{{#staffNames}}<option value="{{.}}">{{/staffNames}}</datalist>
+    </aside>
+    </div>
+    {{> bottom}}
+    """#
+
+    static let admin = #"""
+    {{> top}}
+    <h1>Staff accounts</h1>
+    <div class="table-wrap">
+    <table class="accounts" id="accounts">
+    <thead><tr><th>Name</th><th>Role</th><th>Created</th><th>Last sign-in</th><th>Disabled</th><th></th></tr></thead>
+    <tbody>
+    {{#accounts}}
+    <tr data-account="{{name}}">
+    <td data-label="Name">{{name}}{{#isSelf}} <span class="muted">(you)</span>{{/isSelf}}</td>
+    <td data-label="Role">{{role}}</td>
+    <td data-label="Created">{{created}}</td>
+    <td data-label="Last sign-in">{{lastLogin}}</td>
+    <td data-label="Disabled">{{.disabled}}{{^.disabled}}—{{/.disabled}}</td>
+    <td class="row-actions">
+    {{^.disabled}}
+    <form method="post" action="/staff/admin/role" class="inline">
+    <input type="hidden" name="_csrf" value="{{staff.csrf}}">
+    <input type="hidden" name="name" value="{{name}}">
+    {{#isAdmin}}<input type="hidden" name="role" value="staff"><button type="submit" class="secondary">Make staff</button>{{/isAdmin}}
+    {{^isAdmin}}<input type="hidden" name="role" value="admin"><button type="submit" class="secondary">Make admin</button>{{/isAdmin}}
+    </form>
+    <form method="post" action="/staff/admin/disable" class="inline">
+    <input type="hidden" name="_csrf" value="{{staff.csrf}}">
+    <input type="hidden" name="name" value="{{name}}">
+    <button type="submit" class="danger">Disable</button>
+    </form>
+    {{/.disabled}}
+    </td>
+    </tr>
+    {{/accounts}}
+    </tbody>
+    </table>
+    </div>
+    <section class="card narrow">
+    <h2>Add an account</h2>
+    <form method="post" action="/staff/admin/accounts" id="add-account">
+    <input type="hidden" name="_csrf" value="{{staff.csrf}}">
+    <label>Name <input name="name" required maxlength="64" autocapitalize="none" spellcheck="false"></label>
+    <label>Starting password <input name="password" type="password" required minlength="{{minimumPasswordLength}}" autocomplete="new-password"></label>
+    <label>Role <select name="role"><option value="staff" selected>staff</option><option value="admin">admin</option></select></label>
+    <button type="submit">Add</button>
+    </form>
+    <p class="muted">They change it with <code>concierge staff passwd NAME</code>. Disabling an account signs it out everywhere.</p>
+    </section>
+    {{> bottom}}
+    """#
+
+    static let message = #"""
+    {{> top}}
+    <section class="card narrow">
+    <h1>{{title}}</h1>
+    <p>{{message}}</p>
+    <p><a href="/staff">Back to the queue</a></p>
+    </section>
+    {{> bottom}}
+    """#
+}
