@@ -33,8 +33,8 @@ public struct ServerConfiguration: Sendable, Equatable {
     /// refilled at `messagesPerMinute`.
     public var rateLimit = RateLimitSettings(messagesPerMinute: 20, burst: 10)
     /// Conversation turns processed at once; more wait in arrival order
-    /// (default: 8 per processor).
-    public var turnsInFlight = 8 * ProcessInfo.processInfo.activeProcessorCount
+    /// (default: 16 per processor).
+    public var turnsInFlight = 16 * ProcessInfo.processInfo.activeProcessorCount
     /// How often the outbox worker looks for replies to send when nothing woke it.
     public var outboxPollSeconds = 1.0
     public var rest: RESTSettings?

@@ -41,6 +41,7 @@ public final class ServerMetrics: Sendable {
         if path.hasPrefix("/webhooks/twilio") { return "sms" }
         if path.hasPrefix("/webhooks/slack") { return "slack" }
         if path.hasPrefix("/open311/") { return "open311" }
+        if path == "/staff" || path.hasPrefix("/staff/") { return "staff" }
         if path == "/metrics" { return "metrics" }
         if path == "/healthz" || path == "/readyz" { return "health" }
         return "other"

@@ -755,8 +755,12 @@ enum StoreEngine {
         for chunk in stride(from: 0, to: ticketIDs.count, by: 500).map({ Array(ticketIDs[$0..<min($0 + 500, ticketIDs.count)]) }) {
             let list = Array(repeating: "?", count: chunk.count).joined(separator: ", ")
             try session.execute("""
-                UPDATE tickets SET description = NULL, location = NULL, access_notes = NULL, purged_at = ? WHERE id IN (\(list))
+                UPDATE tickets SET description = NULL, location = NULL, access_notes = NULL, triage = NULL, purged_at = ?
+                WHERE id IN (\(list))
                 """, [.date(now)] + chunk.map(SQLValue.integer))
+            // Staff re-labels keep a copy of the resident's words for training: gone too.
+            try session.execute("UPDATE corrections SET text = NULL WHERE text IS NOT NULL AND ticket_id IN (\(list))",
+                                chunk.map(SQLValue.integer))
             for ticketID in chunk {
                 try appendEvent(session, ticketID: ticketID, actor: actor, kind: "redacted", from: nil, to: "retention purge", now: now)
             }

@@ -418,8 +418,11 @@ struct TicketStoreTests {
         try await withTestStore(backend) { store, db in
             let alice = ResidentInfo(channel: "t", externalID: "alice")
             let bob = ResidentInfo(channel: "t", externalID: "bob")
+            var leak = draft(text: "old leak")
+            leak.triage = #"{"text":"old leak","kind":"service_request"}"#
             _ = try await store.commitTurn(ConversationTurn(resident: alice, deliveryID: "1", inboundText: "old leak", expectedVersion: 0,
-                                                            newState: nil, tickets: [draft(text: "old leak")], reply: "Filed"))
+                                                            newState: nil, tickets: [leak], reply: "Filed"))
+            try await store.changeCategory(number: 1, to: "heating", actor: "t")
             _ = try await store.commitTurn(ConversationTurn(resident: bob, deliveryID: "2", inboundText: "old noise", expectedVersion: 0,
                                                             newState: nil, tickets: [draft("noise", .p3, "old noise")], reply: "Filed"))
             try await store.changeStatus(number: 1, to: .resolved, actor: "t")
@@ -432,7 +435,9 @@ struct TicketStoreTests {
             #expect(report.ticketsPurged == 1, "only #1 was closed more than 30 days ago")
             #expect(report.messagesPurged == 2, "alice's messages; bob's ticket is still open")
             #expect(try await store.ticket(number: 1).description == nil)
-            #expect(try await store.ticket(number: 1).category == "plumbing")
+            #expect(try await store.ticket(number: 1).triage == nil, "the triage record holds the resident's words too")
+            #expect(try await store.corrections(includeExported: true).allSatisfy { $0.text == nil }, "and so do staff re-labels")
+            #expect(try await store.ticket(number: 1).category == "heating")
             #expect(try await store.ticket(number: 2).description == "old noise")
             #expect(try await store.ticket(number: 3).description == "closed recently")
             #expect(try await store.ticketDetail(number: 2).transcript.allSatisfy { $0.text != nil })

@@ -41,7 +41,8 @@ ANSWERED="$(curl -s "http://127.0.0.1:$PORT/metrics" | grep '^concierge_http_req
 kill -TERM "$SERVER_PID"; wait "$SERVER_PID" || true
 STORED="$(sqlite3 "$HOME_DIR/concierge.sqlite" "SELECT count(*) FROM messages WHERE direction = 'in'" 2>/dev/null || echo "?")"
 DISTINCT="$(sqlite3 "$HOME_DIR/concierge.sqlite" "SELECT count(DISTINCT delivery_id) FROM messages WHERE direction = 'in'" 2>/dev/null || echo "?")"
-echo "server answered $ANSWERED requests with 200; the store holds $STORED inbound messages ($DISTINCT distinct delivery ids)"
+echo "server answered $ANSWERED requests with 200; the store holds $STORED inbound messages ($DISTINCT distinct delivery ids:"
+echo "  no message stored twice); the $((STORED - ${ANSWERED%.*})) more were in flight when wrk stopped (at most 16 + 64 + 256)"
 ENGINE="$("$BIN" bench engine --home "$HOME_DIR" --messages scripts/load/messages.txt --concurrency 64 --seconds "$SECONDS_PER_LEVEL")"
 echo "$ENGINE"
 ENGINE_RPS="$(echo "$ENGINE" | sed -n 's/.*= \([0-9]*\) messages\/s.*/\1/p')"

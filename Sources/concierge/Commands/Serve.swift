@@ -96,7 +96,7 @@ struct Serve: AsyncParsableCommand {
     var rateBurst: Int?
 
     @Option(name: .customLong("turns-in-flight"), help: ArgumentHelp(
-        "Messages processed at once; more wait their turn in arrival order (default: 8 per processor).", valueName: "n"))
+        "Messages processed at once; more wait their turn in arrival order (default: 16 per processor).", valueName: "n"))
     var turnsInFlight: Int?
 
     @Option(name: .customLong("log-format"), help: ArgumentHelp(
