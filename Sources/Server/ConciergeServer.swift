@@ -56,9 +56,11 @@ public struct ConciergeServer: Sendable {
     public func router() -> Router<BasicRequestContext> {
         let router = Router()
         router.add(middleware: ObservationMiddleware(metrics: metrics, logger: logger))
+        // One admission gate for every route that triages: webhooks and Open311 filings share the processors.
+        let triageGate = TurnGate(limit: configuration.turnsInFlight)
         let services = ChannelServices(assistant: assistant, limiter: limiter, metrics: metrics, configuration: configuration,
                                        secrets: secrets, logger: logger, replyQueued: replyQueued, now: now,
-                                       gate: TurnGate(limit: configuration.turnsInFlight))
+                                       gate: triageGate)
         let store = store
         let assistant = assistant
         let metrics = metrics
@@ -70,7 +72,7 @@ public struct ConciergeServer: Sendable {
             return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                             body: ResponseBody(byteBuffer: ByteBuffer(string: text)))
         }
-        addOpen311Routes(to: router)
+        addOpen311Routes(to: router, gate: triageGate)
         if configuration.rest != nil, let token = secrets.restToken {
             let rest = RESTChannel(services: services, token: token)
             // Also answers `/webhooks/rest/` (the router ignores the trailing slash).

@@ -18,11 +18,11 @@ import Hummingbird
 /// server serves one community. Errors are GeoReport's
 /// `[{"code": 400, "description": "…"}]`, with 400, 403, 404 (and 413, 429, 503).
 extension ConciergeServer {
-    /// Adds the `/open311/` routes and their error middleware to `router`.
-    func addOpen311Routes(to router: Router<BasicRequestContext>) {
+    /// Adds the `/open311/` routes and their error middleware to `router`;
+    /// filings triage behind `gate`, the one the webhooks use.
+    func addOpen311Routes(to router: Router<BasicRequestContext>, gate: TurnGate) {
         let endpoints = Open311Endpoints(store: store, assistant: assistant, configuration: configuration, limiter: limiter,
-                                         metrics: metrics, logger: logger, now: now,
-                                         gate: TurnGate(limit: configuration.turnsInFlight))
+                                         metrics: metrics, logger: logger, now: now, gate: gate)
         let group = router.group("open311")
         group.add(middleware: Open311ErrorMiddleware(logger: logger))
         group.get("v2/:document") { request, context in
