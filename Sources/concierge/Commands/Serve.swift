@@ -16,11 +16,11 @@ struct Serve: AsyncParsableCommand {
         Settings come from a YAML file (--config), then these options; secrets only \
         from the environment, never from the file:
 
-          CONCIERGE_REST_TOKEN             bearer token of the REST channel
-          CONCIERGE_TELEGRAM_SECRET_TOKEN  the secret_token given to Telegram's setWebhook
-          CONCIERGE_TELEGRAM_BOT_TOKEN     the bot token (only with telegram reply: api)
-          CONCIERGE_TWILIO_AUTH_TOKEN      signs X-Twilio-Signature (and sends staff replies by SMS)
-          CONCIERGE_SLACK_SIGNING_SECRET   signs X-Slack-Signature
+          CONCIERGE_REST_TOKEN             the REST channel's bearer token
+          CONCIERGE_TELEGRAM_SECRET_TOKEN  setWebhook's secret_token
+          CONCIERGE_TELEGRAM_BOT_TOKEN     the bot token (telegram reply: api)
+          CONCIERGE_TWILIO_AUTH_TOKEN      checks X-Twilio-Signature, sends SMS
+          CONCIERGE_SLACK_SIGNING_SECRET   checks X-Slack-Signature
           CONCIERGE_SLACK_BOT_TOKEN        xoxb-… token for chat.postMessage
 
         Starting with an enabled channel's secret missing fails at once, naming it.
