@@ -7,10 +7,15 @@ extension ConciergeServer {
     /// Slack (`chat.postMessage`, always), Telegram (`sendMessage`, when the bot
     /// token is set: replies with `reply: api`, and staff replies either way),
     /// and SMS (the Twilio Messages API, when `account_sid` and `from_number`
-    /// are configured: staff replies). The REST channel has no way to push, so
-    /// its staff replies wait in the outbox (and in the resident's status lookup).
+    /// are configured: staff replies), and REST (the integrator's
+    /// `callback_url`, when configured: staff replies; without one they wait
+    /// in the outbox, and show in the resident's status lookup).
     public func outboxSenders() throws -> [any OutboxSender] {
         var senders: [any OutboxSender] = []
+        if let callback = configuration.rest?.callbackURL {
+            senders.append(RESTCallbackSender(callbackURL: try Self.url(callback, "channels.rest.callback_url"),
+                                              token: secrets.restToken))
+        }
         if let slack = configuration.slack, let token = secrets.slackBotToken {
             senders.append(SlackSender(botToken: token, apiBase: try Self.url(slack.apiBase, "channels.slack.api_base")))
         }

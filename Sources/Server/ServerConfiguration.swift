@@ -14,7 +14,7 @@ import Yams
 /// rate_limit: { messages_per_minute: 20, burst: 10 }
 /// outbox: { poll_seconds: 1 }
 /// channels:                                   # a channel listed here is on
-///   rest: {}
+///   rest: { callback_url: https://app.example.org/concierge }   # optional: staff replies pushed
 ///   telegram: { reply: inline }               # or `api` (sendMessage through the outbox)
 ///   twilio: { account_sid: AC…, from_number: "+15550001111" }
 ///   slack: { bot_user_id: U0BOT }
@@ -54,7 +54,12 @@ public struct ServerConfiguration: Sendable, Equatable {
     }
 
     /// The REST channel (`POST /webhooks/rest/webhook`), protected by a bearer token.
-    public struct RESTSettings: Sendable, Equatable { public init() {} }
+    public struct RESTSettings: Sendable, Equatable {
+        /// Where staff's public replies to REST residents are pushed (Rasa's
+        /// callback convention); without it they wait in the resident's status lookup.
+        public var callbackURL: String?
+        public init() {}
+    }
 
     /// The Telegram bot webhook.
     public struct TelegramSettings: Sendable, Equatable {
@@ -152,7 +157,11 @@ public struct ServerConfiguration: Sendable, Equatable {
     }
 
     private mutating func readChannels(_ channels: [String: Node], reader: YAMLReader) {
-        if Self.settings(channels["rest"], "rest", allowed: [], reader: reader) != nil { rest = RESTSettings() }
+        if let values = Self.settings(channels["rest"], "rest", allowed: ["callback_url"], reader: reader) {
+            var rest = RESTSettings()
+            rest.callbackURL = reader.string(values["callback_url"], what: "channels.rest.callback_url")
+            self.rest = rest
+        }
         if let values = Self.settings(channels["telegram"], "telegram", allowed: ["reply", "api_base"], reader: reader) {
             var telegram = TelegramSettings()
             if let reply = reader.string(values["reply"], what: "channels.telegram.reply") {

@@ -54,4 +54,35 @@ import TestSupport
             #expect((sent["text"] as? String)?.isEmpty == false)
         }
     }
+
+    /// REST residents have no push channel of their own: a staff reply on
+    /// their ticket goes to the integrator's callback URL (Rasa's convention),
+    /// with the REST token, and is recorded as sent.
+    @Test func aStaffReplyToARESTResidentIsPushedToTheCallback() async throws {
+        let integrator = try LoopbackHTTPServer()
+        defer { integrator.stop() }
+        integrator.enqueue(.json(503, "{}"), for: "/concierge/push")
+        integrator.enqueue(.json(200, "{}"), for: "/concierge/push")
+        var configuration = RunningServer.configuration()
+        configuration.rest?.callbackURL = integrator.baseURL.absoluteString + "/concierge/push"
+        configuration.outboxPollSeconds = 0.05
+        try await RunningServer.with(configuration: configuration, outbox: true) { server in
+            let filed = try await server.rest("I smell gas in the hallway outside 3A", sender: "dora")
+            #expect(filed.status == 200)
+            let ticket = try #require(try await server.store.queue().first)
+            try await server.store.addNote(number: ticket.number, text: "The gas company is on its way.", visibility: .public,
+                                           actor: "ivy")
+            #expect(await integrator.waitForRequests(2), "a failed push, then the delivery")
+            let pushed = try #require(integrator.requests.last)
+            #expect(pushed.header("Authorization") == "Bearer \(TestSecrets.restToken)")
+            #expect(pushed.json?["recipient_id"] as? String == "dora")
+            #expect((pushed.json?["text"] as? String)?.contains("gas company") == true)
+            var pending = 1
+            for _ in 0..<200 where pending > 0 {
+                pending = try await server.store.statistics().outboxPending
+                if pending > 0 { try await Task.sleep(for: .milliseconds(20)) }
+            }
+            #expect(pending == 0)
+        }
+    }
 }

@@ -118,7 +118,7 @@ struct ServerConfigurationTests {
             rate_limit: { messages_per_minute: 30, burst: 5 }
             outbox: { poll_seconds: 2.5 }
             channels:
-              rest:
+              rest: { callback_url: "https://app.example.org/concierge" }
               telegram: { reply: api }
               twilio: { account_sid: AC1, from_number: "+15550001111" }
               slack: { bot_user_id: UBOT }
@@ -130,6 +130,7 @@ struct ServerConfigurationTests {
         #expect(configuration.outboxPollSeconds == 2.5)
         #expect(configuration.enabledChannels == ["rest", "telegram", "sms", "slack"])
         #expect(configuration.telegram?.replyThroughAPI == true)
+        #expect(configuration.rest?.callbackURL == "https://app.example.org/concierge")
         #expect(configuration.twilio?.fromNumber == "+15550001111")
         #expect(configuration.slack?.botUserID == "UBOT")
     }
