@@ -251,3 +251,26 @@ func decodeJSON<T: Decodable>(_ type: T.Type, from bytes: [UInt8], what: String)
         throw WebhookError.malformed("\(what): the body is not valid JSON")
     }
 }
+
+/// Text inside XML (TwiML replies, Open311's XML documents).
+enum XMLText {
+    /// `text` as XML character data: markup characters escaped, and the
+    /// characters XML 1.0 cannot hold (most control characters, U+FFFE, U+FFFF) dropped.
+    static func escaped(_ text: String) -> String {
+        var out = ""
+        out.reserveCapacity(text.utf8.count)
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "&": out += "&amp;"
+            case "<": out += "&lt;"
+            case ">": out += "&gt;"
+            case "\"": out += "&quot;"
+            case "'": out += "&apos;"
+            case "\t", "\n", "\r": out.unicodeScalars.append(scalar)
+            case _ where scalar.value < 0x20 || scalar.value == 0xFFFE || scalar.value == 0xFFFF: continue
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out
+    }
+}

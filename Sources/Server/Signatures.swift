@@ -1,27 +1,6 @@
 import Crypto
 import Foundation
-
-/// Comparison that takes the same time whatever the inputs have in common,
-/// so a forger learns nothing from how fast a wrong secret is refused.
-public enum ConstantTime {
-    /// True when `a` and `b` are the same bytes. The time depends only on the lengths.
-    public static func equals<A: Collection<UInt8>, B: Collection<UInt8>>(_ a: A, _ b: B) -> Bool {
-        var difference = UInt8(truncatingIfNeeded: a.count ^ b.count)
-        // Walk the longer input in full so a length mismatch costs the same as a byte mismatch.
-        let length = max(a.count, b.count)
-        var left = a.makeIterator()
-        var right = b.makeIterator()
-        for _ in 0..<length {
-            difference |= (left.next() ?? 0) ^ (right.next() ?? 0xFF)
-        }
-        return difference == 0 && a.count == b.count
-    }
-
-    /// The same for strings (their UTF-8 bytes).
-    public static func equals(_ a: String, _ b: String) -> Bool {
-        equals(Array(a.utf8), Array(b.utf8))
-    }
-}
+import StaffAuth
 
 /// Slack's request signature (`X-Slack-Signature`, version `v0`): the hex
 /// HMAC-SHA256, keyed by the app's signing secret, of
@@ -60,7 +39,7 @@ public struct SlackSignature: Sendable {
             return .staleTimestamp
         }
         let expected = self.signature(timestamp: timestamp, body: body)
-        return ConstantTime.equals(expected, signature) ? .valid : .mismatch
+        return SecretToken.constantTimeEquals(expected, signature) ? .valid : .mismatch
     }
 }
 
@@ -86,6 +65,6 @@ public struct TwilioSignature: Sendable {
     /// True when `signature` is the one Twilio would send.
     public func isValid(signature: String?, url: String, parameters: [(name: String, value: String)]) -> Bool {
         guard let signature, !signature.isEmpty else { return false }
-        return ConstantTime.equals(self.signature(url: url, parameters: parameters), signature)
+        return SecretToken.constantTimeEquals(self.signature(url: url, parameters: parameters), signature)
     }
 }

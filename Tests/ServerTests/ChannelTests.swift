@@ -144,7 +144,7 @@ import TestSupport
     }
 
     @Test func twiMLEscapesTheReply() {
-        #expect(TwilioChannel.xmlEscaped("<b>Tom & \"Jerry\"</b>\u{0007}") == "&lt;b&gt;Tom &amp; &quot;Jerry&quot;&lt;/b&gt;")
+        #expect(XMLText.escaped("<b>Tom & \"Jerry\"</b>\u{0007}") == "&lt;b&gt;Tom &amp; &quot;Jerry&quot;&lt;/b&gt;")
     }
 
     // MARK: Slack

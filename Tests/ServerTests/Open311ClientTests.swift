@@ -54,66 +54,6 @@ import TestSupport
     }
 }
 
-/// `concierge serve` on a free loopback port (REST on, for a channel).
-final class ServeProcess: @unchecked Sendable {
-    let process = Process()
-    let output = Pipe()
-    private let errors = Pipe()
-
-    init(home: URL) throws {
-        process.executableURL = try conciergeExecutable()
-        process.arguments = ["serve", "--home", home.path, "--channel", "rest", "--port", "0"]
-        var environment = ProcessInfo.processInfo.environment
-        environment["CONCIERGE_REST_TOKEN"] = "t0ken"
-        environment["CONCIERGE_PACKAGE_DIR"] = packageRoot.path
-        environment.removeValue(forKey: "CONCIERGE_STORE")
-        process.environment = environment
-        process.standardOutput = output
-        process.standardError = errors
-        try process.run()
-        // Drain the log so a full pipe never blocks the server.
-        let log = errors.fileHandleForReading
-        Thread { _ = log.readDataToEndOfFile() }.start()
-    }
-
-    /// The port from "Concierge listening on http://127.0.0.1:PORT", once `/readyz` says ready.
-    func waitUntilReady() async throws -> Int {
-        let reader = output.fileHandleForReading
-        let printed = try await onOwnThread {
-            var printed = ""
-            while !printed.contains("\n") {
-                let chunk = reader.availableData
-                if chunk.isEmpty { break }
-                printed += String(decoding: chunk, as: UTF8.self)
-            }
-            return printed
-        }
-        guard let port = printed.firstMatch(of: /127\.0\.0\.1:(\d+)/).flatMap({ Int($0.1) }) else {
-            throw HTTPTestClient.Failure(description: "concierge serve did not say where it listens: \(printed)")
-        }
-        for _ in 0..<600 {
-            if (try? await HTTPTestClient.get(port: port, path: "/readyz").status) == 200 { return port }
-            try await Task.sleep(for: .milliseconds(100))
-        }
-        throw HTTPTestClient.Failure(description: "concierge serve did not become ready")
-    }
-
-    /// Sends SIGTERM if it still runs, without waiting.
-    func terminate() {
-        if process.isRunning { kill(process.processIdentifier, SIGTERM) }
-    }
-
-    /// Sends SIGTERM and waits (on a thread of its own) for the exit status.
-    func stop() async throws -> Int32 {
-        terminate()
-        let process = process
-        return try await onOwnThread {
-            process.waitUntilExit()
-            return process.terminationStatus
-        }
-    }
-}
-
 /// Runs a program to the end; its standard output and error together.
 func runProcess(_ executable: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
     let process = Process()

@@ -52,40 +52,10 @@ import TestSupport
         _ = await CommunityFixture.preparedTriager()
         let home = try CommunityFixture.homeWithModel()
         defer { home.remove() }
-        let process = Process()
-        process.executableURL = try conciergeExecutable()
-        process.arguments = ["serve", "--home", home.url.path, "--channel", "rest", "--port", "0", "--log-format", "json"]
-        var environment = ProcessInfo.processInfo.environment
-        environment["CONCIERGE_REST_TOKEN"] = "t0ken"
-        environment["CONCIERGE_PACKAGE_DIR"] = packageRoot.path
-        environment["CONCIERGE_LOG_LEVEL"] = "info"
-        environment.removeValue(forKey: "CONCIERGE_STORE")
-        process.environment = environment
-        let output = Pipe()
-        let errors = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
-        try process.run()
-        defer { if process.isRunning { process.terminate() } }
-
-        // "Concierge listening on http://127.0.0.1:PORT (channels: rest)"
-        let reader = output.fileHandleForReading
-        let printed = try await onOwnThread {
-            var printed = ""
-            while !printed.contains("\n") {
-                let chunk = reader.availableData
-                if chunk.isEmpty { break }
-                printed += String(decoding: chunk, as: UTF8.self)
-            }
-            return printed
-        }
-        let port = try #require(printed.firstMatch(of: /127\.0\.0\.1:(\d+)/).flatMap { Int($0.1) }, "\(printed)")
-        var ready = false
-        for _ in 0..<600 where !ready {
-            ready = (try? await HTTPTestClient.get(port: port, path: "/readyz").status) == 200
-            if !ready { try await Task.sleep(for: .milliseconds(100)) }
-        }
-        #expect(ready, "the model loaded")
+        let server = try ServeProcess(home: home.url, arguments: ["--log-format", "json"],
+                                      environment: ["CONCIERGE_LOG_LEVEL": "info"])
+        defer { server.terminate() }
+        let port = try await server.waitUntilReady()
 
         // Half a request, then SIGTERM, then the rest of it.
         let body = Array(#"{"sender":"late","message":"my sink leaks","metadata":{"message_id":"late-1"}}"#.utf8)
@@ -94,20 +64,16 @@ import TestSupport
         let connection = try RawConnection(port: port)
         try connection.write(Array(head.utf8) + body.prefix(10))
         try await Task.sleep(for: .milliseconds(300))
-        kill(process.processIdentifier, SIGTERM)
+        server.terminate()
         try await Task.sleep(for: .milliseconds(300))
         try connection.write(Array(body.dropFirst(10)))
-        let response = try await HTTPTestClient.parse(connection.readToEnd())
+        let response = try HTTPTestClient.parse(try await onOwnThread { connection.readToEnd() })
         #expect(response.status == 200, "\(response.text)")
         #expect(response.text.contains("recipient_id"))
 
-        let errorOutput = errors.fileHandleForReading
-        let log = try await onOwnThread {
-            let text = String(decoding: errorOutput.readDataToEndOfFile(), as: UTF8.self)
-            process.waitUntilExit()
-            return text
-        }
-        #expect(process.terminationStatus == 0)
+        let status = try await server.stop()
+        let log = server.log
+        #expect(status == 0)
         #expect(log.contains("\"message\":\"stopped\""), "the JSON log records the clean stop: \(log.suffix(600))")
         let store = try await StoreLocation.sqlite(home.url.appendingPathComponent("concierge.sqlite")).open()
         #expect(try await store.conversation(channel: "rest", externalID: "late") != nil)

@@ -1,5 +1,6 @@
 import Foundation
 @testable import Server
+import StaffAuth
 import Logging
 import Store
 import Testing
@@ -58,13 +59,14 @@ struct SignatureTests {
         #expect(!TwilioSignature(authToken: "12346").isValid(signature: "RSOYDt4T1cUTdK1PDd93/VVr8B8=", url: url, parameters: older))
     }
 
+    /// The webhooks compare secrets with the same constant-time check as staff sessions and API keys.
     @Test func constantTimeEquality() {
-        #expect(ConstantTime.equals("secret-token", "secret-token"))
-        #expect(!ConstantTime.equals("secret-token", "secret-tokeN"))
-        #expect(!ConstantTime.equals("secret-token", "secret-token-longer"))
-        #expect(!ConstantTime.equals("", "x"))
-        #expect(ConstantTime.equals("", ""))
-        #expect(!ConstantTime.equals([UInt8](repeating: 0, count: 3), [UInt8](repeating: 0, count: 4)))
+        #expect(SecretToken.constantTimeEquals("secret-token", "secret-token"))
+        #expect(!SecretToken.constantTimeEquals("secret-token", "secret-tokeN"))
+        #expect(!SecretToken.constantTimeEquals("secret-token", "secret-token-longer"))
+        #expect(!SecretToken.constantTimeEquals("", "x"))
+        #expect(SecretToken.constantTimeEquals("", ""))
+        #expect(!SecretToken.constantTimeEquals("\0\0\0", "\0\0\0\0"))
     }
 }
 

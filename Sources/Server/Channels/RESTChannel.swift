@@ -2,6 +2,7 @@ import DataPack
 import Dialogue
 import Foundation
 import Hummingbird
+import StaffAuth
 
 /// The REST channel, in the convention Rasa made common:
 ///
@@ -61,7 +62,7 @@ struct RESTChannel: Sendable {
         guard let authorization = request.headers[.authorization], authorization.lowercased().hasPrefix("bearer ") else {
             throw WebhookError.unauthorized("missing bearer token", scheme: "Bearer")
         }
-        guard ConstantTime.equals(String(authorization.dropFirst(7)).trimmingCharacters(in: .whitespaces), token) else {
+        guard SecretToken.constantTimeEquals(String(authorization.dropFirst(7)).trimmingCharacters(in: .whitespaces), token) else {
             throw WebhookError.unauthorized("wrong bearer token", scheme: "Bearer error=\"invalid_token\"")
         }
         let body = try await request.rawBody(limit: services.configuration.maxBodyBytes)

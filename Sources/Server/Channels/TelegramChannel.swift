@@ -1,6 +1,7 @@
 import Dialogue
 import Foundation
 import Hummingbird
+import StaffAuth
 
 /// The Telegram bot webhook (`POST /webhooks/telegram`), set with
 /// `setWebhook(url, secret_token)`.
@@ -77,7 +78,7 @@ struct TelegramChannel: Sendable {
 
     func handle(_ request: Request) async throws -> Response {
         guard let presented = request.header("X-Telegram-Bot-Api-Secret-Token"),
-              ConstantTime.equals(presented, secretToken) else {
+              SecretToken.constantTimeEquals(presented, secretToken) else {
             throw WebhookError.forbidden("missing or wrong X-Telegram-Bot-Api-Secret-Token")
         }
         let body = try await request.rawBody(limit: services.configuration.maxBodyBytes)

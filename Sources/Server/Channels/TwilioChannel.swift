@@ -42,28 +42,9 @@ struct TwilioChannel: Sendable {
 
     /// The TwiML document answering with `text` (nothing when nil).
     static func twiml(_ text: String?) -> Response {
-        let document = text.map { "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response><Message>\(xmlEscaped($0))</Message></Response>" }
+        let document = text.map { "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response><Message>\(XMLText.escaped($0))</Message></Response>" }
             ?? "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response/>"
         return Response(status: .ok, headers: [.contentType: "text/xml; charset=utf-8"],
                         body: ResponseBody(byteBuffer: ByteBuffer(string: document)))
-    }
-
-    /// `text` safe inside an XML element.
-    static func xmlEscaped(_ text: String) -> String {
-        var escaped = ""
-        escaped.reserveCapacity(text.utf8.count)
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "&": escaped += "&amp;"
-            case "<": escaped += "&lt;"
-            case ">": escaped += "&gt;"
-            case "\"": escaped += "&quot;"
-            case "'": escaped += "&apos;"
-            // Control characters other than tab and newlines are not allowed in XML 1.0.
-            case _ where scalar.value < 0x20 && scalar != "\t" && scalar != "\n" && scalar != "\r": continue
-            default: escaped.unicodeScalars.append(scalar)
-            }
-        }
-        return escaped
     }
 }

@@ -133,7 +133,7 @@ struct Open311Document: Sendable {
         case .null:
             out += "<\(element)/>"
         case .string(let text):
-            out += "<\(element)>\(escapeXML(text))</\(element)>"
+            out += "<\(element)>\(XMLText.escaped(text))</\(element)>"
         case .integer(let number):
             out += "<\(element)>\(number)</\(element)>"
         case .bool(let flag):
@@ -149,22 +149,4 @@ struct Open311Document: Sendable {
         }
     }
 
-    /// Text as XML character data: markup characters escaped, characters
-    /// XML 1.0 cannot hold (most control characters) dropped.
-    static func escapeXML(_ text: String) -> String {
-        var out = ""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            case "'": out += "&apos;"
-            case "\t", "\n", "\r": out.unicodeScalars.append(scalar)
-            case _ where scalar.value < 0x20 || scalar.value == 0xFFFE || scalar.value == 0xFFFF: continue
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out
-    }
 }
