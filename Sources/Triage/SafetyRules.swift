@@ -36,7 +36,8 @@ public struct SafetyMatch: Sendable, Equatable, Codable {
 /// 2. is not negated (below), and
 /// 3. when the rule has `requires_any`, has one of those phrases elsewhere in
 ///    the message (in any clause, outside the match, itself not negated:
-///    "no heat, but it's not cold" does not fire).
+///    "no heat, but it's not cold" does not fire, and not a near miss: "icy
+///    steps, I almost slipped" does not fire the rule that needs a fall).
 ///
 /// Negation looks BEFORE the match (and a little after), never inside it, so
 /// a pattern may itself contain a negation ("no heat", "没有暖气"). It only
@@ -97,7 +98,9 @@ public struct SafetyRules: Sendable {
                     if Self.isNegated(occurrence, in: units) { continue }
                     if !lists.requirements.isEmpty {
                         let satisfied = lists.requirements.contains { requirement in
-                            Self.occurrences(of: requirement, in: units).contains { !$0.overlaps(occurrence) && !Self.isNegated($0, in: units) }
+                            Self.occurrences(of: requirement, in: units).contains {
+                                !$0.overlaps(occurrence) && !Self.isNegated($0, in: units) && !Self.isNearMiss($0, in: units)
+                            }
                         }
                         if !satisfied { continue }
                     }
@@ -241,6 +244,27 @@ public struct SafetyRules: Sendable {
             return false
         }
         return true
+    }
+
+    /// Words that make what follows a near miss: "almost slipped", "差点摔倒".
+    static let englishNearMissCues: Set<String> = ["almost", "nearly"]
+    static let chineseNearMissCues = ["差点", "差一点", "险些", "几乎"]
+
+    /// True when the 2 words (Chinese: 3 characters) before `span`, in its
+    /// clause, say it almost happened. Only conditions (`requires_any`) are
+    /// checked: a hazard that almost happened may still be one now.
+    static func isNearMiss(_ span: Range<Int>, in units: [SafetyText.Unit]) -> Bool {
+        let clause = units[span.lowerBound].clause
+        var index = span.lowerBound - 1
+        while index >= 0 && index >= span.lowerBound - 3 && units[index].clause == clause {
+            if units[index].isHan {
+                if chineseNearMissCues.contains(where: { hasHan($0, in: units, at: index) }) { return true }
+            } else if span.lowerBound - index <= 2 && englishNearMissCues.contains(units[index].text) {
+                return true
+            }
+            index -= 1
+        }
+        return false
     }
 
     /// True when a negation cue governs the match `span` (see the type's documentation).

@@ -47,6 +47,30 @@ struct SafetyRulesTests {
         ("不知道哪里来的浓烟", "smoke"),
         ("水管爆了，水不停地往外喷水", "flooding"),
         ("别人家着火了，火苗很大", "fire"),
+        // the hazards added after the rule-coverage review of the training split
+        ("the fire alarm in building 4 has been going off for ten minutes", "fire_alarm"),
+        ("5号楼的火警一直在响", "fire_alarm"),
+        ("my husband collapsed in the hallway and he's unconscious", "medical"),
+        ("a kid got stung by a bee and she's allergic, face swelling", "medical"),
+        ("停电了，我妈妈靠制氧机呼吸", "medical"),
+        ("楼梯间有个老人晕倒了", "medical"),
+        ("a man in the parking garage is waving a knife at people", "violence"),
+        ("somebody just snatched my phone outside the lobby", "violence"),
+        ("楼下有人拿着刀追人", "violence"),
+        ("the elevator dropped two floors with my daughter inside", "elevator"),
+        ("电梯突然往下掉，吓死了", "elevator"),
+        ("I can hear someone banging inside the elevator on 7", "trapped"),
+        ("a big piece of concrete is falling off the parkade wall, it's about to come down", "structural"),
+        ("大树随时会倒，就在儿童游乐场旁边", "structural"),
+        ("the electrical room floor is wet, water is dripping onto the electrical panel", "electrical"),
+        ("there's a downed power line in the visitor lot", "electrical"),
+        ("插座摸着很烫，还有烧化的味道", "electrical"),
+        ("I locked myself out and there's a pot on the stove", "lockout_danger"),
+        ("孩子一个人在屋里，门被反锁了", "lockout_danger"),
+        ("the ramp is icy and my neighbour slipped and hurt her wrist", "ice"),
+        ("门口台阶结冰了，刚才有人摔倒了", "ice"),
+        ("the fire truck can't get past the cars in the fire lane", "fire_access"),
+        ("卫生间天花板漏水像下雨一样", "flooding"),
     ])
     func fires(message: String, rule: String) {
         let matches = shippedSafety.matches(message)
@@ -89,6 +113,20 @@ struct SafetyRulesTests {
         "楼下有人抽烟，烟味很大",
         "灭火器在哪里",
         "打火机掉进下水道了",
+        // look-alikes of the hazards added after the rule-coverage review
+        "the fire alarm test is on Tuesday at 10",
+        "明天上午火警测试，铃会响",
+        "my glue gun set off nothing, just asking about crafts room hours",
+        "I'm locked out of my unit, can someone bring a key",
+        "被锁在门外了，钥匙忘带了",
+        "the front steps are icy, please salt them",
+        "台阶结冰了，差点摔倒",
+        "the back steps are icy and I almost slipped",
+        "能不能在车库给电动车带电瓶充电",
+        "the package with my EpiPen refill never arrived",
+        "who pays if there's ever a flood from the unit above",
+        "the elevator is slow but works fine",
+        "I dropped my keys in the elevator, did anyone hand them in",
     ])
     func doesNotFire(message: String) {
         let matches = shippedSafety.matches(message)

@@ -41,7 +41,7 @@ struct Evaluate: ParsableCommand {
     @Flag(help: "Also print per-class precision, recall and F1.")
     var perClass = false
 
-    @Option(help: "The pack split to evaluate on: held-out (the report) or validation (the split training tunes on, for choosing settings).")
+    @Option(help: "The pack split to evaluate on: held-out (the report), validation (the split training tunes on, for choosing settings) or training (what the model learned from).")
     var split: PackSplit = .heldOut
 
     @Flag(help: "Also list the P1 messages that were not given P1, with p(P1) (look at validation, not held-out, when choosing settings).")
@@ -50,8 +50,11 @@ struct Evaluate: ParsableCommand {
     @Flag(help: "Also compare FAQ retrieval (nearest known question; k and threshold chosen on validation) with the intent head.")
     var faqRetrieval = false
 
+    @Flag(help: "Also list the P1 messages no safety rule fires on, and the non-P1 messages one fires on (for reviewing safety.yaml; use the training or validation split).")
+    var ruleCoverage = false
+
     enum PackSplit: String, ExpressibleByArgument {
-        case heldOut = "held-out", validation
+        case heldOut = "held-out", validation, training
     }
 
     func run() throws {
@@ -73,7 +76,11 @@ struct Evaluate: ParsableCommand {
             source = file
         } else {
             let data = PackTrainingData(pack: pack)
-            examples = split == .validation ? data.validation : data.heldOut
+            switch split {
+            case .heldOut: examples = data.heldOut
+            case .validation: examples = data.validation
+            case .training: examples = data.train
+            }
             source = "\(split.rawValue) split of \(intentsDirectory.path) (\(examples.count) messages)"
         }
         let metrics = try HeldOutMetrics.evaluate(model.classifier, on: examples,
@@ -126,6 +133,9 @@ struct Evaluate: ParsableCommand {
             }
             print(table.render())
         }
+        if ruleCoverage {
+            print(Self.ruleCoverageReport(SafetyRules(pack: pack), on: examples))
+        }
         if p1Misses {
             let emergencies = examples.filter { $0.priority == ClassifierSettings.emergencyPriority }
             let predictions = try model.classifier.classify(emergencies.map(\.text))
@@ -136,6 +146,26 @@ struct Evaluate: ParsableCommand {
                     + "\(prediction.priority?.label ?? "-")  \(example.text)")
             }
         }
+    }
+
+    /// The P1 messages no safety rule fires on, grouped by category, and the
+    /// messages below P1 that a rule fires on, with the rule.
+    static func ruleCoverageReport(_ rules: SafetyRules, on examples: [TextExample]) -> String {
+        let emergencies = examples.filter { $0.priority == ClassifierSettings.emergencyPriority }
+        let uncovered = emergencies.filter { rules.matches($0.text).isEmpty }
+        var lines = ["\nsafety rules: fire on \(emergencies.count - uncovered.count) of \(emergencies.count) P1 messages; not on these:"]
+        for example in uncovered.sorted(by: { ($0.intent, $0.text) < ($1.intent, $1.text) }) {
+            lines.append("  \(example.intent)  \(example.text)")
+        }
+        let falseAlarms = examples.compactMap { example -> (TextExample, SafetyMatch)? in
+            guard example.priority != ClassifierSettings.emergencyPriority, let match = rules.matches(example.text).first else { return nil }
+            return (example, match)
+        }
+        lines.append("\nsafety rules fire on \(falseAlarms.count) of \(examples.count - emergencies.count) other messages:")
+        for (example, match) in falseAlarms {
+            lines.append("  \(match.ruleID) «\(match.text)»  \(example.intent) \(example.priority ?? "-")  \(example.text)")
+        }
+        return lines.joined(separator: "\n")
     }
 
     /// Reads `{"text", "intent", "priority"?}` objects, one per line; names the
