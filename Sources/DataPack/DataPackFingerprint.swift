@@ -8,8 +8,9 @@ extension DataPackLoader {
     /// Any edit to any example, FAQ or community fact changes it, and nothing
     /// else does (file dates, other files): it keys the cached trained model,
     /// so a model is retrained exactly when the data it learned from changed.
-    /// `safety.yaml` is left out: the model does not learn from the safety
-    /// rules (they are matched as they are), so editing them never retrains.
+    /// `safety.yaml` is left out: a model that reads the safety rules as
+    /// features adds the rules' own fingerprint (their phrases, not the file's
+    /// comments or layout) to its key instead.
     public static func fingerprint(directory: URL) throws -> String {
         let root = directory.standardizedFileURL.resolvingSymlinksInPath()
         guard let enumerator = FileManager.default.enumerator(at: root, includingPropertiesForKeys: [.isRegularFileKey]) else {

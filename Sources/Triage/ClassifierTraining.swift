@@ -47,6 +47,12 @@ public struct TrainingRecipe: Codable, Equatable, Sendable {
     /// Loss weight of P1 examples in the priority head's cross-entropy
     /// (the other priorities weigh 1; nil = unweighted).
     public var emergencyClassWeight: Float? = nil
+    /// The value of a lexicon entry's feature in the sparse branch (nil = the
+    /// model reads no lexicon; see ``FeatureLexicon``).
+    public var lexiconFeatureWeight: Float? = nil
+    /// Share of training examples shown without their lexicon features, so
+    /// the model still learns from the words what no lexicon entry covers.
+    public var lexiconFeatureDropout: Double = 0.5
 
     public init(encoder: EncoderConfig, sparseWidth: Int, hiddenWidth: Int, featurizer: NGramFeaturizerConfig,
                 maxLength: Int, options: TrainingOptions, outOfScopeAccuracyBudget: Double,
@@ -92,9 +98,11 @@ public enum ClassifierTraining {
     ///
     /// - Parameters:
     ///   - outOfScopeLabel: the intent label meaning "out of scope", if any.
+    ///   - lexicon: the lexicon whose entries are features, required when the
+    ///     recipe has a `lexiconFeatureWeight` (and ignored otherwise).
     ///   - progress: called from the training thread after each step and epoch.
     public static func train(train: [TextExample], validation: [TextExample], tokenizer: WordPieceTokenizer,
-                             recipe: TrainingRecipe, outOfScopeLabel: String?,
+                             recipe: TrainingRecipe, outOfScopeLabel: String?, lexicon: (any FeatureLexicon)? = nil,
                              progress: @escaping @Sendable (TrainingProgress) -> Void = { _ in })
         throws -> (classifier: TextClassifier, summary: TrainingSummary)
     {
@@ -119,12 +127,30 @@ public enum ClassifierTraining {
         var settings = ClassifierSettings(maxLength: recipe.maxLength, featurizer: sparse == nil ? nil : recipe.featurizer,
                                           outOfScopeLabel: outOfScopeLabel.flatMap { intentIndex[$0] == nil ? nil : $0 },
                                           outOfScopeThreshold: 0)
+        if let weight = recipe.lexiconFeatureWeight, sparse != nil {
+            guard let lexicon else {
+                throw ClassifierTrainingError(message: "the recipe reads lexicon features but no lexicon was given")
+            }
+            settings.lexicon = LexiconFeatureSettings(fingerprint: lexicon.fingerprint, weight: weight)
+        }
         // A throwaway classifier only to reuse its input pipeline.
         let inputModel = try IntentClassifier(config: config, seed: recipe.options.seed)
-        let pipeline = TextClassifier(model: inputModel, tokenizer: tokenizer, settings: settings)
+        let pipeline = TextClassifier(model: inputModel, tokenizer: tokenizer, settings: settings, lexicon: lexicon)
+        // The same model reading no lexicon entry: for lexicon dropout, and
+        // for tuning the P1 threshold on what no entry covers.
+        let muted = settings.lexicon.map { MutedLexicon(fingerprint: $0.fingerprint) }
+        let mutedPipeline = TextClassifier(model: inputModel, tokenizer: tokenizer, settings: settings, lexicon: muted)
 
-        func examples(_ texts: [TextExample]) -> [TrainingExample] {
-            let (tokenIDs, sparseVectors) = pipeline.inputs(texts.map(\.text))
+        func examples(_ texts: [TextExample], lexiconDropout: Double = 0) -> [TrainingExample] {
+            var (tokenIDs, sparseVectors) = pipeline.inputs(texts.map(\.text))
+            if settings.lexicon != nil && lexiconDropout > 0, var vectors = sparseVectors {
+                var random = SplitMix64(seed: recipe.options.seed ^ 0x1E_C5_1C_0F)
+                let plain = mutedPipeline.inputs(texts.map(\.text)).sparse ?? vectors
+                for index in vectors.indices where Double.random(in: 0..<1, using: &random) < lexiconDropout {
+                    vectors[index] = plain[index]
+                }
+                sparseVectors = vectors
+            }
             return texts.indices.map { index in
                 var labels: [String: Int] = [:]
                 if let intent = intentIndex[texts[index].intent] { labels[TextClassifier.intentHead] = intent }
@@ -134,7 +160,7 @@ public enum ClassifierTraining {
                 return TrainingExample(tokenIDs: tokenIDs[index], sparse: sparseVectors?[index], labels: labels)
             }
         }
-        let trainExamples = examples(train)
+        let trainExamples = examples(train, lexiconDropout: recipe.lexiconFeatureDropout)
         let validationExamples = examples(validation)
 
         let started = Date()
@@ -173,7 +199,7 @@ public enum ClassifierTraining {
         let seconds = Date().timeIntervalSince(started)
 
         settings.ensembleSize = members.count
-        var classifier = TextClassifier(members: members, tokenizer: tokenizer, settings: settings)
+        var classifier = TextClassifier(members: members, tokenizer: tokenizer, settings: settings, lexicon: lexicon)
         var summary = TrainingSummary(
             trainExamples: train.count, validationExamples: validation.count, epochsRun: report.epochs.count,
             bestEpoch: report.bestEpoch, bestValidationMetric: report.bestMetric ?? 0, seconds: seconds,
@@ -186,14 +212,18 @@ public enum ClassifierTraining {
                 outOfScopeLabel: outOfScopeLabel, budget: recipe.outOfScopeAccuracyBudget)
             var tuned = settings
             tuned.outOfScopeThreshold = tuning.threshold
-            classifier = TextClassifier(members: members, tokenizer: tokenizer, settings: tuned)
+            classifier = TextClassifier(members: members, tokenizer: tokenizer, settings: tuned, lexicon: lexicon)
             summary.outOfScopeThreshold = tuning.threshold
             summary.validationInScopeAccuracy = tuning.inScopeAccuracy
             summary.validationOutOfScopeRecall = tuning.outOfScopeRecall
         }
         if priorityLabels.contains(ClassifierSettings.emergencyPriority) {
             let indices = validation.indices.filter { validation[$0].priority != nil }
-            let rows = try classifier.probabilities(indices.map { validation[$0].text })[TextClassifier.priorityHead] ?? []
+            // Tuned as if no lexicon entry fired: the messages a safety rule
+            // catches are P1 in triage whatever the model says; the threshold
+            // is for the ones no rule covers.
+            let tuningClassifier = muted.map { TextClassifier(members: members, tokenizer: tokenizer, settings: classifier.settings, lexicon: $0) } ?? classifier
+            let rows = try tuningClassifier.probabilities(indices.map { validation[$0].text })[TextClassifier.priorityHead] ?? []
             let p1 = priorityLabels.firstIndex(of: ClassifierSettings.emergencyPriority)!
             let threshold = EmergencyThreshold.choose(
                 p1Probabilities: rows.map { Double($0[p1]) },
@@ -201,7 +231,7 @@ public enum ClassifierTraining {
                 targetRecall: recipe.emergencyRecallTarget, floor: recipe.emergencyThresholdFloor)
             var tuned = classifier.settings
             tuned.emergencyThreshold = threshold
-            classifier = TextClassifier(members: members, tokenizer: tokenizer, settings: tuned)
+            classifier = TextClassifier(members: members, tokenizer: tokenizer, settings: tuned, lexicon: lexicon)
             summary.emergencyThreshold = threshold
         }
         return (classifier, summary)
@@ -265,4 +295,11 @@ public enum OutOfScopeThreshold {
         }
         return (Double(best.threshold), best.inScope, best.recall)
     }
+}
+
+/// A lexicon that stands in for another (same fingerprint) but finds nothing:
+/// the model's view of a message no entry covers.
+struct MutedLexicon: FeatureLexicon {
+    var fingerprint: String
+    func features(of text: String) -> [String] { [] }
 }

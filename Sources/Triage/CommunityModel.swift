@@ -30,11 +30,14 @@ public struct CommunityModel: Sendable {
                                    modelsDirectory: URL, retrain: Bool = false, recipe: TrainingRecipe = .communityPack,
                                    events: (@Sendable (Event) -> Void)? = nil) throws -> CommunityModel {
         let pack = try preloaded ?? DataPackLoader.load(directory: intents).pack
-        let fingerprint = try DataPackLoader.fingerprint(directory: intents)
+        // A model that reads the safety rules as features depends on them too.
+        let lexicon: SafetyRules? = recipe.lexiconFeatureWeight == nil ? nil : SafetyRules(pack: pack)
+        var fingerprint = try DataPackLoader.fingerprint(directory: intents)
+        if let lexicon { fingerprint += "+" + lexicon.fingerprint }
         let key = try ModelCard.key(dataFingerprint: fingerprint, vocabHash: tokenizer.vocabulary.hash, recipe: recipe)
         let directory = ModelDirectory(modelsDirectory: modelsDirectory, key: key)
         if directory.isComplete && !retrain {
-            let (classifier, card) = try directory.load(tokenizer: tokenizer)
+            let (classifier, card) = try directory.load(tokenizer: tokenizer, lexicon: lexicon)
             return CommunityModel(classifier: classifier, card: card, directory: directory, trainedNow: false)
         }
 
@@ -42,7 +45,7 @@ public struct CommunityModel: Sendable {
         events?(.starting(train: data.train.count, validation: data.validation.count, heldOut: data.heldOut.count))
         let (classifier, summary) = try ClassifierTraining.train(
             train: data.train, validation: data.validation, tokenizer: tokenizer, recipe: recipe,
-            outOfScopeLabel: DataPack.outOfScopeLabel, progress: { events?(.progress($0)) })
+            outOfScopeLabel: DataPack.outOfScopeLabel, lexicon: lexicon, progress: { events?(.progress($0)) })
         let heldOut = try HeldOutMetrics.evaluate(classifier, on: data.heldOut,
                                                   serviceCategories: Set(pack.categories.map(\.id)))
         let card = ModelCard(modelKey: key, source: intents.path, dataFingerprint: fingerprint,

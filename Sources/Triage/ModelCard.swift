@@ -107,10 +107,10 @@ public struct ModelDirectory: Sendable {
         }
     }
 
-    /// Loads the model for `tokenizer`.
-    public func load(tokenizer: WordPieceTokenizer) throws -> (classifier: TextClassifier, card: ModelCard) {
+    /// Loads the model for `tokenizer` (and `lexicon`, when it reads one).
+    public func load(tokenizer: WordPieceTokenizer, lexicon: (any FeatureLexicon)? = nil) throws -> (classifier: TextClassifier, card: ModelCard) {
         let card = try card()
-        return (try TextClassifier(checkpoint: checkpointURL, tokenizer: tokenizer), card)
+        return (try TextClassifier(checkpoint: checkpointURL, tokenizer: tokenizer, lexicon: lexicon), card)
     }
 
     static let encoder: JSONEncoder = {

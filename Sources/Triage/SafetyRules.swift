@@ -307,3 +307,21 @@ final class SegmenterPool: @unchecked Sendable {
         return body(segmenter)
     }
 }
+
+extension SafetyRules: FeatureLexicon {
+    /// A hash of every rule's id and phrases (comments and layout of
+    /// safety.yaml do not count).
+    public var fingerprint: String {
+        var state = StableHash.fnv1a("safety-rules|".utf8)
+        for rule in rules {
+            let phrases = [rule.allPatterns, rule.allExceptions, rule.allRequirements].map { $0.map(\.source).joined(separator: "\u{1F}") }
+            state = StableHash.fnv1a("\(rule.id)\u{1E}\(phrases.joined(separator: "\u{1D}"))\u{1C}".utf8, state: state)
+        }
+        return StableHash.hex(StableHash.mix(state))
+    }
+
+    /// `safety.<rule id>` for every rule that fires on `text`.
+    public func features(of text: String) -> [String] {
+        matches(text).map { "safety.\($0.ruleID)" }
+    }
+}

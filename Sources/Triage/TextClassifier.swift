@@ -48,18 +48,28 @@ public final class TextClassifier: @unchecked Sendable {
     public let members: [IntentClassifier]
     public let tokenizer: WordPieceTokenizer
     public let featurizer: NGramFeaturizer?
+    /// The lexicon whose entries are features beside the n-grams (when
+    /// `settings.lexicon` says the model was trained with one).
+    public let lexicon: (any FeatureLexicon)?
     public let settings: ClassifierSettings
 
-    public convenience init(model: IntentClassifier, tokenizer: WordPieceTokenizer, settings: ClassifierSettings) {
-        self.init(members: [model], tokenizer: tokenizer, settings: settings)
+    public convenience init(model: IntentClassifier, tokenizer: WordPieceTokenizer, settings: ClassifierSettings,
+                            lexicon: (any FeatureLexicon)? = nil) {
+        self.init(members: [model], tokenizer: tokenizer, settings: settings, lexicon: lexicon)
     }
 
-    /// - Precondition: `members` is not empty and all share one config and label set.
-    public init(members: [IntentClassifier], tokenizer: WordPieceTokenizer, settings: ClassifierSettings) {
+    /// - Precondition: `members` is not empty and all share one config and
+    ///   label set; `lexicon` is given, with the fingerprint in
+    ///   `settings.lexicon`, when the settings name one.
+    public init(members: [IntentClassifier], tokenizer: WordPieceTokenizer, settings: ClassifierSettings,
+                lexicon: (any FeatureLexicon)? = nil) {
         precondition(!members.isEmpty, "an ensemble needs at least one model")
+        precondition(settings.lexicon == nil || settings.lexicon?.fingerprint == lexicon?.fingerprint,
+                     "a classifier trained with lexicon features needs the same lexicon")
         self.members = members
         self.tokenizer = tokenizer
         self.settings = settings
+        self.lexicon = settings.lexicon == nil ? nil : lexicon
         self.featurizer = settings.featurizer.map { NGramFeaturizer(config: $0, tokenizer: tokenizer) }
     }
 
@@ -74,11 +84,31 @@ public final class TextClassifier: @unchecked Sendable {
         let tokenIDs = texts.map { tokenizer.encode($0, maxLength: settings.maxLength).ids }
         let sparse = featurizer.map { featurizer in
             texts.map { text -> SparseVector in
-                let features = featurizer.features(text)
+                var features = featurizer.features(text)
+                if let lexicon, let lexiconSettings = settings.lexicon {
+                    features = Self.adding(lexicon.features(of: text), weight: lexiconSettings.weight,
+                                           buckets: featurizer.config.buckets, to: features)
+                }
                 return SparseVector(indices: features.indices, values: features.values)
             }
         }
         return (tokenIDs, sparse)
+    }
+
+    /// Seed of the lexicon block's hash (the n-gram blocks have their own).
+    static let lexiconHashSeed: UInt64 = 0x1E_C5_1C_0F
+
+    /// `features` with each lexicon entry name hashed into a bucket of its own
+    /// block, at `weight` (summed where buckets collide; indices stay sorted).
+    static func adding(_ names: [String], weight: Float, buckets: Int, to features: SparseFeatures) -> SparseFeatures {
+        guard !names.isEmpty else { return features }
+        var merged: [Int32: Float] = [:]
+        for (index, value) in zip(features.indices, features.values) { merged[index, default: 0] += value }
+        for name in names {
+            merged[Int32(StableHash.hash(name, seed: lexiconHashSeed) % UInt64(buckets)), default: 0] += weight
+        }
+        let indices = merged.keys.sorted()
+        return SparseFeatures(indices: indices, values: indices.map { merged[$0]! })
     }
 
     /// Raw head probabilities for `texts`, head name → one row per text.
@@ -166,6 +196,8 @@ public struct ClassifierSettings: Codable, Equatable, Sendable {
     public var emergencyThreshold: Double?
     /// Number of ensemble members (files `model.safetensors`, `model.2.safetensors`, …).
     public var ensembleSize: Int = 1
+    /// The lexicon the model reads as features (nil = n-grams only).
+    public var lexicon: LexiconFeatureSettings? = nil
 
     /// The priority label an ``emergencyThreshold`` applies to.
     public static let emergencyPriority = "P1"
@@ -180,6 +212,31 @@ public struct ClassifierSettings: Codable, Equatable, Sendable {
     }
 
     static let metadataKey = "concierge.settings"
+}
+
+/// Named features of a message beside its n-grams, as Rasa's regex and
+/// lookup-table features: the model sees which reviewed phrases a message
+/// contains (the community model: which safety rules fire on it).
+public protocol FeatureLexicon: Sendable {
+    /// Changes whenever `features(of:)` could. A model trained with a lexicon
+    /// is only used with a lexicon of the same fingerprint.
+    var fingerprint: String { get }
+    /// The names of the entries `text` contains.
+    func features(of text: String) -> [String]
+}
+
+/// How a model reads its ``FeatureLexicon``: stored in its settings.
+public struct LexiconFeatureSettings: Codable, Equatable, Sendable {
+    /// The lexicon's ``FeatureLexicon/fingerprint`` at training time.
+    public var fingerprint: String
+    /// The value of an entry's feature (the word and character n-gram blocks
+    /// each have unit L2 norm).
+    public var weight: Float
+
+    public init(fingerprint: String, weight: Float) {
+        self.fingerprint = fingerprint
+        self.weight = weight
+    }
 }
 
 /// A classifier that cannot be loaded.
@@ -211,8 +268,9 @@ extension TextClassifier {
         }
     }
 
-    /// Loads a checkpoint written by ``save(to:extraMetadata:)`` for `tokenizer`'s vocabulary.
-    public convenience init(checkpoint url: URL, tokenizer: WordPieceTokenizer) throws {
+    /// Loads a checkpoint written by ``save(to:extraMetadata:)`` for
+    /// `tokenizer`'s vocabulary (and `lexicon`, when it was trained with one).
+    public convenience init(checkpoint url: URL, tokenizer: WordPieceTokenizer, lexicon: (any FeatureLexicon)? = nil) throws {
         let checkpoint = try ClassifierCheckpoint.load(from: url, expectedVocabHash: tokenizer.vocabulary.hash)
         guard let json = checkpoint.extra[ClassifierSettings.metadataKey] else {
             throw ClassifierLoadError(message: "\(url.path): not a Concierge text classifier (no \(ClassifierSettings.metadataKey) in its metadata)")
@@ -229,6 +287,10 @@ extension TextClassifier {
         if let featurizer = settings.featurizer, featurizer.buckets != checkpoint.config.sparse?.buckets {
             throw ClassifierLoadError(message: "\(url.path): featurizer has \(featurizer.buckets) buckets but the sparse branch \(checkpoint.config.sparse?.buckets ?? 0)")
         }
+        if let expected = settings.lexicon, expected.fingerprint != lexicon?.fingerprint {
+            throw ClassifierLoadError(message: "\(url.path): trained with lexicon features \(expected.fingerprint) "
+                + "but given \(lexicon.map { "lexicon \($0.fingerprint)" } ?? "no lexicon"): retrain it")
+        }
         var members = [IntentClassifier(checkpoint: checkpoint)]
         for index in 1..<max(1, settings.ensembleSize) {
             let memberURL = Self.memberURL(url, index: index)
@@ -238,6 +300,6 @@ extension TextClassifier {
             }
             members.append(IntentClassifier(checkpoint: member))
         }
-        self.init(members: members, tokenizer: tokenizer, settings: settings)
+        self.init(members: members, tokenizer: tokenizer, settings: settings, lexicon: lexicon)
     }
 }

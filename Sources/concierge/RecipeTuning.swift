@@ -21,6 +21,8 @@ struct RecipeTuning: ParsableArguments {
     @Option(help: ArgumentHelp("Loss weight of P1 examples in the priority head.", visibility: .hidden)) var emergencyWeight: Float?
     @Option(help: ArgumentHelp("P1 recall the P1 threshold is tuned to reach on validation.", visibility: .hidden)) var emergencyRecall: Double?
     @Option(help: ArgumentHelp("Models in the ensemble (different seeds, probabilities averaged).", visibility: .hidden)) var ensemble: Int?
+    @Option(help: ArgumentHelp("Value of a safety-rule feature in the n-gram branch (0 = the model does not read the rules).", visibility: .hidden)) var ruleFeatures: Float?
+    @Option(help: ArgumentHelp("Share of training examples shown without their safety-rule features.", visibility: .hidden)) var ruleFeatureDropout: Double?
 
     func apply(to recipe: inout TrainingRecipe) {
         if let learningRate { recipe.options.learningRate = learningRate }
@@ -40,5 +42,7 @@ struct RecipeTuning: ParsableArguments {
         if let emergencyWeight { recipe.emergencyClassWeight = emergencyWeight }
         if let emergencyRecall { recipe.emergencyRecallTarget = emergencyRecall }
         if let ensemble { recipe.ensembleSize = max(1, ensemble) }
+        if let ruleFeatures { recipe.lexiconFeatureWeight = ruleFeatures > 0 ? ruleFeatures : nil }
+        if let ruleFeatureDropout { recipe.lexiconFeatureDropout = ruleFeatureDropout }
     }
 }

@@ -247,3 +247,25 @@ struct SafetyRulesPackFigures {
         }
     }
 }
+
+@Suite("Safety rules as model features")
+struct SafetyRuleFeatureTests {
+    @Test func firedRulesAreTheFeatures() {
+        #expect(shippedSafety.features(of: "I smell gas in the hallway") == ["safety.gas"])
+        #expect(shippedSafety.features(of: "no gas smell, just checking the stove").isEmpty)
+        #expect(shippedSafety.features(of: "can someone fix the sink in my unit").isEmpty)
+    }
+
+    @Test func fingerprintFollowsThePhrasesOnly() throws {
+        let gas = try SafetyPattern("smell* * gas")
+        let leak = try SafetyPattern("gas leak*")
+        let rule = SafetyRule(id: "gas", guidance: "gas", patterns: [.english: [gas]])
+        var moved = rule
+        moved.location = SourceLocation(file: "safety.yaml", line: 40)
+        var widened = rule
+        widened.patterns[.english] = [gas, leak]
+        #expect(SafetyRules(rules: [rule]).fingerprint == SafetyRules(rules: [moved]).fingerprint)
+        #expect(SafetyRules(rules: [rule]).fingerprint != SafetyRules(rules: [widened]).fingerprint)
+        #expect(shippedSafety.fingerprint != SafetyRules(rules: [rule]).fingerprint)
+    }
+}

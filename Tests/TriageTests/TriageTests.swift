@@ -209,3 +209,58 @@ struct FAQRetrievalTests {
                 == head.map(\.intent))
     }
 }
+
+/// Fires `keyword.<word>` for each of its words a message contains.
+struct KeywordLexicon: FeatureLexicon {
+    var words: [String]
+    var fingerprint: String { "keywords:" + words.joined(separator: ",") }
+    func features(of text: String) -> [String] {
+        words.filter { text.lowercased().contains($0) }.map { "keyword.\($0)" }
+    }
+}
+
+@Suite("Lexicon features")
+struct LexiconFeatureTests {
+    @Test func addedEntriesKeepIndicesSortedAndSumCollisions() {
+        let base = SparseFeatures(indices: [3, 40, 900], values: [0.5, 0.25, 0.125])
+        let added = TextClassifier.adding(["safety.gas", "safety.smoke", "safety.gas"], weight: 2, buckets: 1 << 10, to: base)
+        #expect(zip(added.indices, added.indices.dropFirst()).allSatisfy { $0 < $1 }, "\(added.indices)")
+        #expect(abs(added.values.reduce(0, +) - (0.875 + 6)) < 1e-6)
+        #expect(added.count <= base.count + 2, "the repeated entry lands in the same bucket")
+        #expect(TextClassifier.adding([], weight: 2, buckets: 1 << 10, to: base) == base)
+    }
+
+    @Test func aModelTrainedWithALexiconReadsItAndNeedsItToLoad() throws {
+        var recipe = tinyRecipe
+        recipe.options.epochs = 3
+        recipe.lexiconFeatureWeight = 1
+        let lexicon = KeywordLexicon(words: ["ceiling", "kitchen"])
+        #expect(throws: ClassifierTrainingError.self) {
+            try ClassifierTraining.train(train: tinyTexts, validation: Array(tinyTexts.prefix(10)), tokenizer: tinyTokenizer,
+                                         recipe: recipe, outOfScopeLabel: "out_of_scope")
+        }
+        let (classifier, _) = try ClassifierTraining.train(
+            train: tinyTexts, validation: Array(tinyTexts.prefix(10)), tokenizer: tinyTokenizer,
+            recipe: recipe, outOfScopeLabel: "out_of_scope", lexicon: lexicon)
+        #expect(classifier.settings.lexicon == LexiconFeatureSettings(fingerprint: lexicon.fingerprint, weight: 1))
+
+        // The lexicon's entries are in the model's input, and only there.
+        let withEntry = try #require(classifier.inputs(["water pouring through the ceiling"]).sparse?.first)
+        let plain = try #require(classifier.featurizer?.features("water pouring through the ceiling"))
+        #expect(withEntry.indices.count == plain.indices.count + 1 || withEntry.values.reduce(0, +) > plain.values.reduce(0, +) + 0.5)
+        let without = try #require(classifier.inputs(["hello there"]).sparse?.first)
+        #expect(without.indices == classifier.featurizer?.features("hello there").indices)
+
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let url = directory.url.appendingPathComponent("model.safetensors")
+        try classifier.save(to: url)
+        #expect(throws: ClassifierLoadError.self) { try TextClassifier(checkpoint: url, tokenizer: tinyTokenizer) }
+        #expect(throws: ClassifierLoadError.self) {
+            try TextClassifier(checkpoint: url, tokenizer: tinyTokenizer, lexicon: KeywordLexicon(words: ["ceiling"]))
+        }
+        let loaded = try TextClassifier(checkpoint: url, tokenizer: tinyTokenizer, lexicon: lexicon)
+        let texts = tinyTexts.prefix(6).map(\.text)
+        #expect(try largestDifference(loaded.probabilities(texts), classifier.probabilities(texts)) <= 1e-6)
+    }
+}
