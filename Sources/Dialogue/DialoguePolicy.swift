@@ -25,7 +25,12 @@ extension ConversationEngine {
 
     private func respond(to context: TurnContext, state: inout DialogueState, decision: TriageDecision) async throws -> Plan {
         let say = context.say
-        let confidentIntent = decision.kind == .conversation && !decision.needsClarification ? decision.intent : nil
+        // While the assistant waits for an answer, a conversation intent
+        // (handoff, cancel, status, a courtesy) interrupts only when clear: a
+        // short answer like "工作日晚上" (weekday evenings) can read a little
+        // like anything, and is then taken as the answer.
+        let clearEnough = state.pending == nil || decision.confidence >= Self.clearInterruption
+        let confidentIntent = decision.kind == .conversation && !decision.needsClarification && clearEnough ? decision.intent : nil
 
         // 1. Emergencies first: filed at once when a safety rule fired or the
         // model itself is sure. (A P1 from the recall-tuned threshold alone is
@@ -73,7 +78,7 @@ extension ConversationEngine {
             // the request where it was. Only when clearly one: an answer that
             // names a unit or a place ("在4B室" reads a little like a greeting)
             // is an answer.
-            if let question = pendingQuestion(state, say: say), decision.confidence >= Self.clearCourtesy,
+            if let question = pendingQuestion(state, say: say),
                TextCues.unit(in: context.text) == nil, TextCues.places(in: context.text).isEmpty {
                 let courtesy = decision.intent == "greet" ? say.greeting(name: context.message.displayName)
                     : decision.intent == "thanks" ? say.thanks : say.goodbye
@@ -449,9 +454,10 @@ extension ConversationEngine {
     static let confidentEmergency = 0.5
     /// The probability a label needs to be offered in a clarifying question.
     static let plausible = 0.1
-    /// The confidence at which a greeting, thanks or goodbye interrupts a request
-    /// (an FAQ needs only the clarification threshold).
-    static let clearCourtesy = 0.8
+    /// The confidence at which a conversation intent (a handoff, a cancel, a
+    /// status question, a greeting…) interrupts a pending question (an FAQ
+    /// needs only the clarification threshold).
+    static let clearInterruption = 0.8
 }
 
 extension DialogueState.Pending {

@@ -259,11 +259,11 @@ struct SafetyRuleFeatureTests {
     @Test func fingerprintFollowsThePhrasesOnly() throws {
         let gas = try SafetyPattern("smell* * gas")
         let leak = try SafetyPattern("gas leak*")
-        let rule = SafetyRule(id: "gas", guidance: "gas", patterns: [.english: [gas]])
+        let rule = SafetyRule(id: "gas", guidance: "gas", patterns: [.en: [gas]])
         var moved = rule
         moved.location = SourceLocation(file: "safety.yaml", line: 40)
         var widened = rule
-        widened.patterns[.english] = [gas, leak]
+        widened.patterns[.en] = [gas, leak]
         #expect(SafetyRules(rules: [rule]).fingerprint == SafetyRules(rules: [moved]).fingerprint)
         #expect(SafetyRules(rules: [rule]).fingerprint != SafetyRules(rules: [widened]).fingerprint)
         #expect(shippedSafety.fingerprint != SafetyRules(rules: [rule]).fingerprint)
