@@ -72,6 +72,37 @@ import Triage
         #expect(replies.last?.ticketNumbers.count == 1)
     }
 
+    /// Answers to "when suits you?" are answers, whatever they read a little
+    /// like; a clear request for a person still interrupts.
+    @Test(arguments: [
+        ("冰箱不制冷了", Language.zh, "工作日晚上"),
+        ("冰箱不制冷了", Language.zh, "随时都可以"),
+        ("冰箱不制冷了", Language.zh, "明天下午找我老婆就行"),
+        ("the fridge stopped cooling", Language.en, "weekday evenings"),
+        ("the fridge stopped cooling", Language.en, "any time after 5, just knock"),
+        ("the fridge stopped cooling", Language.en, "mornings, ask for my husband"),
+    ])
+    func anAnswerToAPendingQuestionIsNotReadAsAnotherIntent(message: String, language: Language, answer: String) async throws {
+        let test = try await TestStore()
+        defer { Task { await test.close() } }
+        let resident = Resident("rae", unit: "3A", engine: makeEngine(test.store))
+        var reply = try await resident.say(message)
+        for _ in 0..<6 {
+            guard case .intake(let intake) = reply.pending, intake.asking != "best_time",
+                  let next = Resident.answer(to: reply.pending, language: language) else { break }
+            reply = try await resident.say(next)
+        }
+        guard case .intake(let intake) = reply.pending, intake.asking == "best_time" else {
+            Issue.record("never asked for a time: \(String(describing: reply.pending))"); return
+        }
+        let answered = try await resident.say(answer)
+        #expect(!answered.handoff, "\(answer) → \(answered.decision?.intent ?? "?") \(answered.decision?.confidence ?? 0)")
+        guard case .intake(let after) = answered.pending else { Issue.record("the intake ended: \(answered.text ?? "")"); return }
+        #expect(after.answers["best_time"] != nil, "the answer is recorded")
+        let person = try await resident.say(language == .zh ? "我要找人工客服" : "I want to talk to a real person")
+        #expect(person.handoff, "a clear request for a person interrupts the intake")
+    }
+
     @Test func residentCanCorrectTheCategoryBeforeConfirming() async throws {
         let test = try await TestStore()
         defer { Task { await test.close() } }
