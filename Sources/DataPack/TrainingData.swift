@@ -108,6 +108,45 @@ public struct DataSplit: Sendable {
         test = examples.indices.filter { heldOut.contains($0) }.map { examples[$0] }
     }
 
+    init(train: [LabeledExample], test: [LabeledExample]) {
+        self.train = train
+        self.test = test
+    }
+
+    /// `folds` splits of `examples` for k-fold cross-validation: every example
+    /// is in the `test` side of exactly one of them, and in the `train` side
+    /// of all the others.
+    ///
+    /// Stratified by (priority, intent, language): in every group the
+    /// examples are ordered by their `seed`-salted hash of normalized text
+    /// and dealt to the folds in turn, one count running through the groups
+    /// (ordered by priority first), so each fold holds ⌊n/k⌋ or ⌈n/k⌉ of a
+    /// group of n, and likewise of all the P1 examples together.
+    /// Reproducible for the same examples. Fewer than two folds is treated
+    /// as two.
+    public static func folds(_ examples: [LabeledExample], count folds: Int, seed: UInt64 = defaultSeed) -> [DataSplit] {
+        let folds = max(2, folds)
+        var groups: [String: [(hash: UInt64, index: Int)]] = [:]
+        for (index, example) in examples.enumerated() {
+            let key = (example.priority?.rawValue ?? "-") + "\u{1F}" + example.intent + "\u{1F}" + example.language.rawValue
+            groups[key, default: []].append((hash(TextNormalizer.normalizedString(example.text), seed: seed), index))
+        }
+        var foldOf = [Int](repeating: 0, count: examples.count)
+        // Groups in a fixed order, each starting where the last one stopped,
+        // so small groups do not all pile into the first folds.
+        var next = 0
+        for key in groups.keys.sorted() {
+            for member in groups[key]!.sorted(by: { $0.hash != $1.hash ? $0.hash < $1.hash : $0.index < $1.index }) {
+                foldOf[member.index] = next
+                next = (next + 1) % folds
+            }
+        }
+        return (0..<folds).map { fold in
+            DataSplit(train: examples.indices.filter { foldOf[$0] != fold }.map { examples[$0] },
+                      test: examples.indices.filter { foldOf[$0] == fold }.map { examples[$0] })
+        }
+    }
+
     /// FNV-1a 64 of the text, salted, then mixed (see ``StableHash``).
     static func hash(_ text: String, seed: UInt64) -> UInt64 {
         StableHash.hash(text, seed: seed)

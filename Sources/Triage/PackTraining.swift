@@ -26,6 +26,26 @@ public struct PackTrainingData: Sendable {
         heldOut = split.test.map(Self.textExample)
     }
 
+    init(train: [TextExample], validation: [TextExample], heldOut: [TextExample]) {
+        self.train = train
+        self.validation = validation
+        self.heldOut = heldOut
+    }
+
+    /// The pack's training side (never its held-out split) cut for k-fold
+    /// cross-validation: in each of the `folds` cuts, `heldOut` is one fold
+    /// (see ``DataSplit/folds(_:count:seed:)``) and `train` and `validation`
+    /// are carved from the other folds as ``init(pack:)`` carves them from
+    /// the whole training side. For choosing settings on far more messages
+    /// than the validation split holds, without reading the held-out split.
+    public static func crossValidation(pack: DataPack, folds: Int) -> [PackTrainingData] {
+        DataSplit.folds(DataSplit(pack.labeledExamples).train, count: folds).map { fold in
+            let inner = DataSplit(fold.train, heldOutFraction: validationFraction, seed: validationSeed)
+            return PackTrainingData(train: inner.train.map(textExample), validation: inner.test.map(textExample),
+                                    heldOut: fold.test.map(textExample))
+        }
+    }
+
     static func textExample(_ example: LabeledExample) -> TextExample {
         TextExample(text: example.text, intent: example.intent, priority: example.priority?.rawValue)
     }

@@ -25,17 +25,24 @@ public struct TriageMetrics: Codable, Equatable, Sendable {
 
     /// Triage of `examples` (gold `intent` and `priority`), batched.
     public static func evaluate(_ triager: Triager, on examples: [TextExample]) throws -> TriageMetrics {
-        let decisions = try triager.triage(examples.map(\.text), threads: 2)
+        evaluate(decisions: try triager.triage(examples.map(\.text), threads: 2), on: examples,
+                 serviceCategories: triager.serviceCategories, outOfScopeLabel: triager.classifier.settings.outOfScopeLabel)
+    }
+
+    /// The metrics of `decisions` (one per example, from any triagers: the
+    /// folds of a cross-validation pool theirs) against `examples`' gold labels.
+    public static func evaluate(decisions: [TriageDecision], on examples: [TextExample], serviceCategories: Set<String>,
+                                outOfScopeLabel: String?) -> TriageMetrics {
         func share(_ indices: [Int], _ right: (Int) -> Bool) -> Double? {
             indices.isEmpty ? nil : Double(indices.filter(right).count) / Double(indices.count)
         }
         let all = Array(examples.indices)
-        let service = all.filter { triager.serviceCategories.contains(examples[$0].intent) }
+        let service = all.filter { serviceCategories.contains(examples[$0].intent) }
         let withPriority = service.filter { examples[$0].priority != nil }
         let p1 = withPriority.filter { examples[$0].priority == "P1" }
         let decidedP1 = withPriority.filter { decisions[$0].priority == "P1" }
         let faqs = all.filter { examples[$0].intent.hasPrefix("faq.") }
-        let outOfScope = all.filter { examples[$0].intent == triager.classifier.settings.outOfScopeLabel }
+        let outOfScope = all.filter { examples[$0].intent == outOfScopeLabel }
         return TriageMetrics(
             messages: examples.count,
             categoryAccuracy: share(service) { decisions[$0].category == examples[$0].intent },

@@ -185,6 +185,34 @@ struct ShippedPackTests {
         let after = Set(extendedSplit.test.map(\.text))
         #expect(before.subtracting(after).count <= 1, "at most the one displaced by the new example's group rounding")
     }
+
+    @Test func crossValidationFoldsPartitionTheExamplesByGroup() throws {
+        let pack = try DataPackLoader.load(directory: Self.directory).pack
+        let examples = DataSplit(pack.labeledExamples).train
+        let folds = DataSplit.folds(examples, count: 5)
+        #expect(folds.count == 5)
+        // Every example is tested exactly once, and trained on in the other folds.
+        let tested = folds.flatMap { $0.test.map(\.text) }
+        #expect(tested.count == examples.count)
+        #expect(Set(tested) == Set(examples.map(\.text)))
+        for fold in folds {
+            #expect(fold.train.count + fold.test.count == examples.count)
+            #expect(Set(fold.train.map(\.text)).isDisjoint(with: fold.test.map(\.text)))
+        }
+        // Stratified: each (intent, language) group is dealt out evenly.
+        let emergencies = { (split: DataSplit) in split.test.filter { $0.priority == .p1 }.count }
+        let p1PerFold = folds.map(emergencies)
+        #expect(p1PerFold.max()! - p1PerFold.min()! <= 1, "P1 examples spread over the folds: \(p1PerFold)")
+        for category in pack.categories {
+            let counts = folds.map { fold in
+                fold.test.filter { $0.intent == category.id && $0.language == .en && $0.priority == category.defaultPriority }.count
+            }
+            #expect(counts.max()! - counts.min()! <= 1, "\(category.id) en: \(counts)")
+        }
+        // Reproducible.
+        #expect(DataSplit.folds(examples, count: 5).map(\.test) == folds.map(\.test))
+        #expect(DataSplit.folds(examples, count: 1).count == 2)
+    }
 }
 
 @Suite("Language")
