@@ -200,6 +200,11 @@ public final class Triager: @unchecked Sendable {
     public static let maximumExplainedWords = 40
     /// At most this many words are reported per head.
     public static let reportedWords = 3
+    /// A reported word lowers the decided label's probability by more than
+    /// this when it is removed…
+    public static let minimumInfluence = 0.005
+    /// …and by more than this share of what the strongest word does.
+    public static let relativeInfluence = 0.05
 
     /// Occlusion: remove each word in turn, and measure how much the decided
     /// label's probability falls, for the intent head and the priority head.
@@ -226,7 +231,12 @@ public final class Triager: @unchecked Sendable {
                 WordInfluence(word: String(decoding: utf16[word.range], as: UTF16.self), start: word.range.lowerBound,
                               end: word.range.upperBound, influence: base - Double(rows[index][labelIndex]))
             }
-            return Array(scored.filter { $0.influence > 0.005 }
+            // Words whose removal barely moves the probability are noise,
+            // not reasons: a word is reported only if it counts for at least
+            // 5 % of the strongest word (and 0.005 absolute).
+            let strongest = scored.map(\.influence).max() ?? 0
+            let floor = max(Self.minimumInfluence, Self.relativeInfluence * strongest)
+            return Array(scored.filter { $0.influence > floor }
                 .sorted { $0.influence != $1.influence ? $0.influence > $1.influence : $0.start < $1.start }
                 .prefix(Self.reportedWords))
         }
