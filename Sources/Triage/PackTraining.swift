@@ -67,11 +67,8 @@ extension TrainingRecipe {
     ///   DIET: pooled P1 recall of the model 100 / 98.0 % over two seeds
     ///   (83.0 / 80.3 % without), category accuracy 71.3 / 70.6 %.
     public static let communityPack: TrainingRecipe = {
-        var recipe = TrainingRecipe(
-            encoder: EncoderConfig(vocabSize: 8000, dModel: 128, heads: 4, layers: 2, ffnWidth: 512, maxLength: 48,
-                                   dropout: 0.1, outputHeads: []),
-            sparseWidth: 256, hiddenWidth: 0, featurizer: .standard, maxLength: 48,
-            options: .communityPack, outOfScopeAccuracyBudget: 0.01)
+        var recipe = TrainingRecipe(encoder: .classifierBody, sparseWidth: 256, hiddenWidth: 0, featurizer: .standard, maxLength: 48,
+                                    options: .communityPack, outOfScopeAccuracyBudget: 0.01)
         recipe.lexiconFeatureWeight = 3
         return recipe
     }()
@@ -81,14 +78,19 @@ extension TrainingRecipe {
     /// accuracy before the out-of-scope threshold, three 92.5 %), and a
     /// half-point in-scope budget for the out-of-scope threshold.
     public static var benchmark: TrainingRecipe {
-        var recipe = TrainingRecipe(
-            encoder: EncoderConfig(vocabSize: 8000, dModel: 128, heads: 4, layers: 2, ffnWidth: 512, maxLength: 48,
-                                   dropout: 0.1, outputHeads: []),
-            sparseWidth: 256, hiddenWidth: 0, featurizer: .standard, maxLength: 48,
-            options: .benchmark, outOfScopeAccuracyBudget: 0.005)
+        var recipe = TrainingRecipe(encoder: .classifierBody, sparseWidth: 256, hiddenWidth: 0, featurizer: .standard, maxLength: 48,
+                                    options: .benchmark, outOfScopeAccuracyBudget: 0.005)
         recipe.ensembleSize = 3
         return recipe
     }
+}
+
+extension EncoderConfig {
+    /// The encoder body of both recipes: D 128, 4 heads, 2 layers, FFN 512,
+    /// up to 48 tokens, dropout 0.1 (the vocabulary size is set from the
+    /// tokenizer when training).
+    public static let classifierBody = EncoderConfig(vocabSize: 8000, dModel: 128, heads: 4, layers: 2, ffnWidth: 512, maxLength: 48,
+                                                     dropout: 0.1, outputHeads: [])
 }
 
 extension TrainingOptions {
