@@ -90,10 +90,14 @@ extension ConversationEngine {
 
         // A clear question mid-request ("when is the pool open?") is answered,
         // and the pending question asked again.
-        // (Not when it could be the answer: a yes/no, a unit, or a place while asking where.)
+        // (Not when it could be the answer: a yes/no, a unit, or a place while
+        // asking where; nor a message not put as a question unless the model
+        // is as sure as a conversation intent must be: "anytime", asked
+        // when suits, reads like the trash-days FAQ at 0.66.)
         var askingWhere = false
         if case .intake(let intake) = state.pending { askingWhere = intake.asking == "location" }
         if decision.kind == .faq, !decision.needsClarification, let faq = decision.faq,
+           TextCues.readsAsQuestion(context.text) || decision.confidence >= Self.clearInterruption,
            let question = pendingQuestion(state, say: say), TextCues.yesNo(context.text) == nil,
            TextCues.unit(in: context.text) == nil, !(askingWhere && !TextCues.places(in: context.text).isEmpty),
            let answer = say.faqAnswer(faq) {

@@ -114,6 +114,27 @@ public enum TextCues {
         return nil
     }
 
+    // MARK: Questions
+
+    static let questionStarts: Set<String> = [
+        "what", "what's", "whats", "when", "when's", "where", "where's", "how", "how's", "who", "who's", "why", "which",
+        "can", "could", "may", "is", "are", "do", "does", "did", "will", "would", "should", "shall", "am",
+    ]
+    static let chineseQuestionMarks = ["吗", "什么", "怎么", "怎样", "几点", "几号", "哪", "多少", "能不能", "可不可以", "是否",
+                                       "有没有", "为什么", "呢", "如何"]
+
+    /// True when `text` is put as a question: a question mark, an English
+    /// question word or auxiliary first ("when is the pool open", "can I
+    /// keep a cat"), or a Chinese question word or particle ("游泳池几点开",
+    /// "可以养猫吗"). A bare "anytime" or "工作日晚上" is not.
+    public static func readsAsQuestion(_ text: String) -> Bool {
+        if text.contains("?") || text.contains("？") { return true }
+        let lowered = text.lowercased()
+        if chineseQuestionMarks.contains(where: { lowered.contains($0) }) { return true }
+        let first = lowered.split(whereSeparator: { !$0.isLetter && $0 != "'" }).first.map(String.init)
+        return first.map(questionStarts.contains) ?? false
+    }
+
     // MARK: Choices and ticket numbers
 
     /// The option a resident picked from a numbered list of `count` options:

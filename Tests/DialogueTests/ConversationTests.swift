@@ -89,6 +89,8 @@ import Triage
         ("the fridge stopped cooling", Language.en, "weekday evenings"),
         ("the fridge stopped cooling", Language.en, "any time after 5, just knock"),
         ("the fridge stopped cooling", Language.en, "mornings, ask for my husband"),
+        ("the fridge stopped cooling", Language.en, "anytime"),
+        ("my kitchen sink is leaking", Language.en, "anytime"),
     ])
     func anAnswerToAPendingQuestionIsNotReadAsAnotherIntent(message: String, language: Language, answer: String) async throws {
         let test = try await TestStore()

@@ -101,6 +101,13 @@ struct TextCueTests {
         #expect(TextCues.yesNo(text) == answer)
     }
 
+    @Test(arguments: [("when is the pool open", true), ("Can I keep a cat in my apartment", true), ("rent online?", true),
+                      ("游泳池几点开", true), ("可以养猫吗", true), ("anytime", false), ("weekday evenings", false),
+                      ("工作日晚上", false), ("随时都可以", false), ("after 5, just knock", false)])
+    func readsAsQuestion(text: String, isQuestion: Bool) {
+        #expect(TextCues.readsAsQuestion(text) == isQuestion)
+    }
+
     @Test func choicesAndTicketNumbers() {
         #expect(TextCues.choice("2", count: 3) == 1)
         #expect(TextCues.choice("第一个", count: 3) == 0)
