@@ -116,10 +116,19 @@ struct Phrases {
         let place = [intake.location, intake.unit.map { pick("unit \($0)", "\($0)室") }].compactMap { $0 }.joined(separator: ", ")
         if !place.isEmpty { parts.append("\(detailName("location")): \(Self.quoted(place))") }
         for (id, answer) in intake.answers.sorted(by: { $0.key < $1.key }) where id != "location" {
-            parts.append("\(detailName(id)): \(Self.quoted(answer))")
+            parts.append("\(detailName(id)): \(Self.quoted(id == "access" ? accessAnswer(answer) : answer))")
         }
         return pick("Here's the request: \(parts.joined(separator: "; ")). Shall I file it? (yes / no)",
                     "报修内容：\(parts.joined(separator: "；"))。确认提交吗？（是 / 否）")
+    }
+
+    /// The stored access answer ("yes", "no", "yes (after 5 only)": kept in
+    /// English for staff) as the resident's language says it.
+    func accessAnswer(_ stored: String) -> String {
+        for (word, en, zh) in [("yes", "yes", "可以"), ("no", "no", "不可以")] where stored == word || stored.hasPrefix(word + " (") {
+            return pick(en, zh) + stored.dropFirst(word.count)
+        }
+        return stored
     }
 
     var whatToChange: String {

@@ -124,3 +124,16 @@ struct TextCueTests {
         #expect(TextCues.language(of: "702") == nil)
     }
 }
+
+@Suite("Phrases")
+struct PhrasesTests {
+    @Test func theAccessAnswerIsShownInTheResidentsLanguage() {
+        let zh = Phrases(language: .zh, pack: CommunityFixture.pack)
+        #expect(zh.accessAnswer("yes") == "可以")
+        #expect(zh.accessAnswer("no (the dog is loose)") == "不可以 (the dog is loose)")
+        #expect(zh.accessAnswer("随便") == "随便")
+        let en = Phrases(language: .en, pack: CommunityFixture.pack)
+        #expect(en.accessAnswer("yes (after 5 only)") == "yes (after 5 only)")
+        #expect(en.accessAnswer("yesterday is fine") == "yesterday is fine")
+    }
+}
