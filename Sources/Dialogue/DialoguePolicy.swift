@@ -35,10 +35,15 @@ extension ConversationEngine {
         // 1. Emergencies first: filed at once when a safety rule fired or the
         // model itself is sure. (A P1 from the recall-tuned threshold alone is
         // kept as the ticket's priority, but the intake still asks where.)
+        // The model's word alone does not file at once a message that names a
+        // hazard only to deny it ("没有着火，就是烟雾报警器坏了": the model
+        // gives P1 0.70 on the words 着火 and 烟雾): it keeps its P1 and goes
+        // through the questions.
         if decision.kind == .serviceRequest, decision.priority == ClassifierSettings.emergencyPriority,
            decision.safety != nil
             || (decision.modelPriority == ClassifierSettings.emergencyPriority
-                && (decision.priorityConfidence ?? 0) >= Self.confidentEmergency) {
+                && (decision.priorityConfidence ?? 0) >= Self.confidentEmergency
+                && !(triager.safety?.deniesHazard(in: context.text) ?? false)) {
             if case .emergencyLocation = state.pending, decision.safety == nil {
                 // Still describing the same emergency: take it as where it is.
             } else {

@@ -117,6 +117,26 @@ public struct SafetyRules: Sendable {
         return result
     }
 
+    /// True when a hazard a rule names is mentioned in `text` only as absent
+    /// ("no gas smell", "there's no smoke or fire", "没有着火"): a pattern
+    /// occurs, outside the rule's exceptions, and a negation governs it.
+    /// (A rule that fires elsewhere in the message is ``matches(_:)``'s
+    /// business; this only says the resident denied something.)
+    public func deniesHazard(in text: String) -> Bool {
+        let units = Self.clauses(segmenters.withSegmenter { SafetyText(text, segmenter: $0).units })
+        guard !units.isEmpty else { return false }
+        for lists in prepared {
+            let exceptions = lists.exceptions.flatMap { Self.occurrences(of: $0, in: units) }
+            for pattern in lists.patterns {
+                for occurrence in Self.occurrences(of: pattern, in: units)
+                where !exceptions.contains(where: { $0.overlaps(occurrence) }) && Self.isNegated(occurrence, in: units) {
+                    return true
+                }
+            }
+        }
+        return false
+    }
+
     /// The guidance texts for `matches` in `language`, each key once, in the
     /// order of the matches (most severe first).
     public func guidance(for matches: [SafetyMatch], language: Language) -> [String] {

@@ -7,6 +7,13 @@ import Tokenizer
 public protocol SafetyScreen: Sendable {
     /// The first rule that fires on `text` (negated mentions do not fire), or nil.
     func firstFinding(in text: String) -> SafetyFinding?
+    /// True when `text` mentions a hazard only to deny it ("no gas smell").
+    func deniesHazard(in text: String) -> Bool
+}
+
+extension SafetyScreen {
+    /// A screen that reads no negations denies nothing.
+    public func deniesHazard(in text: String) -> Bool { false }
 }
 
 /// The confidence threshold of the triage decision, chosen on the validation

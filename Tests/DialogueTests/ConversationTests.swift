@@ -147,17 +147,23 @@ import Triage
     }
 
     @Test(arguments: [
-        ("there's no gas smell, but my stove burner won't light", Language.en),
-        ("没有煤气味，只是炉灶打不着", Language.zh),
+        ("there's no gas smell, but my stove burner won't light", Language.en, "gas"),
+        ("没有煤气味，只是炉灶打不着", Language.zh, "gas"),
+        // Words the model reads as an emergency (p(P1) 0.70 and 0.52 in the
+        // release model of session 6), denied by the resident:
+        ("没有着火，就是烟雾报警器坏了", Language.zh, "fire"),
+        ("no sparks, but the outlet is loose", Language.en, "electrical"),
     ])
-    func negatedEmergencyDoesNotFire(message: String, language: Language) async throws {
+    func negatedEmergencyDoesNotFire(message: String, language: Language, guidance: String) async throws {
         let test = try await TestStore()
         defer { Task { await test.close() } }
         let resident = Resident("eli", engine: makeEngine(test.store))
         let reply = try await resident.say(message)
         #expect(reply.decision?.safety == nil)
-        #expect(reply.ticketNumbers.isEmpty)
-        #expect(reply.text?.contains(CommunityFixture.pack.community.emergencyGuidance["gas"]![language]!) == false)
+        #expect(reply.ticketNumbers.isEmpty, "not filed at once: \(reply.text ?? "")")
+        if let text = CommunityFixture.pack.community.emergencyGuidance[guidance]?[language] {
+            #expect(reply.text?.contains(text) == false)
+        }
     }
 
     @Test func emergencyMidIntakeEscalatesAndFiles() async throws {

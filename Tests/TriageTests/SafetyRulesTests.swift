@@ -133,6 +133,19 @@ struct SafetyRulesTests {
         #expect(matches.isEmpty, "\(message) → \(matches.map { "\($0.ruleID): \($0.text) (\($0.pattern))" })")
     }
 
+    @Test(arguments: [
+        ("there's no gas smell, but my stove burner won't light", true),
+        ("没有煤气味，只是炉灶打不着", true),
+        ("没有着火，就是烟雾报警器坏了", true),
+        ("I don't smell gas anymore", true),
+        ("I smell gas in the hallway", false),
+        ("my stove burner won't light", false),
+        ("the hallway light is out", false),
+    ])
+    func deniedHazardsAreTold(message: String, denied: Bool) {
+        #expect(shippedSafety.deniesHazard(in: message) == denied, "\(message)")
+    }
+
     @Test func matchCarriesTheOriginalSpanAndGuidance() throws {
         let message = "Ｉ SMELL  Gas in 4B!!"
         let match = try #require(shippedSafety.matches(message).first)
