@@ -92,17 +92,10 @@ public struct DataSplit: Sendable {
     public var test: [LabeledExample]
 
     public init(_ examples: [LabeledExample], heldOutFraction: Double = defaultHeldOutFraction, seed: UInt64 = defaultSeed) {
-        var groups: [String: [(hash: UInt64, index: Int)]] = [:]
-        for (index, example) in examples.enumerated() {
-            let key = example.intent + "\u{1F}" + example.language.rawValue
-            groups[key, default: []].append((Self.hash(TextNormalizer.normalizedString(example.text), seed: seed), index))
-        }
         var heldOut = Set<Int>()
-        for members in groups.values {
+        for members in Self.groupsInHashOrder(examples, seed: seed, key: { $0.intent + "\u{1F}" + $0.language.rawValue }) {
             let count = Int((Double(members.count) * heldOutFraction).rounded())
-            for member in members.sorted(by: { $0.hash != $1.hash ? $0.hash < $1.hash : $0.index < $1.index }).prefix(count) {
-                heldOut.insert(member.index)
-            }
+            heldOut.formUnion(members.prefix(count))
         }
         train = examples.indices.filter { !heldOut.contains($0) }.map { examples[$0] }
         test = examples.indices.filter { heldOut.contains($0) }.map { examples[$0] }
@@ -126,24 +119,30 @@ public struct DataSplit: Sendable {
     /// as two.
     public static func folds(_ examples: [LabeledExample], count folds: Int, seed: UInt64 = defaultSeed) -> [DataSplit] {
         let folds = max(2, folds)
-        var groups: [String: [(hash: UInt64, index: Int)]] = [:]
-        for (index, example) in examples.enumerated() {
-            let key = (example.priority?.rawValue ?? "-") + "\u{1F}" + example.intent + "\u{1F}" + example.language.rawValue
-            groups[key, default: []].append((hash(TextNormalizer.normalizedString(example.text), seed: seed), index))
+        let groups = groupsInHashOrder(examples, seed: seed) {
+            ($0.priority?.rawValue ?? "-") + "\u{1F}" + $0.intent + "\u{1F}" + $0.language.rawValue
         }
         var foldOf = [Int](repeating: 0, count: examples.count)
-        // Groups in a fixed order, each starting where the last one stopped,
-        // so small groups do not all pile into the first folds.
-        var next = 0
-        for key in groups.keys.sorted() {
-            for member in groups[key]!.sorted(by: { $0.hash != $1.hash ? $0.hash < $1.hash : $0.index < $1.index }) {
-                foldOf[member.index] = next
-                next = (next + 1) % folds
-            }
-        }
+        // Each group starts where the last one stopped, so small groups do
+        // not all pile into the first folds.
+        for (position, index) in groups.joined().enumerated() { foldOf[index] = position % folds }
         return (0..<folds).map { fold in
             DataSplit(train: examples.indices.filter { foldOf[$0] != fold }.map { examples[$0] },
                       test: examples.indices.filter { foldOf[$0] == fold }.map { examples[$0] })
+        }
+    }
+
+    /// The indices of `examples` grouped by `key`, groups in key order, each
+    /// group ordered by the `seed`-salted hash of normalized text (ties by
+    /// index): the stable order both the held-out split and the folds deal from.
+    static func groupsInHashOrder(_ examples: [LabeledExample], seed: UInt64,
+                                  key: (LabeledExample) -> String) -> [[Int]] {
+        var groups: [String: [(hash: UInt64, index: Int)]] = [:]
+        for (index, example) in examples.enumerated() {
+            groups[key(example), default: []].append((hash(TextNormalizer.normalizedString(example.text), seed: seed), index))
+        }
+        return groups.keys.sorted().map { key in
+            groups[key]!.sorted { $0.hash != $1.hash ? $0.hash < $1.hash : $0.index < $1.index }.map(\.index)
         }
     }
 

@@ -84,7 +84,7 @@ public struct SafetyRules: Sendable {
     /// The rules that fire on `text`, at most one match per rule, in the
     /// rules' file order (the file lists the most severe hazards first).
     public func matches(_ text: String) -> [SafetyMatch] {
-        let units = Self.clauses(segmenters.withSegmenter { SafetyText(text, segmenter: $0).units })
+        let units = clauseUnits(of: text)
         guard !units.isEmpty else { return [] }
         let utf16 = Array(text.utf16)
         var result: [SafetyMatch] = []
@@ -92,9 +92,8 @@ public struct SafetyRules: Sendable {
             let exceptions = lists.exceptions.flatMap { Self.occurrences(of: $0, in: units) }
             var fired: (range: Range<Int>, pattern: SafetyPattern)? = nil
             for pattern in lists.patterns {
-                for occurrence in Self.occurrences(of: pattern, in: units) {
+                for occurrence in Self.occurrences(of: pattern, in: units, outside: exceptions) {
                     if let best = fired, best.range.lowerBound <= occurrence.lowerBound { break }
-                    if exceptions.contains(where: { $0.overlaps(occurrence) }) { continue }
                     if Self.isNegated(occurrence, in: units) { continue }
                     if !lists.requirements.isEmpty {
                         let satisfied = lists.requirements.contains { requirement in
@@ -123,18 +122,24 @@ public struct SafetyRules: Sendable {
     /// (A rule that fires elsewhere in the message is ``matches(_:)``'s
     /// business; this only says the resident denied something.)
     public func deniesHazard(in text: String) -> Bool {
-        let units = Self.clauses(segmenters.withSegmenter { SafetyText(text, segmenter: $0).units })
+        let units = clauseUnits(of: text)
         guard !units.isEmpty else { return false }
-        for lists in prepared {
+        return prepared.contains { lists in
             let exceptions = lists.exceptions.flatMap { Self.occurrences(of: $0, in: units) }
-            for pattern in lists.patterns {
-                for occurrence in Self.occurrences(of: pattern, in: units)
-                where !exceptions.contains(where: { $0.overlaps(occurrence) }) && Self.isNegated(occurrence, in: units) {
-                    return true
-                }
+            return lists.patterns.contains { pattern in
+                Self.occurrences(of: pattern, in: units, outside: exceptions).contains { Self.isNegated($0, in: units) }
             }
         }
-        return false
+    }
+
+    /// `text` as the rules read it: normalized words, cut into clauses.
+    private func clauseUnits(of text: String) -> [SafetyText.Unit] {
+        Self.clauses(segmenters.withSegmenter { SafetyText(text, segmenter: $0).units })
+    }
+
+    /// The occurrences of `pattern` that overlap none of a rule's `exceptions`.
+    static func occurrences(of pattern: SafetyPattern, in units: [SafetyText.Unit], outside exceptions: [Range<Int>]) -> [Range<Int>] {
+        occurrences(of: pattern, in: units).filter { occurrence in !exceptions.contains { $0.overlaps(occurrence) } }
     }
 
     /// The guidance texts for `matches` in `language`, each key once, in the
