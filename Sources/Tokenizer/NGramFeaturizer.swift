@@ -185,13 +185,21 @@ public struct NGramFeaturizer: Sendable {
     /// states) to `merged`: sublinear counts, unit L2 norm, hashed to buckets.
     private func accumulate(_ grams: [UInt64], into merged: inout [Int32: Float]) {
         guard !grams.isEmpty else { return }
+        // Distinct n-grams in order of first occurrence, not in the
+        // dictionary's order: that order changes from process to process
+        // (Swift seeds its hashing per process), and so would the float sums
+        // below, and with them every weight trained on these features.
         var counts: [UInt64: Int] = [:]
-        for gram in grams { counts[gram, default: 0] += 1 }
+        var firstOccurrence: [UInt64] = []
+        for gram in grams {
+            if counts[gram] == nil { firstOccurrence.append(gram) }
+            counts[gram, default: 0] += 1
+        }
         var weights: [(bucket: Int32, weight: Float)] = []
         weights.reserveCapacity(counts.count)
         var squaredNorm: Float = 0
-        for (gram, count) in counts {
-            let weight = 1 + Float(log(Double(count)))
+        for gram in firstOccurrence {
+            let weight = 1 + Float(log(Double(counts[gram]!)))
             squaredNorm += weight * weight
             let bucket = Int32(truncatingIfNeeded: StableHash.mix(gram) % UInt64(config.buckets))
             weights.append((bucket, weight))

@@ -24,7 +24,7 @@ public enum ClassificationMetrics {
         let classes = Set(tp.keys).union(fp.keys).union(fn.keys)
         if classes.isEmpty { return 0 }
         var sum = 0.0
-        for c in classes {
+        for c in classes.sorted() {  // a fixed order: the same sum in every process
             let t = Double(tp[c] ?? 0)
             let denominator = 2 * t + Double(fp[c] ?? 0) + Double(fn[c] ?? 0)
             sum += denominator > 0 ? 2 * t / denominator : 0

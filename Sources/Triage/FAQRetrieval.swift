@@ -33,7 +33,9 @@ public struct FAQRetrieval: Sendable {
     /// A unit-length vector: dense (learned spaces) or sparse (hashed n-grams).
     enum Vector {
         case dense([Float])
-        case sparse([Int32: Float])
+        /// Sorted distinct indices and their values (summed in index order,
+        /// so a similarity does not depend on a dictionary's order).
+        case sparse(indices: [Int32], values: [Float])
 
         func dot(_ other: Vector) -> Float {
             switch (self, other) {
@@ -41,10 +43,19 @@ public struct FAQRetrieval: Sendable {
                 var sum: Float = 0
                 for i in 0..<min(a.count, b.count) { sum += a[i] * b[i] }
                 return sum
-            case let (.sparse(a), .sparse(b)):
-                let (small, large) = a.count <= b.count ? (a, b) : (b, a)
+            case let (.sparse(aIndices, aValues), .sparse(bIndices, bValues)):
                 var sum: Float = 0
-                for (index, value) in small { if let other = large[index] { sum += value * other } }
+                var i = 0, j = 0
+                while i < aIndices.count && j < bIndices.count {
+                    if aIndices[i] == bIndices[j] {
+                        sum += aValues[i] * bValues[j]
+                        i += 1; j += 1
+                    } else if aIndices[i] < bIndices[j] {
+                        i += 1
+                    } else {
+                        j += 1
+                    }
+                }
                 return sum
             default:
                 return 0
@@ -97,10 +108,10 @@ public struct FAQRetrieval: Sendable {
             let output = try classifier.model.forward(tokenIDs: tokenIDs, sparse: sparse)
             return (space == .sentence ? output.features : output.pooled).map { .dense($0) }
         case .ngrams:
-            guard let featurizer = classifier.featurizer else { return texts.map { _ in .sparse([:]) } }
+            guard let featurizer = classifier.featurizer else { return texts.map { _ in .sparse(indices: [], values: []) } }
             return texts.map { text in
-                let features = featurizer.features(text)
-                return .sparse(Dictionary(zip(features.indices, features.values), uniquingKeysWith: +))
+                let features = featurizer.features(text)  // indices sorted and distinct
+                return .sparse(indices: features.indices, values: features.values)
             }
         }
     }
@@ -111,9 +122,9 @@ public struct FAQRetrieval: Sendable {
             if let center { for i in row.indices { row[i] -= center[i] } }
             let norm = row.reduce(0) { $0 + $1 * $1 }.squareRoot()
             return .dense(norm > 0 ? row.map { $0 / norm } : row)
-        case let .sparse(row):
-            let norm = row.values.reduce(0) { $0 + $1 * $1 }.squareRoot()
-            return .sparse(norm > 0 ? row.mapValues { $0 / norm } : row)
+        case let .sparse(indices, values):
+            let norm = values.reduce(0) { $0 + $1 * $1 }.squareRoot()
+            return .sparse(indices: indices, values: norm > 0 ? values.map { $0 / norm } : values)
         }
     }
 }

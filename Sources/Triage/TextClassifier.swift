@@ -259,9 +259,13 @@ extension TextClassifier {
     public func save(to url: URL, extraMetadata: [String: String] = [:]) throws {
         var stored = settings
         stored.ensembleSize = members.count
+        // Sorted keys: the same model is the same file, whichever process wrote it.
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let storedJSON = String(decoding: try encoder.encode(stored), as: UTF8.self)
         for (index, member) in members.enumerated().reversed() {
             var extra = member.extra.merging(extraMetadata) { $1 }
-            extra[ClassifierSettings.metadataKey] = String(decoding: try JSONEncoder().encode(stored), as: UTF8.self)
+            extra[ClassifierSettings.metadataKey] = storedJSON
             let checkpoint = ClassifierCheckpoint(weights: member.weights, labels: member.labels,
                                                   vocabHash: tokenizer.vocabulary.hash, extra: extra)
             try checkpoint.save(to: Self.memberURL(url, index: index))

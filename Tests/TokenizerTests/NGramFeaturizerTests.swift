@@ -49,6 +49,40 @@ struct NGramFeaturizerTests {
         #expect(featurizer.features("water leak") != featurizer.features("water heater"))
     }
 
+    /// Bit for bit, whatever order a dictionary keeps its keys in: Swift
+    /// seeds each dictionary's hashing by process (and storage), and the
+    /// features once summed their squares in that order, so two runs of
+    /// `concierge train` with the same seed trained different weights.
+    /// The norm is summed in the n-grams' order of first occurrence.
+    @Test func featuresAreBitIdenticalAndSummedInFirstOccurrenceOrder() {
+        let config = NGramFeaturizerConfig(buckets: 1 << 30)  // no collisions
+        let exact = NGramFeaturizer(config: config, tokenizer: testTokenizer)
+        let text = "the water heater in the basement leaks and the water on the basement floor is rising, 热水器漏水了 热水器"
+        let first = exact.features(text)
+        for _ in 0..<20 {
+            let again = exact.features(text)
+            let changed = zip(again.values, first.values).filter { $0 != $1 }.count
+            #expect(again.indices == first.indices && changed == 0, "a repeated call changed \(changed) of \(first.count) values")
+        }
+
+        let grams = exact.nGrams(text)
+        var expected: [Float] = []
+        for block in [grams.words, grams.characters] {
+            var order: [String] = []
+            var counts: [String: Int] = [:]
+            for gram in block {
+                if counts[gram] == nil { order.append(gram) }
+                counts[gram, default: 0] += 1
+            }
+            let weights = order.map { 1 + Float(log(Double(counts[$0]!))) }
+            var squaredNorm: Float = 0
+            for weight in weights { squaredNorm += weight * weight }
+            let scale = 1 / squaredNorm.squareRoot()
+            expected += weights.map { $0 * scale }
+        }
+        #expect(first.values.sorted() == expected.sorted(), "each value is weight × (1/√Σw², summed in first-occurrence order)")
+    }
+
     @Test func emptyAndPunctuationOnlyTextGiveNoFeatures() {
         #expect(featurizer.features("").count == 0)
         #expect(featurizer.features("?!…").count == 0)
