@@ -56,18 +56,22 @@ extension TrainingRecipe {
     /// community data pack (see README, "Training", for the measurements
     /// behind each choice).
     ///
-    /// Measured in session 6 by 5-fold cross-validation on the training side
-    /// (`concierge evaluate --cross-validate 5`) and kept as an option, not
-    /// the default: an 8-epoch schedule with the safety rules as features of
-    /// value 3 (`--epochs 8 --rule-features 3`) gives the model a held-out P1
-    /// recall of 100 / 100 / 100 % over three seeds (92.3 / 80.8 / 80.8 %
-    /// here) and 3–4 more points of category accuracy, but the models it
-    /// trained in the debug test build were less sure of plain FAQ questions
-    /// and, in one draw, filed "没有煤气味，只是炉灶打不着" (no gas smell) as
-    /// an emergency on the model's word alone (README, "Community pack").
-    public static let communityPack = TrainingRecipe(
-        encoder: .classifierBody, sparseWidth: 256, hiddenWidth: 0, featurizer: .standard, maxLength: 48,
-        options: .communityPack, outOfScopeAccuracyBudget: 0.01)
+    /// The small encoder and its n-gram branch, with the pack's safety rules
+    /// as features of value 3 (``TrainingRecipe/lexiconFeatureWeight``;
+    /// half the training examples shown without them), on an 8-epoch
+    /// schedule. Chosen by 5-fold cross-validation on the training side
+    /// (`concierge evaluate --cross-validate 5`): every fold's model peaks
+    /// at its second to fifth epoch, and a schedule that has decayed by then
+    /// gives a better snapshot. On held-out (seeds default / 11 / 12): the
+    /// model's P1 recall 100 / 100 / 100 %, category accuracy 74.0 / 77.1 /
+    /// 74.5 % (the 30-epoch words-only recipe before it: 92.3 / 84.6 /
+    /// 80.8 % and 70.9 / 72.7 / 70.6 %).
+    public static var communityPack: TrainingRecipe {
+        var recipe = TrainingRecipe(encoder: .classifierBody, sparseWidth: 256, hiddenWidth: 0, featurizer: .standard, maxLength: 48,
+                                    options: .communityPack, outOfScopeAccuracyBudget: 0.01)
+        recipe.lexiconFeatureWeight = 3
+        return recipe
+    }
 
     /// The recipe `concierge benchmark` uses for CLINC150 and BANKING77: an
     /// ensemble of three (measured on CLINC150 test: one model 92.3 % in-scope
@@ -93,7 +97,7 @@ extension TrainingOptions {
     /// Optimisation for a community pack (a few thousand short messages).
     public static var communityPack: TrainingOptions {
         var options = TrainingOptions()
-        options.epochs = 30
+        options.epochs = 8
         options.batchSize = 32
         options.patience = 5
         options.seed = 20_261_123
