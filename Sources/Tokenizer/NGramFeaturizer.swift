@@ -13,6 +13,25 @@ public struct SparseFeatures: Sendable, Equatable {
 
     /// Number of non-zero entries.
     public var count: Int { indices.count }
+
+    /// Σ values[i] · other.values[j] over the indices both hold, summed in
+    /// index order (a merge of the two sorted index lists).
+    public func dot(_ other: SparseFeatures) -> Float {
+        var sum: Float = 0
+        var i = 0, j = 0
+        while i < indices.count && j < other.indices.count {
+            if indices[i] == other.indices[j] {
+                sum += values[i] * other.values[j]
+                i += 1
+                j += 1
+            } else if indices[i] < other.indices[j] {
+                i += 1
+            } else {
+                j += 1
+            }
+        }
+        return sum
+    }
 }
 
 /// How ``NGramFeaturizer`` turns a message into sparse features. Stored in
@@ -189,17 +208,21 @@ public struct NGramFeaturizer: Sendable {
         // dictionary's order: that order changes from process to process
         // (Swift seeds its hashing per process), and so would the float sums
         // below, and with them every weight trained on these features.
-        var counts: [UInt64: Int] = [:]
-        var firstOccurrence: [UInt64] = []
+        var slotOfGram: [UInt64: Int] = [:]
+        var distinct: [(gram: UInt64, count: Int)] = []
         for gram in grams {
-            if counts[gram] == nil { firstOccurrence.append(gram) }
-            counts[gram, default: 0] += 1
+            if let slot = slotOfGram[gram] {
+                distinct[slot].count += 1
+            } else {
+                slotOfGram[gram] = distinct.count
+                distinct.append((gram, 1))
+            }
         }
         var weights: [(bucket: Int32, weight: Float)] = []
-        weights.reserveCapacity(counts.count)
+        weights.reserveCapacity(distinct.count)
         var squaredNorm: Float = 0
-        for gram in firstOccurrence {
-            let weight = 1 + Float(log(Double(counts[gram]!)))
+        for (gram, count) in distinct {
+            let weight = 1 + Float(log(Double(count)))
             squaredNorm += weight * weight
             let bucket = Int32(truncatingIfNeeded: StableHash.mix(gram) % UInt64(config.buckets))
             weights.append((bucket, weight))

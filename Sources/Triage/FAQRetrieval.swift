@@ -33,9 +33,7 @@ public struct FAQRetrieval: Sendable {
     /// A unit-length vector: dense (learned spaces) or sparse (hashed n-grams).
     enum Vector {
         case dense([Float])
-        /// Sorted distinct indices and their values (summed in index order,
-        /// so a similarity does not depend on a dictionary's order).
-        case sparse(indices: [Int32], values: [Float])
+        case sparse(SparseFeatures)
 
         func dot(_ other: Vector) -> Float {
             switch (self, other) {
@@ -43,20 +41,8 @@ public struct FAQRetrieval: Sendable {
                 var sum: Float = 0
                 for i in 0..<min(a.count, b.count) { sum += a[i] * b[i] }
                 return sum
-            case let (.sparse(aIndices, aValues), .sparse(bIndices, bValues)):
-                var sum: Float = 0
-                var i = 0, j = 0
-                while i < aIndices.count && j < bIndices.count {
-                    if aIndices[i] == bIndices[j] {
-                        sum += aValues[i] * bValues[j]
-                        i += 1; j += 1
-                    } else if aIndices[i] < bIndices[j] {
-                        i += 1
-                    } else {
-                        j += 1
-                    }
-                }
-                return sum
+            case let (.sparse(a), .sparse(b)):
+                return a.dot(b)
             default:
                 return 0
             }
@@ -108,11 +94,8 @@ public struct FAQRetrieval: Sendable {
             let output = try classifier.model.forward(tokenIDs: tokenIDs, sparse: sparse)
             return (space == .sentence ? output.features : output.pooled).map { .dense($0) }
         case .ngrams:
-            guard let featurizer = classifier.featurizer else { return texts.map { _ in .sparse(indices: [], values: []) } }
-            return texts.map { text in
-                let features = featurizer.features(text)  // indices sorted and distinct
-                return .sparse(indices: features.indices, values: features.values)
-            }
+            guard let featurizer = classifier.featurizer else { return texts.map { _ in .sparse(SparseFeatures()) } }
+            return texts.map { .sparse(featurizer.features($0)) }
         }
     }
 
@@ -122,9 +105,10 @@ public struct FAQRetrieval: Sendable {
             if let center { for i in row.indices { row[i] -= center[i] } }
             let norm = row.reduce(0) { $0 + $1 * $1 }.squareRoot()
             return .dense(norm > 0 ? row.map { $0 / norm } : row)
-        case let .sparse(indices, values):
-            let norm = values.reduce(0) { $0 + $1 * $1 }.squareRoot()
-            return .sparse(indices: indices, values: norm > 0 ? values.map { $0 / norm } : values)
+        case var .sparse(features):
+            let norm = features.values.reduce(0) { $0 + $1 * $1 }.squareRoot()
+            if norm > 0 { features.values = features.values.map { $0 / norm } }
+            return .sparse(features)
         }
     }
 }

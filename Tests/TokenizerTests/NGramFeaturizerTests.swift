@@ -83,6 +83,15 @@ struct NGramFeaturizerTests {
         #expect(first.values.sorted() == expected.sorted(), "each value is weight × (1/√Σw², summed in first-occurrence order)")
     }
 
+    @Test func sparseDotSumsTheSharedIndices() {
+        let a = SparseFeatures(indices: [1, 4, 7], values: [1, 2, 3])
+        let b = SparseFeatures(indices: [0, 4, 7, 9], values: [5, 10, 100, 1])
+        #expect(a.dot(b) == 2 * 10 + 3 * 100)
+        #expect(b.dot(a) == a.dot(b))
+        #expect(a.dot(SparseFeatures()) == 0)
+        #expect(SparseFeatures(indices: [2], values: [1]).dot(SparseFeatures(indices: [3], values: [1])) == 0)
+    }
+
     @Test func emptyAndPunctuationOnlyTextGiveNoFeatures() {
         #expect(featurizer.features("").count == 0)
         #expect(featurizer.features("?!…").count == 0)
