@@ -32,6 +32,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
+        // Already in the graph through Hummingbird; named for the connection guard's HTTP/1 handlers.
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
         // C wrapper over the system ICU. Its public header exposes only stdint types.
@@ -93,6 +95,9 @@ let package = Package(
                 "Dialogue", "Triage", "Store", "DataPack", "Outbox", "Yams", "StaffAuth",
                 .product(name: "Mustache", package: "swift-mustache"),
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -124,6 +129,8 @@ let package = Package(
         .testTarget(name: "DialogueTests", dependencies: ["Dialogue", "Triage", "Tokenizer", "Store", "DataPack", "TestSupport", "AssistantTestSupport"]),
         .testTarget(name: "ServerTests", dependencies: ["Server", "Outbox", "Dialogue", "Triage", "Store", "DataPack", "TestSupport", "AssistantTestSupport"]),
         .testTarget(name: "StaffAuthTests", dependencies: ["StaffAuth"]),
+        // The command-line parser, against every command line the documentation shows.
+        .testTarget(name: "CLITests", dependencies: ["concierge", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .testTarget(name: "StoreTests", dependencies: [
             "Store", "StaffAuth", "DataPack", "TestSupport",
             .product(name: "GRDB", package: "GRDB.swift"),

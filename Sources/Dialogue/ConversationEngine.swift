@@ -205,7 +205,7 @@ extension ConversationEngine {
         case .intake(let intake): return say.understood(intake) + " " + (pendingQuestion(state, say: say) ?? "")
         case let .duplicate(_, ticket):
             return (try? await store.ticket(number: ticket)).map { say.duplicateOffer($0, place: $0.location ?? $0.unit ?? "") }
-        case let .clarify(options, _): return say.clarify(options)
+        case let .clarify(options, _, _): return say.clarify(options)
         case let .confirmCancel(ticket):
             return (try? await store.ticket(number: ticket)).map(say.confirmCancel)
         case let .addDetails(ticket): return say.askDetails(ticket)

@@ -194,23 +194,16 @@ extension ConversationEngine {
                 return nil
             }
 
-        case let .clarify(options, message):
+        case let .clarify(options, message, followUp):
             guard let index = TextCues.choice(context.text, count: options.count + 1)
                     ?? options.firstIndex(where: { context.say.optionTitle($0).lowercased() == context.text.lowercased() }) else {
-                return nil
+                return try await notAChoice(options: options, message: message, followUp: followUp ?? ClarifyFollowUp(),
+                                            context: context, decision: decision, state: &state)
             }
             state.pending = nil
             guard index < options.count else { return Plan(state: state, reply: say.rephrase) }
-            let label = options[index]
-            if label.hasPrefix("faq.") {
-                return Plan(state: state, reply: say.faqAnswer(String(label.dropFirst(4))) ?? say.capabilities)
-            }
-            var original = try triager.triage(message)
-            original.category = label
-            original.kind = .serviceRequest
-            var intake = try startIntake(original, category: label, context: context, text: message)
-            intake.categoryConfirmed = true
-            return try await continueIntake(intake, lead: say.understood(intake), context: context, state: &state)
+            return try await clarified(options[index], message: message, followUp: followUp, confirmed: true,
+                                       context: context, state: &state)
 
         case let .confirmCancel(ticket):
             guard let yesNo else { return nil }
@@ -231,6 +224,57 @@ extension ConversationEngine {
             return Plan(state: state, reply: say.addedLocation(ticket: ticket.number),
                         actions: [.addDetails(ticket: ticket.number, text: context.text)])
         }
+    }
+
+    /// The request (or question) of a clarified message: `label` is the
+    /// option chosen (`confirmed`) or, after asking twice, the best one.
+    /// The resident's own first message stays the description, with the unit
+    /// or place they gave since.
+    private func clarified(_ label: String, message: String, followUp: ClarifyFollowUp?, confirmed: Bool,
+                           context: TurnContext, state: inout DialogueState) async throws -> Plan {
+        let say = context.say
+        if label.hasPrefix("faq.") {
+            return Plan(state: state, reply: say.faqAnswer(String(label.dropFirst(4))) ?? say.capabilities)
+        }
+        var original = try triager.triage(message)
+        original.category = label
+        original.kind = .serviceRequest
+        var intake = try startIntake(original, category: label, context: context, text: message)
+        if let unit = followUp?.unit { intake.unit = unit }
+        if let location = followUp?.location, intake.location == nil { intake.location = location }
+        intake.remaining = details(for: label).filter { !isAnswered($0, intake) }
+        intake.categoryConfirmed = confirmed
+        return try await continueIntake(intake, lead: say.understood(intake), context: context, state: &state)
+    }
+
+    /// An answer to a clarifying question that is not one of its choices.
+    /// A clear new request or question of its own (naming no unit or place)
+    /// starts afresh (nil). Otherwise the pending request is kept: a unit or
+    /// place is noted for it, more words (the first time) join its
+    /// description, and the choice is asked again, once; after that, the best
+    /// option is taken (the summary still asks the resident to confirm).
+    private func notAChoice(options: [String], message: String, followUp: ClarifyFollowUp, context: TurnContext,
+                            decision: TriageDecision, state: inout DialogueState) async throws -> Plan? {
+        let unit = TextCues.unit(in: context.text)
+        let place = TextCues.places(in: context.text).first
+        let clearlyNew = (decision.kind == .serviceRequest || decision.kind == .faq) && !decision.needsClarification
+        if clearlyNew, unit == nil, place == nil { return nil }
+        var followUp = followUp
+        followUp.unit = unit ?? followUp.unit
+        if let place { followUp.location = Phrases.quoted(context.text) }
+        if !followUp.askedAgain {
+            // "unit 7777", "in the lobby": where, not what. Anything longer says more about the problem.
+            let onlyWhere = (unit != nil || place != nil) && context.text.split(whereSeparator: \.isWhitespace).count <= 4
+            followUp.askedAgain = true
+            state.pending = .clarify(options: options, message: onlyWhere ? message : message + "\n" + context.text,
+                                     followUp: followUp)
+            let noted = unit.map { context.say.unitName($0) } ?? place.map { _ in Phrases.quoted(context.text) }
+            return Plan(state: state, reply: context.say.clarifyAgain(options, noted: noted))
+        }
+        // Asked twice: the best option, with the description as it stands (the summary asks to confirm).
+        state.pending = nil
+        guard let best = options.first(where: { triager.serviceCategories.contains($0) }) ?? options.first else { return nil }
+        return try await clarified(best, message: message, followUp: followUp, confirmed: false, context: context, state: &state)
     }
 
     /// The question a pending state is waiting on, to repeat after a side answer.

@@ -24,14 +24,31 @@ public struct DialogueState: Codable, Equatable, Sendable {
         /// An open ticket may already cover the request: link to it, or file anew?
         case duplicate(Intake, ticket: Int)
         /// Unsure what the message was: the options offered (labels of the
-        /// intent head: categories or `faq.<id>`), with the original message.
-        case clarify(options: [String], message: String)
+        /// intent head: categories or `faq.<id>`), with the original message,
+        /// and what the resident said since that was not a choice.
+        case clarify(options: [String], message: String, followUp: ClarifyFollowUp? = nil)
         /// Confirm withdrawing this ticket.
         case confirmCancel(ticket: Int)
         /// Waiting for the details to add to this ticket.
         case addDetails(ticket: Int)
         /// An emergency was filed at once; waiting for where it is, to add to the ticket.
         case emergencyLocation(category: String)
+    }
+}
+
+/// What a resident answered to a clarifying question that was not one of
+/// its choices: a unit or place is kept for the request, and the choice is
+/// asked again, once.
+public struct ClarifyFollowUp: Codable, Equatable, Sendable {
+    public var unit: String?
+    public var location: String?
+    /// True once the choice was asked again.
+    public var askedAgain: Bool
+
+    public init(unit: String? = nil, location: String? = nil, askedAgain: Bool = false) {
+        self.unit = unit
+        self.location = location
+        self.askedAgain = askedAgain
     }
 }
 

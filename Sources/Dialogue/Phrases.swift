@@ -99,8 +99,11 @@ struct Phrases {
     var goodbye: String { pick("Goodbye! Write any time if something comes up.", "再见！有需要随时找我。") }
     var okay: String { pick("OK. ", "好的。") + pick("What can I do for you?", "有什么可以帮您？") }
 
+    /// "unit 4B" / "4B室".
+    func unitName(_ unit: String) -> String { pick("unit \(unit)", "\(unit)室") }
+
     func understood(_ intake: Intake) -> String {
-        let place = [intake.location, intake.unit.map { pick("unit \($0)", "\($0)室") }].compactMap { $0 }.joined(separator: ", ")
+        let place = [intake.location, intake.unit.map(unitName)].compactMap { $0 }.joined(separator: ", ")
         let at = place.isEmpty ? "" : pick(" (\(place))", "（\(place)）")
         return pick("Got it: a \(categoryName(intake.category).lowercased()) problem\(at).",
                     "明白了：\(categoryName(intake.category))方面的问题\(at)。")
@@ -113,7 +116,7 @@ struct Phrases {
     func summary(_ intake: Intake) -> String {
         var parts = ["\(categoryName(intake.category)), \(intake.priority)", "\"\(Self.quoted(intake.description))\""]
         if zh { parts[1] = "“\(Self.quoted(intake.description))”" }
-        let place = [intake.location, intake.unit.map { pick("unit \($0)", "\($0)室") }].compactMap { $0 }.joined(separator: ", ")
+        let place = [intake.location, intake.unit.map(unitName)].compactMap { $0 }.joined(separator: ", ")
         if !place.isEmpty { parts.append("\(detailName("location")): \(Self.quoted(place))") }
         for (id, answer) in intake.answers.sorted(by: { $0.key < $1.key }) where id != "location" {
             parts.append("\(detailName(id)): \(Self.quoted(id == "access" ? accessAnswer(answer) : answer))")
@@ -174,13 +177,24 @@ struct Phrases {
         let yesNo = [SuggestedReply(title: pick("Yes", "是"), payload: pick("yes", "是")),
                      SuggestedReply(title: pick("No", "否"), payload: pick("no", "否"))]
         switch pending {
-        case let .clarify(options, _):
+        case let .clarify(options, _, _):
             return options.enumerated().map { SuggestedReply(title: optionTitle($0.element), payload: "\($0.offset + 1)") }
                 + [SuggestedReply(title: pick("Something else", "其他"), payload: "\(options.count + 1)")]
         case .duplicate, .confirmCancel: return yesNo
         case .intake(let intake) where intake.asking == nil: return yesNo
         default: return []
         }
+    }
+
+    /// The clarifying question again, after an answer that was not a choice
+    /// (`noted`: the unit or place the resident gave, kept for the request).
+    func clarifyAgain(_ options: [String], noted: String?) -> String {
+        let lead = noted.map { pick("Noted: \($0).", "已记下：\($0)。") }
+        let list = options.enumerated().map { "\($0.offset + 1)) \(optionTitle($0.element))" }
+        let other = "\(options.count + 1)) " + pick("something else", "其他")
+        let question = pick("Which of these is the problem: \((list + [other]).joined(separator: "  "))? Reply with a number.",
+                            "请问问题属于哪一类：\((list + [other]).joined(separator: "  "))？请回复数字。")
+        return [lead, question].compactMap { $0 }.joined(separator: " ")
     }
 
     var rephrase: String {

@@ -53,8 +53,8 @@ public struct ConciergeServer: Sendable {
     }
 
     /// The routes, testable without a socket.
-    public func router() -> Router<BasicRequestContext> {
-        let router = Router()
+    public func router() -> Router<ConciergeRequestContext> {
+        let router = Router(context: ConciergeRequestContext.self)
         router.add(middleware: ObservationMiddleware(metrics: metrics, logger: logger))
         // One admission gate for every route that triages: webhooks and Open311 filings share the processors.
         let triageGate = TurnGate(limit: configuration.turnsInFlight)
@@ -113,12 +113,20 @@ public struct ConciergeServer: Sendable {
     /// then stops the services.
     public func application(services: [any Service] = [], onListening: @escaping @Sendable (Int) async -> Void = { _ in })
         -> some ApplicationProtocol {
-        Application(
+        let limits = configuration.connections
+        return Application(
             router: router(),
-            configuration: ApplicationConfiguration(address: .hostname(configuration.host, port: configuration.port),
-                                                    serverName: "concierge"),
+            server: .guardedHTTP1(limits),
+            configuration: ApplicationConfiguration(
+                address: .hostname(configuration.host, port: configuration.port), serverName: "concierge",
+                availableConnectionsDelegate: ConnectionCap(maximum: limits.maxConnections, open: metrics.openConnections)),
             services: services,
-            onServerRunning: { channel in await onListening(channel.localAddress?.port ?? 0) },
+            onServerRunning: { channel in
+                // One accept per read, so the connection cap is exact (several
+                // accepts per read would each pass the check before the first counts).
+                try? await channel.setOption(ChannelOptions.maxMessagesPerRead, value: 1).get()
+                await onListening(channel.localAddress?.port ?? 0)
+            },
             logger: logger)
     }
 }

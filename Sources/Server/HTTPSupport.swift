@@ -169,6 +169,12 @@ struct ObservationMiddleware<Context: RequestContext>: RouterMiddleware {
             refusal = WebhookError(error.status, code: "bad_request", message: error.status.reasonPhrase)
         case DialogueError.emptyMessage:
             refusal = .malformed("the message is empty")
+        case StoreError.deliveryIDConflict:
+            refusal = WebhookError(.conflict, code: "delivery_id_conflict",
+                                   message: "this message id was already used by another sender; send a new id")
+        case StoreError.invalidInput(let detail):
+            // The channels check their input before the store; this is the backstop.
+            refusal = .malformed(detail)
         case let error as StoreError:
             logger.error("store failure", metadata: ["channel": "\(channel)", "error": "\(error)"])
             switch error {

@@ -34,6 +34,15 @@ public final class SenderRateLimiter: Sendable {
 
     /// Takes one token from `sender`'s bucket, if it has one.
     public func admit(_ sender: String, now: Date = Date()) -> Decision {
+        decide(sender, now: now, take: true)
+    }
+
+    /// Whether `sender`'s bucket has a token, without taking it.
+    public func check(_ sender: String, now: Date = Date()) -> Decision {
+        decide(sender, now: now, take: false)
+    }
+
+    private func decide(_ sender: String, now: Date, take: Bool) -> Decision {
         let count = admitted.add(1, ordering: .relaxed).newValue
         return buckets.withLock { buckets in
             if count % sweepEvery == 0 { sweep(&buckets, now: now) }
@@ -43,7 +52,7 @@ public final class SenderRateLimiter: Sendable {
             bucket.updated = now
             defer { buckets[sender] = bucket }
             if bucket.tokens >= 1 {
-                bucket.tokens -= 1
+                if take { bucket.tokens -= 1 }
                 return .allowed
             }
             let wait = (1 - bucket.tokens) / refillPerSecond

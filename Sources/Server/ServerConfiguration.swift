@@ -13,6 +13,8 @@ import Yams
 /// max_body_bytes: 65536
 /// rate_limit: { messages_per_minute: 20, burst: 10 }
 /// outbox: { poll_seconds: 1 }
+/// connections: { max_open: 512, request_head_timeout: 10, request_body_timeout: 30, idle_timeout: 30 }
+/// trusted_proxies: [127.0.0.1]                # whose X-Forwarded-For names the client (staff sign-in throttle)
 /// channels:                                   # a channel listed here is on
 ///   rest: { callback_url: https://app.example.org/concierge }   # optional: staff replies pushed
 ///   telegram: { reply: inline }               # or `api` (sendMessage through the outbox)
@@ -37,6 +39,12 @@ public struct ServerConfiguration: Sendable, Equatable {
     public var turnsInFlight = 16 * ProcessInfo.processInfo.activeProcessorCount
     /// How often the outbox worker looks for replies to send when nothing woke it.
     public var outboxPollSeconds = 1.0
+    /// Timeouts for slow or silent clients, and the cap on open connections.
+    public var connections = ConnectionLimits()
+    /// Addresses of reverse proxies in front of the server: for a request
+    /// from one of them, the client is the last address in
+    /// `X-Forwarded-For` that is not a trusted proxy. Empty: the peer address.
+    public var trustedProxies: [String] = []
     public var rest: RESTSettings?
     public var telegram: TelegramSettings?
     public var twilio: TwilioSettings?
@@ -112,7 +120,8 @@ public struct ServerConfiguration: Sendable, Equatable {
         var configuration = ServerConfiguration()
         if let root = reader.parse(text),
            let top = reader.mapping(root, what: "the configuration",
-                                    allowed: ["listen", "public_url", "max_body_bytes", "rate_limit", "outbox", "channels"]) {
+                                    allowed: ["listen", "public_url", "max_body_bytes", "rate_limit", "outbox", "connections",
+                                              "trusted_proxies", "channels"]) {
             if let listen = reader.mapping(top["listen"], what: "listen", allowed: ["host", "port"]) {
                 if let host = reader.string(listen["host"], what: "listen.host") { configuration.host = host }
                 if let port = reader.integer(listen["port"], what: "listen.port", in: 0...65_535) { configuration.port = port }
@@ -140,6 +149,10 @@ public struct ServerConfiguration: Sendable, Equatable {
                let seconds = reader.number(outbox["poll_seconds"], what: "outbox.poll_seconds", in: 0.05...3_600) {
                 configuration.outboxPollSeconds = seconds
             }
+            configuration.readConnections(top["connections"], reader: reader)
+            if let proxies = reader.sequence(top["trusted_proxies"], what: "trusted_proxies") {
+                configuration.trustedProxies = proxies.compactMap { reader.string($0, what: "trusted_proxies[]") }
+            }
             if let channels = reader.mapping(top["channels"], what: "channels", allowed: ["rest", "telegram", "twilio", "slack"]) {
                 configuration.readChannels(channels, reader: reader)
             }
@@ -147,6 +160,24 @@ public struct ServerConfiguration: Sendable, Equatable {
         let errors = reader.diagnostics.filter { $0.severity == .error }
         if !errors.isEmpty { throw ServerConfigurationError.invalidFile(errors) }
         return configuration
+    }
+
+    private mutating func readConnections(_ node: Node?, reader: YAMLReader) {
+        guard let values = reader.mapping(node, what: "connections",
+                                          allowed: ["max_open", "request_head_timeout", "request_body_timeout", "idle_timeout"])
+        else { return }
+        if let open = reader.integer(values["max_open"], what: "connections.max_open", in: 1...1_000_000) {
+            connections.maxConnections = open
+        }
+        if let seconds = reader.number(values["request_head_timeout"], what: "connections.request_head_timeout", in: 0.1...3_600) {
+            connections.requestHeadTimeout = seconds
+        }
+        if let seconds = reader.number(values["request_body_timeout"], what: "connections.request_body_timeout", in: 0.1...3_600) {
+            connections.requestBodyTimeout = seconds
+        }
+        if let seconds = reader.number(values["idle_timeout"], what: "connections.idle_timeout", in: 0.1...3_600) {
+            connections.idleTimeout = seconds
+        }
     }
 
     /// A channel's settings: an empty value (`rest:`) or a mapping.

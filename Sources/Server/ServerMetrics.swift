@@ -11,12 +11,17 @@ import Triage
 /// - `concierge_triage_decisions_total{kind,category,priority}`: what residents' messages were judged to be;
 /// - `concierge_redeliveries_total{channel}`: platform retries answered from the store;
 /// - `concierge_open_tickets` and `concierge_outbox_pending`: the queue depth
-///   and the replies not yet sent, read from the store at each scrape.
+///   and the replies not yet sent, read from the store at each scrape;
+/// - `concierge_open_connections`: HTTP connections open now (capped by
+///   `connections.max_open`).
 public final class ServerMetrics: Sendable {
     public let registry: PrometheusCollectorRegistry
     private let openTickets: Gauge
     private let outboxPending: Gauge
     private let storeUp: Gauge
+    private let openConnectionsGauge: Gauge
+    /// Connections open now, counted by the server's accept loop.
+    public let openConnections = OpenConnections()
 
     /// Latency buckets from 0.5 ms to 2.5 s.
     static let latencyBuckets: [Duration] = [
@@ -32,6 +37,8 @@ public final class ServerMetrics: Sendable {
                                                              helpText: "Replies waiting to be sent through a platform API."))
         storeUp = registry.makeGauge(descriptor: .init(namespace: "concierge", metricName: "store_up", unitName: "",
                                                        helpText: "1 when the last scrape could read the store."))
+        openConnectionsGauge = registry.makeGauge(descriptor: .init(namespace: "concierge", metricName: "open_connections",
+                                                                    unitName: "", helpText: "HTTP connections open now."))
     }
 
     /// The label for a request path: the channel it belongs to.
@@ -91,6 +98,7 @@ public final class ServerMetrics: Sendable {
 
     /// Reads the queue depth and the outbox backlog, then renders everything.
     func exposition(store: (any TicketStore)?) async -> String {
+        openConnectionsGauge.set(to: Double(openConnections.value))
         if let store, let statistics = try? await store.statistics() {
             openTickets.set(to: Double(statistics.openTickets))
             outboxPending.set(to: Double(statistics.outboxPending))

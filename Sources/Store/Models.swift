@@ -1,4 +1,5 @@
 import Foundation
+import StaffAuth
 
 /// How urgent a ticket is. `P1` is the most urgent. Stored as the integer
 /// level (1…4), so ordering by the column orders by urgency.
@@ -402,8 +403,9 @@ public struct ConversationSnapshot: Sendable, Equatable {
 /// (channel + delivery id) that makes a redelivery return the same reply.
 public struct ConversationTurn: Sendable, Equatable {
     public var resident: ResidentInfo
-    /// The platform's id of the inbound message; a second turn with the same
-    /// channel and delivery id changes nothing and returns the first reply.
+    /// The platform's id of the inbound message; a second turn from the same
+    /// resident with the same channel and delivery id changes nothing and
+    /// returns the first reply (see ``idempotencyKey(externalID:deliveryID:)``).
     public var deliveryID: String
     public var inboundText: String
     /// The conversation version the dialogue computed from (0 for a new
@@ -423,6 +425,16 @@ public struct ConversationTurn: Sendable, Equatable {
     /// True when the reply goes out through the outbox (channels answered by an
     /// API call); false when the caller shows it itself (terminal, REST reply body).
     public var queueReply: Bool
+
+    /// The key a redelivery is recognised by: the delivery id, prefixed with
+    /// a digest of the resident's id on the channel. Platforms such as
+    /// Telegram and Twilio number messages uniquely, but a REST integrator may
+    /// number each resident's messages `m1`, `m2`, …: without the resident in
+    /// the key, one resident's message would be answered with another's reply.
+    /// The digest (not the id itself) keeps phone numbers out of the key.
+    public static func idempotencyKey(externalID: String, deliveryID: String) -> String {
+        String(SecretToken.digest(externalID).prefix(16)) + "/" + deliveryID
+    }
 
     /// Stands for the number of a ticket the turn files, in `reply` (an
     /// invisible separator around the word, so no resident text can forge it).

@@ -32,6 +32,33 @@ public enum PrivacyMask {
     }
 }
 
+/// Text bound for a line-oriented log.
+public enum LogText {
+    /// `text` with every control character escaped (`\n` → `\\n`, other
+    /// controls and line separators as `\u{…}`), so a value a client sent
+    /// (a Slack user id with a newline in it) cannot start a forged log line.
+    public static func escapingControlCharacters(_ text: String) -> String {
+        guard text.unicodeScalars.contains(where: needsEscape) else { return text }
+        var out = ""
+        out.reserveCapacity(text.utf8.count + 8)
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case "\\": out += "\\\\"
+            case _ where needsEscape(scalar): out += "\\u{" + String(scalar.value, radix: 16) + "}"
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out
+    }
+
+    private static func needsEscape(_ scalar: Unicode.Scalar) -> Bool {
+        scalar.properties.generalCategory == .control || scalar == "\u{2028}" || scalar == "\u{2029}"
+    }
+}
+
 /// A swift-log handler that masks phone numbers and emails (`PrivacyMask`)
 /// in every message and metadata value before passing it on.
 ///
@@ -59,18 +86,20 @@ public struct MaskingLogHandler: LogHandler {
 
     public func log(event: LogEvent) {
         var event = event
-        event.message = Logger.Message(stringLiteral: PrivacyMask.mask(event.message.description))
+        event.message = Logger.Message(stringLiteral: clean(event.message.description))
         let merged = event.metadata.map { metadata.merging($0) { _, new in new } } ?? metadata
-        event.metadata = merged.isEmpty ? nil : merged.mapValues(Self.mask)
+        event.metadata = merged.isEmpty ? nil : merged.mapValues(clean)
         wrapped.log(event: event)
     }
 
-    static func mask(_ value: Logger.Metadata.Value) -> Logger.Metadata.Value {
+    private func clean(_ text: String) -> String { PrivacyMask.mask(text) }
+
+    private func clean(_ value: Logger.Metadata.Value) -> Logger.Metadata.Value {
         switch value {
-        case .string(let text): .string(PrivacyMask.mask(text))
-        case .stringConvertible(let convertible): .string(PrivacyMask.mask(convertible.description))
-        case .dictionary(let dictionary): .dictionary(dictionary.mapValues(mask))
-        case .array(let array): .array(array.map(mask))
+        case .string(let text): .string(clean(text))
+        case .stringConvertible(let convertible): .string(clean(convertible.description))
+        case .dictionary(let dictionary): .dictionary(dictionary.mapValues(clean))
+        case .array(let array): .array(array.map(clean))
         }
     }
 }

@@ -522,10 +522,21 @@ enum StoreEngine {
                                     version: row.int("state_version") ?? 0, handoff: row.bool("handoff"))
     }
 
-    static func storedOutcome(_ session: SQLSession, channel: String, deliveryID: String) throws -> TurnOutcome? {
+    /// The outcome stored for the resident's message `deliveryID`, or nil when
+    /// it was not processed before. Throws `deliveryIDConflict` if the key
+    /// belongs to another resident's conversation (it never returns their reply);
+    /// a resident since forgotten gets the erased outcome (no reply).
+    static func storedOutcome(_ session: SQLSession, channel: String, externalID: String,
+                              deliveryID: String) throws -> TurnOutcome? {
+        let key = ConversationTurn.idempotencyKey(externalID: externalID, deliveryID: deliveryID)
         guard let row = try session.queryOne("""
-            SELECT conversation_id, reply, ticket_numbers, state_version FROM idempotency_keys WHERE channel = ? AND delivery_id = ?
-            """, [.text(channel), .text(deliveryID)]) else { return nil }
+            SELECT k.conversation_id, k.reply, k.ticket_numbers, k.state_version, r.external_id, r.forgotten_at
+            FROM idempotency_keys k JOIN conversations c ON c.id = k.conversation_id JOIN residents r ON r.id = c.resident_id
+            WHERE k.channel = ? AND k.delivery_id = ?
+            """, [.text(channel), .text(key)]) else { return nil }
+        guard row.string("external_id") == externalID || row.date("forgotten_at") != nil else {
+            throw StoreError.deliveryIDConflict(channel: channel)
+        }
         let numbers = (row.string("ticket_numbers") ?? "").split(separator: ",").compactMap { Int($0) }
         return TurnOutcome(committed: false, reply: row.string("reply"), ticketNumbers: numbers,
                            conversationID: row.int64("conversation_id") ?? 0, version: row.int("state_version") ?? 0)
@@ -535,6 +546,7 @@ enum StoreEngine {
     /// `DuplicateDelivery` when the delivery id was processed before.
     static func commitTurn(_ session: SQLSession, turn: ConversationTurn, now: Date, targets: ResponseTargets) throws -> TurnOutcome {
         if turn.deliveryID.isEmpty { throw StoreError.invalidInput("an inbound message needs its channel delivery id") }
+        let key = ConversationTurn.idempotencyKey(externalID: turn.resident.externalID, deliveryID: turn.deliveryID)
         let residentID = try upsertResident(session, turn.resident, now: now)
         let conversation = try conversationRow(session, residentID: residentID, now: now)
         // Claim the delivery id first: a concurrent redelivery waits on this
@@ -542,9 +554,10 @@ enum StoreEngine {
         let claimed = try session.execute("""
             INSERT INTO idempotency_keys (channel, delivery_id, conversation_id, reply, ticket_numbers, state_version, created_at)
             VALUES (?, ?, ?, NULL, '', 0, ?) ON CONFLICT (channel, delivery_id) DO NOTHING
-            """, [.text(turn.resident.channel), .text(turn.deliveryID), .integer(conversation.id), .date(now)])
+            """, [.text(turn.resident.channel), .text(key), .integer(conversation.id), .date(now)])
         if claimed == 0 {
-            guard let outcome = try storedOutcome(session, channel: turn.resident.channel, deliveryID: turn.deliveryID) else {
+            guard let outcome = try storedOutcome(session, channel: turn.resident.channel, externalID: turn.resident.externalID,
+                                                  deliveryID: turn.deliveryID) else {
                 throw StoreError.database("delivery \(turn.deliveryID) is claimed but has no stored outcome")
             }
             throw DuplicateDelivery(outcome: outcome)
@@ -581,7 +594,7 @@ enum StoreEngine {
         let numberList = numbers.map(String.init).joined(separator: ",")
         try session.execute("""
             UPDATE idempotency_keys SET reply = ?, ticket_numbers = ?, state_version = ? WHERE channel = ? AND delivery_id = ?
-            """, [.optional(reply), .text(numberList), .int(version), .text(turn.resident.channel), .text(turn.deliveryID)])
+            """, [.optional(reply), .text(numberList), .int(version), .text(turn.resident.channel), .text(key)])
         return TurnOutcome(committed: true, reply: reply, ticketNumbers: numbers, conversationID: conversation.id, version: version)
     }
 

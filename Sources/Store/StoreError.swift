@@ -43,6 +43,9 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
     case conversationChanged(conversationID: Int64, expected: Int, found: Int)
     /// A value that breaks a rule of the data model (empty description, …).
     case invalidInput(String)
+    /// The delivery id was already used by another resident's message on this
+    /// channel (never answered with that resident's reply).
+    case deliveryIDConflict(channel: String)
 
     // MARK: staff accounts
     /// No staff account has this name.
@@ -102,6 +105,8 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
             return "cannot merge ticket #\(ticket) into #\(into): \(reason)"
         case let .conversationChanged(id, expected, found):
             return "conversation \(id) changed meanwhile (expected version \(expected), found \(found)); reload it and try again"
+        case let .deliveryIDConflict(channel):
+            return "the \(channel) message id was already used by another sender"
         case let .invalidInput(detail):
             return detail
         case let .staffAccountNotFound(name):

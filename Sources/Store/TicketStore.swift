@@ -164,7 +164,7 @@ extension TicketStore {
     /// redelivery), else the resident's conversation (nil for someone new).
     public func turnStart(channel: String, externalID: String, deliveryID: String) async throws -> TurnStart {
         try await run(StoreOperation(.read) { session, _ in
-            if let outcome = try StoreEngine.storedOutcome(session, channel: channel, deliveryID: deliveryID) {
+            if let outcome = try StoreEngine.storedOutcome(session, channel: channel, externalID: externalID, deliveryID: deliveryID) {
                 return TurnStart(storedOutcome: outcome, conversation: nil)
             }
             return TurnStart(storedOutcome: nil,
@@ -172,11 +172,11 @@ extension TicketStore {
         })
     }
 
-    /// The outcome stored for an inbound message already processed, or nil.
-    /// Lets the dialogue skip work on a redelivery; `commitTurn` checks again.
-    public func storedOutcome(channel: String, deliveryID: String) async throws -> TurnOutcome? {
+    /// The outcome stored for a resident's inbound message already processed,
+    /// or nil. Lets the dialogue skip work on a redelivery; `commitTurn` checks again.
+    public func storedOutcome(channel: String, externalID: String, deliveryID: String) async throws -> TurnOutcome? {
         try await run(StoreOperation(.read) { session, _ in
-            try StoreEngine.storedOutcome(session, channel: channel, deliveryID: deliveryID)
+            try StoreEngine.storedOutcome(session, channel: channel, externalID: externalID, deliveryID: deliveryID)
         })
     }
 

@@ -53,6 +53,10 @@ public struct TrainingRecipe: Codable, Equatable, Sendable {
     /// Share of training examples shown without their lexicon features, so
     /// the model still learns from the words what no lexicon entry covers.
     public var lexiconFeatureDropout: Double = 0.5
+    /// False: the encoder is shown no words (every message reads as the
+    /// empty one), so only the n-gram branch sees the text — the "n-grams
+    /// only" ablation. Nil (the default) means true.
+    public var encoderReadsWords: Bool? = nil
 
     public init(encoder: EncoderConfig, sparseWidth: Int, hiddenWidth: Int, featurizer: NGramFeaturizerConfig,
                 maxLength: Int, options: TrainingOptions, outOfScopeAccuracyBudget: Double,
@@ -127,6 +131,12 @@ public enum ClassifierTraining {
         var settings = ClassifierSettings(maxLength: recipe.maxLength, featurizer: sparse == nil ? nil : recipe.featurizer,
                                           outOfScopeLabel: outOfScopeLabel.flatMap { intentIndex[$0] == nil ? nil : $0 },
                                           outOfScopeThreshold: 0)
+        if recipe.encoderReadsWords == false {
+            guard sparse != nil else {
+                throw ClassifierTrainingError(message: "a model whose encoder reads no words needs the n-gram branch")
+            }
+            settings.encoderReadsWords = false
+        }
         if let weight = recipe.lexiconFeatureWeight, sparse != nil {
             guard let lexicon else {
                 throw ClassifierTrainingError(message: "the recipe reads lexicon features but no lexicon was given")

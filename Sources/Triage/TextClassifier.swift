@@ -79,9 +79,12 @@ public final class TextClassifier: @unchecked Sendable {
     public var priorityLabels: [String] { model.labels[Self.priorityHead] ?? [] }
 
     /// The model's inputs for `texts`: token ids (with [CLS]/[SEP], truncated
-    /// to the configured length) and sparse features.
+    /// to the configured length; only those two when the encoder reads no
+    /// words) and sparse features.
     public func inputs(_ texts: [String]) -> (tokenIDs: [[Int32]], sparse: [SparseVector]?) {
-        let tokenIDs = texts.map { tokenizer.encode($0, maxLength: settings.maxLength).ids }
+        let tokenIDs = settings.encoderReadsWords == false
+            ? Array(repeating: tokenizer.encode("", maxLength: settings.maxLength).ids, count: texts.count)
+            : texts.map { tokenizer.encode($0, maxLength: settings.maxLength).ids }
         let sparse = featurizer.map { featurizer in
             texts.map { text -> SparseVector in
                 var features = featurizer.features(text)
@@ -198,6 +201,9 @@ public struct ClassifierSettings: Codable, Equatable, Sendable {
     public var ensembleSize: Int = 1
     /// The lexicon the model reads as features (nil = n-grams only).
     public var lexicon: LexiconFeatureSettings? = nil
+    /// False when the encoder is shown no words (the n-grams-only ablation,
+    /// ``TrainingRecipe/encoderReadsWords``); nil means true.
+    public var encoderReadsWords: Bool? = nil
 
     /// The priority label an ``emergencyThreshold`` applies to.
     public static let emergencyPriority = "P1"

@@ -54,7 +54,7 @@ import Triage
         // The model may be unsure here ("running all night" is also how mice
         // are reported): then the resident picks plumbing, and the unit
         // given in the first message must survive the clarification too.
-        if case .clarify(let options, _) = reply.pending {
+        if case .clarify(let options, _, _) = reply.pending {
             let plumbing = try #require(options.firstIndex(of: "plumbing"), "plumbing is offered: \(options)")
             reply = try await resident.say("\(plumbing + 1)")
         }
@@ -203,7 +203,7 @@ import Triage
         }
         let message = try #require(ambiguous, "none of the candidate messages is ambiguous to the model")
         let reply = try await resident.say(message)
-        guard case .clarify(let options, _) = reply.pending else { Issue.record("expected a clarifying question"); return }
+        guard case .clarify(let options, _, _) = reply.pending else { Issue.record("expected a clarifying question"); return }
         #expect(options.count >= 2)
         #expect(reply.text?.contains("1)") == true)
         #expect(reply.ticketNumbers.isEmpty)
@@ -336,5 +336,76 @@ import Triage
         let next = try await after.say(Resident.answer(to: pendingBefore, language: .en) ?? "yes", deliveryID: "pia-after-1")
         let replies = try await after.answerQuestions(after: next, language: .en)
         #expect(replies.last?.ticketNumbers.isEmpty == false)
+    }
+}
+
+/// An answer to a clarifying question that is not one of its choices.
+@Suite(.serialized) struct ClarificationAnswerTests {
+    static let complaint = "water is leaking from my ceiling"
+
+    /// Every decision unsure, so the complaint is always met with a clarifying question.
+    func residentAfterClarifyingQuestion(_ name: String, store: any TicketStore) async throws -> (AssistantTestSupport.Resident, [String])? {
+        let resident = Resident(name, engine: makeEngine(store, triager: CommunityFixture.unsureTriager))
+        let first = try await resident.say(Self.complaint)
+        guard case .clarify(let options, let message, _) = first.pending else {
+            Issue.record("expected a clarifying question, got \(String(describing: first.pending))")
+            return nil
+        }
+        #expect(message == Self.complaint)
+        return (resident, options)
+    }
+
+    @Test func aUnitIsKeptAndTheChoiceAskedAgain() async throws {
+        let test = try await TestStore()
+        defer { Task { await test.close() } }
+        guard let (resident, options) = try await residentAfterClarifyingQuestion("uma", store: test.store) else { return }
+        let unit = try await resident.say("unit 7777")
+        #expect(unit.ticketNumbers.isEmpty, "a unit is not a request of its own")
+        guard case .clarify(let again, let kept, let followUp) = unit.pending else {
+            Issue.record("expected the choice again, got \(String(describing: unit.pending)): \(unit.text ?? "")")
+            return
+        }
+        #expect(again == options && kept == Self.complaint && followUp?.unit == "7777")
+        #expect(unit.text?.contains("7777") == true && unit.text?.contains("1)") == true)
+        let choice = try #require(options.firstIndex { CommunityFixture.triager.serviceCategories.contains($0) })
+        let picked = try await resident.say("\(choice + 1)")
+        guard case .intake(let intake) = picked.pending else {
+            Issue.record("expected an intake, got \(String(describing: picked.pending))")
+            return
+        }
+        #expect(intake.category == options[choice] && intake.categoryConfirmed)
+        #expect(intake.description == Self.complaint, "the resident's own description, not \"unit 7777\"")
+        #expect(intake.unit == "7777")
+        let filed = try #require(try await resident.answerQuestions(after: picked, language: .en).last?.ticketNumbers.first)
+        let ticket = try await test.store.ticket(number: filed)
+        #expect(ticket.description == Self.complaint && ticket.unit == "7777")
+    }
+
+    @Test func askedTwiceTheBestOptionIsTakenAndTheWordsKept() async throws {
+        let test = try await TestStore()
+        defer { Task { await test.close() } }
+        guard let (resident, options) = try await residentAfterClarifyingQuestion("vic", store: test.store) else { return }
+        let more = try await resident.say("it drips next to the light fixture")
+        guard case .clarify(_, let description, let followUp) = more.pending else {
+            Issue.record("expected the choice again, got \(String(describing: more.pending))")
+            return
+        }
+        #expect(description == Self.complaint + "\nit drips next to the light fixture" && followUp?.askedAgain == true)
+        let unsure = try await resident.say("not sure, you tell me")
+        guard case .intake(let intake) = unsure.pending else {
+            Issue.record("expected an intake with the best option, got \(String(describing: unsure.pending))")
+            return
+        }
+        let best = try #require(options.first { CommunityFixture.triager.serviceCategories.contains($0) })
+        #expect(intake.category == best && !intake.categoryConfirmed)
+        #expect(intake.description.hasPrefix(Self.complaint))
+        #expect(!intake.description.contains("you tell me"))
+    }
+
+    /// A state stored before the follow-up existed still reads.
+    @Test func aClarificationStoredWithoutAFollowUpStillDecodes() throws {
+        let json = #"{"language":"en","pending":{"clarify":{"options":["plumbing","pests"],"message":"it leaks"}}}"#
+        let state = try JSONDecoder().decode(DialogueState.self, from: Data(json.utf8))
+        #expect(state.pending == .clarify(options: ["plumbing", "pests"], message: "it leaks", followUp: nil))
     }
 }

@@ -176,7 +176,7 @@ struct JSONLogTests {
     /// phone numbers and emails masked (the server logs through exactly this pair).
     @Test func linesAreJSONAndMasked() throws {
         let lines = LockedLines()
-        var handler = MaskingLogHandler(wrapping: JSONLogHandler(label: "test", output: JSONLogOutput { lines.append($0) }))
+        var handler = MaskingLogHandler(wrapping: LineLogHandler(label: "test", format: .json, output: LogOutput { lines.append($0) }))
         handler.logLevel = .info
         handler[metadataKey: "request"] = "r-1"
         var logger = Logger(label: "test") { _ in handler }

@@ -215,7 +215,7 @@ struct TicketStoreTests {
             let again = try await store.commitTurn(turn)
             #expect(!again.committed)
             #expect(again.reply == first.reply && again.ticketNumbers == [1] && again.version == 1)
-            #expect(try await store.storedOutcome(channel: "telegram", deliveryID: "m-1")?.reply == first.reply)
+            #expect(try await store.storedOutcome(channel: "telegram", externalID: "42", deliveryID: "m-1")?.reply == first.reply)
             #expect(try await store.ticketNumbers() == [1])
             #expect(try await store.statistics().messages == 2)
             #expect(try await store.dueOutbox(now: db.clock.now).count == 1)
@@ -231,7 +231,7 @@ struct TicketStoreTests {
             await expectStoreError({ try await store.commitTurn(stale) }) {
                 $0 == .conversationChanged(conversationID: snapshot.conversationID, expected: 0, found: 1)
             }
-            #expect(try await store.storedOutcome(channel: "telegram", deliveryID: "m-2") == nil)
+            #expect(try await store.storedOutcome(channel: "telegram", externalID: "42", deliveryID: "m-2") == nil)
             #expect(try await store.statistics().messages == 2)
 
             // The next turn, with handoff and no reply and no ticket.
@@ -255,6 +255,45 @@ struct TicketStoreTests {
     }
 
     @Test(arguments: Backend.all)
+    func oneDeliveryIDFromTwoResidentsIsTwoMessages(_ backend: Backend) async throws {
+        try await withTestStore(backend) { store, _ in
+            // REST integrators number each resident's messages: alice's "m1" and bob's "m1" are different messages.
+            let alice = ResidentInfo(channel: "rest", externalID: "alice")
+            let bob = ResidentInfo(channel: "rest", externalID: "bob")
+            let first = try await store.commitTurn(ConversationTurn(
+                resident: alice, deliveryID: "coll-1", inboundText: "I smell gas in unit 1234", expectedVersion: 0,
+                newState: nil, tickets: [draft("gas", .p1, "I smell gas in unit 1234")], reply: "Filed #\(ConversationTurn.ticketNumberPlaceholder)"))
+            #expect(first.committed && first.ticketNumbers == [1])
+            let start = try await store.turnStart(channel: "rest", externalID: "bob", deliveryID: "coll-1")
+            #expect(start.storedOutcome == nil, "bob's message is not alice's redelivery")
+            let second = try await store.commitTurn(ConversationTurn(
+                resident: bob, deliveryID: "coll-1", inboundText: "hello", expectedVersion: 0, newState: nil, reply: "Hello!"))
+            #expect(second.committed && second.reply == "Hello!" && second.ticketNumbers.isEmpty)
+            #expect(try await store.statistics().messages == 4)
+            // Each resident's redelivery gets their own reply back.
+            #expect(try await store.storedOutcome(channel: "rest", externalID: "alice", deliveryID: "coll-1")?.reply == first.reply)
+            #expect(try await store.storedOutcome(channel: "rest", externalID: "bob", deliveryID: "coll-1")?.reply == "Hello!")
+
+            // Should a key ever point at another resident's conversation (tampering, a digest collision),
+            // the store refuses rather than answer with that resident's reply.
+            let carolKey = ConversationTurn.idempotencyKey(externalID: "carol", deliveryID: "coll-1")
+            _ = try await rawSQL(store, """
+                INSERT INTO idempotency_keys (channel, delivery_id, conversation_id, reply, ticket_numbers, state_version, created_at)
+                SELECT 'rest', '\(carolKey)', conversation_id, reply, ticket_numbers, state_version, created_at
+                FROM idempotency_keys WHERE reply = 'Hello!'
+                """)
+            await expectStoreError({ try await store.storedOutcome(channel: "rest", externalID: "carol", deliveryID: "coll-1") }) {
+                $0 == .deliveryIDConflict(channel: "rest")
+            }
+            let carol = ResidentInfo(channel: "rest", externalID: "carol")
+            await expectStoreError({
+                try await store.commitTurn(ConversationTurn(resident: carol, deliveryID: "coll-1", inboundText: "hi",
+                                                            expectedVersion: 0, newState: nil, reply: "Hi"))
+            }) { $0 == .deliveryIDConflict(channel: "rest") }
+        }
+    }
+
+    @Test(arguments: Backend.all)
     func aFailedTurnLeavesNoTrace(_ backend: Backend) async throws {
         try await withTestStore(backend) { store, _ in
             let resident = ResidentInfo(channel: "sms", externalID: "+16045550142")
@@ -265,7 +304,7 @@ struct TicketStoreTests {
             }
             let stats = try await store.statistics()
             #expect(stats.tickets == 0 && stats.messages == 0 && stats.residents == 0 && stats.outboxPending == 0)
-            #expect(try await store.storedOutcome(channel: "sms", deliveryID: "d-1") == nil)
+            #expect(try await store.storedOutcome(channel: "sms", externalID: "+16045550142", deliveryID: "d-1") == nil)
             // The counter rolled back too: the next ticket is #1.
             #expect(try await store.createTicket(draft(), actor: "t").number == 1)
         }
@@ -400,7 +439,7 @@ struct TicketStoreTests {
             #expect(detail.resident?.forgottenAt != nil)
             #expect(try await store.corrections().allSatisfy { $0.text == nil })
             #expect(try await store.dueOutbox(now: Date.distantFuture).isEmpty)
-            #expect(try await store.storedOutcome(channel: "telegram", deliveryID: "1")?.reply == nil)
+            #expect(try await store.storedOutcome(channel: "telegram", externalID: "555", deliveryID: "1")?.reply == nil)
             #expect(try await store.conversation(channel: "telegram", externalID: "555") == nil)
             #expect(try await store.ticket(number: 2).description == "someone else's ticket", "other residents untouched")
 

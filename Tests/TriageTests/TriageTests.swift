@@ -264,3 +264,43 @@ struct LexiconFeatureTests {
         #expect(try largestDifference(loaded.probabilities(texts), classifier.probabilities(texts)) <= 1e-6)
     }
 }
+
+@Suite("n-grams only")
+struct NGramsOnlyTests {
+    /// `concierge benchmark --branches ngrams`: the encoder is shown no words
+    /// (so it adds only a constant), the n-gram branch alone reads the text,
+    /// and the saved model keeps reading that way.
+    @Test func theEncoderReadsNoWordsAndTheModelStillLearns() throws {
+        var recipe = tinyRecipe
+        recipe.encoderReadsWords = false
+        let (classifier, _) = try ClassifierTraining.train(
+            train: tinyTexts, validation: Array(tinyTexts.prefix(10)), tokenizer: tinyTokenizer,
+            recipe: recipe, outOfScopeLabel: "out_of_scope")
+        #expect(classifier.settings.encoderReadsWords == false)
+        let (tokenIDs, sparse) = classifier.inputs(["the kitchen sink leaks 3", "hallway light is out 5"])
+        #expect(tokenIDs[0] == tokenIDs[1] && tokenIDs[0].count == 2, "only [CLS] [SEP]")
+        #expect(sparse?[0] != sparse?[1])
+        let predictions = try classifier.classify(["the kitchen sink leaks 3", "hallway light is out 5"])
+        #expect(predictions.map(\.intent) == ["plumbing", "lighting"], "the n-grams alone learn an easy task")
+
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let url = directory.url.appendingPathComponent("model.safetensors")
+        try classifier.save(to: url)
+        #expect(try TextClassifier(checkpoint: url, tokenizer: tinyTokenizer).settings.encoderReadsWords == false)
+
+        // Without the n-gram branch nothing would read the words: refused.
+        recipe.sparseWidth = 0
+        #expect(throws: ClassifierTrainingError.self) {
+            try ClassifierTraining.train(train: tinyTexts, validation: Array(tinyTexts.prefix(10)), tokenizer: tinyTokenizer,
+                                         recipe: recipe, outOfScopeLabel: "out_of_scope")
+        }
+    }
+
+    /// The default recipe's JSON (part of every model's cache key) does not
+    /// mention the option, so existing models keep their keys.
+    @Test func theDefaultRecipeIsEncodedAsBefore() throws {
+        let json = String(decoding: try JSONEncoder().encode(tinyRecipe), as: UTF8.self)
+        #expect(!json.contains("encoderReadsWords"))
+    }
+}

@@ -13,9 +13,10 @@ import StaffAuth
 ///
 ///     200 [{"recipient_id": "resident-42", "text": "…", "buttons": [{"title": "Yes", "payload": "yes"}]}]
 ///
-/// A repeated request (same `Idempotency-Key` header or `metadata.message_id`)
-/// gets the first reply again and changes nothing; without either, every
-/// request is a new message. Unlike Rasa, a failure is a 4xx/5xx with a JSON
+/// A repeated request from the same sender (same `Idempotency-Key` header or
+/// `metadata.message_id`) gets the first reply again and changes nothing;
+/// without either, every request is a new message. Ids need only be unique
+/// per sender: another sender's `m1` is another message. Unlike Rasa, a failure is a 4xx/5xx with a JSON
 /// error, never a 200 with `[]` (an empty list means the assistant chose to
 /// stay quiet: staff have the conversation).
 struct RESTChannel: Sendable {
@@ -58,6 +59,26 @@ struct RESTChannel: Sendable {
         }
     }
 
+    /// The message's id: the `Idempotency-Key` header, else `metadata.message_id`,
+    /// else a fresh one (every request a new message). An id the client sends
+    /// must be 1 to 200 characters: an empty one is refused here, at the
+    /// edge, rather than stored.
+    static func deliveryID(header: String?, metadata: String?) throws -> String {
+        if let header {
+            guard (1...200).contains(header.count) else {
+                throw WebhookError.malformed("the Idempotency-Key header must be 1 to 200 characters")
+            }
+            return header
+        }
+        if let metadata {
+            guard (1...200).contains(metadata.count) else {
+                throw WebhookError.malformed("metadata.message_id must be 1 to 200 characters")
+            }
+            return metadata
+        }
+        return "rest-\(UUID().uuidString)"
+    }
+
     func handle(_ request: Request) async throws -> Response {
         guard let authorization = request.headers[.authorization], authorization.lowercased().hasPrefix("bearer ") else {
             throw WebhookError.unauthorized("missing bearer token", scheme: "Bearer")
@@ -73,8 +94,7 @@ struct RESTChannel: Sendable {
             throw WebhookError.malformed("\"sender\" must be 1 to 200 characters")
         }
         let metadata = payload.metadata
-        let deliveryID = request.header("Idempotency-Key") ?? metadata?.messageID ?? "rest-\(UUID().uuidString)"
-        guard deliveryID.count <= 200 else { throw WebhookError.malformed("the message id is longer than 200 characters") }
+        let deliveryID = try Self.deliveryID(header: request.header("Idempotency-Key"), metadata: metadata?.messageID)
         var language: Language?
         if let code = metadata?.language {
             guard let chosen = Language(rawValue: code) else {

@@ -14,8 +14,10 @@ import Hummingbird
 ///   units and names, which a public channel should not see).
 /// - `event_id` is the delivery id: Slack's retries (`X-Slack-Retry-Num`) are
 ///   acknowledged and change nothing, and queue no second reply.
-/// - Messages from bots (`bot_id`, `subtype: bot_message`, or our own user)
-///   and edits, joins and other subtypes are acknowledged and ignored.
+/// - Messages from bots (`bot_id`, `subtype: bot_message`, or our own user),
+///   edits, joins and other subtypes, and events whose `user` is not a Slack
+///   user id (empty, say) are acknowledged and ignored: a 5xx would only make
+///   Slack send them again.
 struct SlackChannel: Sendable {
     let services: ChannelServices
     let signature: SlackSignature
@@ -76,13 +78,25 @@ struct SlackChannel: Sendable {
         }
     }
 
-    /// The resident who wrote `event`, or nil when it is not ours to answer.
+    /// The resident who wrote `event`, or nil when it is not ours to answer:
+    /// a bot, an edit or join, or a `user` that is not a Slack user id
+    /// (`U…`/`W…`: letters and digits), such as an empty one.
     func handledSender(_ event: Event) -> String? {
-        guard event.botID == nil, event.subtype == nil, let user = event.user, user != botUserID else { return nil }
+        guard event.botID == nil, event.subtype == nil, let user = event.user, Self.isUserID(user), user != botUserID else {
+            return nil
+        }
         switch event.type {
         case "message": return event.channelType == nil || event.channelType == "im" ? user : nil
         case "app_mention": return user
         default: return nil
+        }
+    }
+
+    /// Whether `text` has the shape of a Slack user id: 1 to 32 ASCII letters and digits.
+    static func isUserID(_ text: String) -> Bool {
+        (1...32).contains(text.utf8.count) && text.utf8.allSatisfy { byte in
+            (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte) || (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte)
+                || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)
         }
     }
 

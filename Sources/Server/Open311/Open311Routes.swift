@@ -20,7 +20,7 @@ import Hummingbird
 extension ConciergeServer {
     /// Adds the `/open311/` routes and their error middleware to `router`;
     /// filings triage behind `gate`, the one the webhooks use.
-    func addOpen311Routes(to router: Router<BasicRequestContext>, gate: TurnGate) {
+    func addOpen311Routes(to router: Router<ConciergeRequestContext>, gate: TurnGate) {
         let endpoints = Open311Endpoints(store: store, assistant: assistant, configuration: configuration, limiter: limiter,
                                          metrics: metrics, logger: logger, now: now, gate: gate)
         let group = router.group("open311")

@@ -10,12 +10,15 @@ import Store
 /// The login form carries a random token that is also in a short-lived
 /// cookie (double submit): a post whose token and cookie differ is refused,
 /// so another site cannot sign a browser in to an account of its choosing.
-/// Attempts are limited per account name (a burst of 10, then 6 a minute),
-/// and at most two password checks (scrypt, 32 MiB each) run at once.
+/// Wrong passwords are throttled per client address and account, under a
+/// slower ceiling per account (`SignInThrottle`), and at most two password
+/// checks (scrypt, 32 MiB each) run at once.
 struct StaffLogin: Sendable {
     let gate: StaffGate
     let logger: Logger
-    let attempts = SenderRateLimiter(messagesPerMinute: 6, burst: 10)
+    /// Proxies whose `X-Forwarded-For` names the client.
+    let trustedProxies: Set<String>
+    let throttle = SignInThrottle()
     let hashing = TurnGate(limit: 2)
 
     /// `GET /staff/login`.
@@ -30,7 +33,7 @@ struct StaffLogin: Sendable {
     }
 
     /// `POST /staff/login`.
-    func submit(_ request: Request) async throws -> Response {
+    func submit(_ request: Request, context: ConciergeRequestContext) async throws -> Response {
         let form = try await StaffForm.read(request)
         let next = StaffReturnPath.validated(form["next"])
         guard let cookie = StaffCookies.token(named: StaffCookies.login, in: request), let sent = form["_login"],
@@ -48,7 +51,9 @@ struct StaffLogin: Sendable {
         guard let name = form.trimmed("name"), let password = form["password"], !password.isEmpty else {
             return retry("Enter your name and password.", status: .badRequest)
         }
-        if case .limited(let retryAfter) = attempts.admit("login:" + StaffName.key(name), now: gate.now()) {
+        let accountKey = StaffName.key(name)
+        let client = ClientAddress.of(request, context: context, trusted: trustedProxies)
+        if case .limited(let retryAfter) = throttle.check(account: accountKey, client: client, now: gate.now()) {
             var response = retry("Too many sign-in attempts for this name; try again in \(retryAfter) s.", status: .tooManyRequests)
             response.headers[.retryAfter] = String(retryAfter)
             return response
@@ -57,7 +62,8 @@ struct StaffLogin: Sendable {
         do {
             account = try await hashing.run { try await gate.store.authenticate(name: name, password: password) }
         } catch StoreError.wrongNameOrPassword {
-            logger.notice("staff sign-in refused", metadata: ["reason": "wrong name or password"])
+            throttle.failed(account: accountKey, client: client, now: gate.now())
+            logger.notice("staff sign-in refused", metadata: ["reason": "wrong name or password", "client": "\(client)"])
             return retry("Wrong name or password.", status: .unauthorized)
         } catch StoreError.staffAccountDisabled {
             logger.notice("staff sign-in refused", metadata: ["reason": "account disabled"])
@@ -66,6 +72,7 @@ struct StaffLogin: Sendable {
         if let old = StaffCookies.token(named: StaffCookies.session, in: request) {
             try await gate.store.revokeSession(token: old)
         }
+        throttle.succeeded(account: accountKey, client: client, now: gate.now())
         let issued = try await gate.store.createSession(accountID: account.id, lifetime: StaffCookies.sessionLifetime)
         logger.info("staff signed in", metadata: ["staff": "\(account.name)"])
         return StaffResponse.redirect(to: next ?? "/staff",

@@ -19,7 +19,7 @@ extension ConciergeServer {
     /// Every post needs the session's CSRF token (403 JSON otherwise). Every
     /// response carries the security headers of `StaffSecurityHeadersMiddleware`.
     /// See `StaffGate` for the rules and `StaffCookies` for the cookies.
-    func addStaffRoutes(to router: Router<BasicRequestContext>) {
+    func addStaffRoutes(to router: Router<ConciergeRequestContext>) {
         let pages: StaffPages
         do {
             pages = try StaffPages()
@@ -28,7 +28,7 @@ extension ConciergeServer {
             return
         }
         let gate = StaffGate(store: store, pages: pages, assistant: assistant, now: now)
-        let login = StaffLogin(gate: gate, logger: logger)
+        let login = StaffLogin(gate: gate, logger: logger, trustedProxies: Set(configuration.trustedProxies))
         let desk = StaffTicketDesk(gate: gate)
         let admin = StaffAdminDesk(gate: gate, logger: logger)
 
@@ -38,7 +38,7 @@ extension ConciergeServer {
             StaffResponse.asset(StaffAssets.script, contentType: "text/javascript; charset=utf-8")
         }
         staff.get("/login") { request, _ in try await login.form(request) }
-        staff.post("/login") { request, _ in try await login.submit(request) }
+        staff.post("/login") { request, context in try await login.submit(request, context: context) }
         staff.post("/logout") { request, _ in try await login.logout(request) }
 
         staff.get("") { request, _ in try await desk.queue(request) }

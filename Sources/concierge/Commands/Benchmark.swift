@@ -39,8 +39,18 @@ struct Benchmark: ParsableCommand {
     @Option(help: "Random seed.")
     var seed: UInt64?
 
-    @Option(help: "Which branches to train: both, encoder (token encoder only) or ngrams (n-gram branch only).")
-    var branches = "both"
+    /// Which parts of the model read the text (an ablation).
+    enum Branches: String, ExpressibleByArgument, CaseIterable {
+        /// The token encoder and the n-gram branch.
+        case both
+        /// The token encoder alone (no n-gram branch).
+        case encoder
+        /// The n-gram branch alone (the encoder is shown no words).
+        case ngrams
+    }
+
+    @Option(help: "Which branches read the text: both, encoder (the token encoder; no n-gram branch) or ngrams (the n-gram branch; the encoder is shown no words).")
+    var branches = Branches.both
 
     @OptionGroup(title: "Experiments") var tuning: RecipeTuning
 
@@ -67,10 +77,9 @@ struct Benchmark: ParsableCommand {
         if let seed { recipe.options.seed = seed }
         tuning.apply(to: &recipe)
         switch branches {
-        case "both": break
-        case "encoder": recipe.sparseWidth = 0
-        case "ngrams": recipe.encoder.layers = 0
-        default: throw ValidationError("--branches must be both, encoder or ngrams")
+        case .both: break
+        case .encoder: recipe.sparseWidth = 0
+        case .ngrams: recipe.encoderReadsWords = false
         }
 
         let log = { (text: String) in if !json { FileHandle.standardError.write(Data((text + "\n").utf8)) } }
@@ -104,7 +113,7 @@ struct Benchmark: ParsableCommand {
         }
         let result = BenchmarkResult(
             benchmark: benchmark.name, trainingSeconds: trainingSeconds, cores: ProcessInfo.processInfo.activeProcessorCount,
-            recipe: recipe, branches: branches, training: summary, test: report, testWithoutThreshold: classOnly)
+            recipe: recipe, branches: branches.rawValue, training: summary, test: report, testWithoutThreshold: classOnly)
         if json {
             try printJSON(result)
         } else {

@@ -78,8 +78,7 @@ enum StoreLogging {
             done = true
             let level = level ?? Self.level
             LoggingSystem.bootstrap { label in
-                var handler = MaskingLogHandler(wrapping: json ? JSONLogHandler(label: label) as any LogHandler
-                                                               : StreamLogHandler.standardError(label: label))
+                var handler = MaskingLogHandler(wrapping: LineLogHandler(label: label, format: json ? .json : .text))
                 handler.logLevel = level
                 return handler
             }

@@ -48,6 +48,8 @@ struct Serve: AsyncParsableCommand {
           listen: { host: 0.0.0.0, port: 8080 }
           public_url: https://concierge.example.org
           rate_limit: { messages_per_minute: 20, burst: 10 }
+          connections: { max_open: 512, request_head_timeout: 10, request_body_timeout: 30, idle_timeout: 30 }
+          trusted_proxies: [127.0.0.1]
           channels:
             rest: {}
             telegram: { reply: inline }
@@ -99,6 +101,30 @@ struct Serve: AsyncParsableCommand {
         "Messages processed at once; more wait their turn in arrival order (default: 16 per processor).", valueName: "n"))
     var turnsInFlight: Int?
 
+    @Option(name: .customLong("max-connections"), help: ArgumentHelp(
+        "Connections open at once; past it new ones wait in the listen queue (default 512).", valueName: "n"))
+    var maxConnections: Int?
+
+    @Option(name: .customLong("request-head-timeout"), help: ArgumentHelp(
+        "Seconds a client has, from connecting or from a request's first byte, to send the whole request head; "
+            + "then the connection is closed (default 10).", valueName: "seconds"))
+    var requestHeadTimeout: Double?
+
+    @Option(name: .customLong("request-body-timeout"), help: ArgumentHelp(
+        "Seconds from the end of a request head to the end of its body (default 30).", valueName: "seconds"))
+    var requestBodyTimeout: Double?
+
+    @Option(name: .customLong("idle-timeout"), help: ArgumentHelp(
+        "Seconds a keep-alive connection may wait idle for its next request (default 30). "
+            + "HTTP/1.0 connections without keep-alive, and requests with Connection: close, are closed after the response.",
+        valueName: "seconds"))
+    var idleTimeout: Double?
+
+    @Option(name: .customLong("trusted-proxy"), help: ArgumentHelp(
+        "The address of a reverse proxy in front of the server (repeatable): its X-Forwarded-For names the client "
+            + "for the staff sign-in throttle. Without one, the peer address is the client.", valueName: "address"))
+    var trustedProxies: [String] = []
+
     @Option(name: .customLong("log-format"), help: ArgumentHelp(
         "text, or json (one object per line). Phone numbers and emails are masked either way.", valueName: "format"))
     var logFormat: LogFormat = .text
@@ -109,6 +135,11 @@ struct Serve: AsyncParsableCommand {
         if let rateLimit, rateLimit <= 0 { throw ValidationError("--rate-limit must be positive") }
         if let rateBurst, rateBurst < 1 { throw ValidationError("--rate-burst must be at least 1") }
         if let turnsInFlight, turnsInFlight < 1 { throw ValidationError("--turns-in-flight must be at least 1") }
+        if let maxConnections, maxConnections < 1 { throw ValidationError("--max-connections must be at least 1") }
+        for (name, value) in [("--request-head-timeout", requestHeadTimeout), ("--request-body-timeout", requestBodyTimeout),
+                              ("--idle-timeout", idleTimeout)] {
+            if let value, !(0.1...3_600).contains(value) { throw ValidationError("\(name) must be 0.1…3600 seconds, not \(value)") }
+        }
     }
 
     /// The configuration file with the command-line options applied.
@@ -121,6 +152,11 @@ struct Serve: AsyncParsableCommand {
         if let rateLimit { configuration.rateLimit.messagesPerMinute = rateLimit }
         if let rateBurst { configuration.rateLimit.burst = rateBurst }
         if let turnsInFlight { configuration.turnsInFlight = turnsInFlight }
+        if let maxConnections { configuration.connections.maxConnections = maxConnections }
+        if let requestHeadTimeout { configuration.connections.requestHeadTimeout = requestHeadTimeout }
+        if let requestBodyTimeout { configuration.connections.requestBodyTimeout = requestBodyTimeout }
+        if let idleTimeout { configuration.connections.idleTimeout = idleTimeout }
+        if !trustedProxies.isEmpty { configuration.trustedProxies = trustedProxies }
         for channel in channels {
             switch channel {
             case .rest: configuration.rest = configuration.rest ?? .init()
