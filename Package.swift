@@ -77,7 +77,7 @@ let package = Package(
         // Line editing and history for the chat REPL (raw termios, UTF-8, display width), and TTY-aware styling.
         .target(name: "LineEditor"),
         // The conversation: policy, state (kept in the store), replies in both languages.
-        .target(name: "Dialogue", dependencies: ["Triage", "Store", "DataPack"]),
+        .target(name: "Dialogue", dependencies: ["Triage", "Store", "DataPack", "Yams"]),
         // Sends the replies queued in the store's outbox to Slack, Telegram and Twilio SMS (URLSession).
         .target(
             name: "Outbox",

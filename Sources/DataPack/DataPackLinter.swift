@@ -9,8 +9,9 @@ public struct QualityBars: Sendable {
     public var outOfScopeExamples = 150
     public var faqTopics = 30
     public var faqQuestions = 6
-    /// Share of category examples whose own priority differs from the default.
-    public var explicitPriorityShare = 0.15
+    /// Share of category examples that carry their own priority (judged by the
+    /// rubric in intents/README.md) rather than their category's default.
+    public var explicitPriorityShare = 1.0
     /// Each priority level must occur (as a default or an example's own) in this many categories.
     public var categoriesPerPriority = 8
     /// P1 examples required per emergency hazard and language.
@@ -47,12 +48,27 @@ public struct IntentCount: Sendable {
     public var heldOut: [Language: Int]
 }
 
+/// The priorities of one category's examples.
+public struct PriorityBalance: Sendable {
+    public var category: String
+    public var defaultPriority: Priority
+    /// Examples at each effective priority (their own, else the default), per language.
+    public var counts: [Language: [Priority: Int]]
+    /// Examples with a priority of their own.
+    public var explicit: Int
+    /// Examples that rely on the category's default.
+    public var relyingOnDefault: Int
+
+    /// Examples at `priority`, all languages together.
+    public func total(_ priority: Priority) -> Int { counts.values.reduce(0) { $0 + ($1[priority] ?? 0) } }
+}
+
 /// What `concierge check` found.
 public struct LintReport: Sendable {
     public var diagnostics: [Diagnostic]
     public var intents: [IntentCount]
     /// Per category, examples at each effective priority.
-    public var priorities: [(category: String, defaultPriority: Priority, counts: [Priority: Int], explicit: Int)]
+    public var priorities: [PriorityBalance]
     public var quality: [QualityResult]
 
     public var errors: [Diagnostic] { diagnostics.filter { $0.severity == .error } }
@@ -148,19 +164,22 @@ public struct DataPackLinter {
             IntentCount(intent: label, kind: kinds[label] ?? .category, total: totals[label] ?? [:], heldOut: heldOut[label] ?? [:])
         }
 
-        // Priorities.
-        var priorities: [(category: String, defaultPriority: Priority, counts: [Priority: Int], explicit: Int)] = []
+        // Priorities: every example should carry the priority the rubric gives it.
+        var priorities: [PriorityBalance] = []
         for category in pack.categories.sorted(by: { $0.id < $1.id }) {
-            var counts: [Priority: Int] = [:]
-            var explicit = 0
+            var balance = PriorityBalance(category: category.id, defaultPriority: category.defaultPriority, counts: [:],
+                                          explicit: 0, relyingOnDefault: 0)
             for example in category.examples {
-                counts[example.priority ?? category.defaultPriority, default: 0] += 1
-                if let priority = example.priority, priority != category.defaultPriority { explicit += 1 }
-                if let priority = example.priority, priority == category.defaultPriority {
-                    diagnostics.append(Diagnostic(.warning, example.location, "priority \(priority.rawValue) is already the default of \(category.id); leave it out"))
+                balance.counts[example.language, default: [:]][example.priority ?? category.defaultPriority, default: 0] += 1
+                if example.priority != nil {
+                    balance.explicit += 1
+                } else {
+                    balance.relyingOnDefault += 1
+                    diagnostics.append(Diagnostic(.warning, example.location, "relies on \(category.id)'s default priority "
+                        + "\(category.defaultPriority.rawValue): give it its own (the rubric is in intents/README.md)"))
                 }
             }
-            priorities.append((category.id, category.defaultPriority, counts, explicit))
+            priorities.append(balance)
         }
 
         // Safety: every hazard the community has guidance for must have a rule,
@@ -174,8 +193,7 @@ public struct DataPackLinter {
         return LintReport(diagnostics: diagnostics, intents: intents, priorities: priorities, quality: quality)
     }
 
-    private func qualityResults(_ pack: DataPack, intents: [IntentCount],
-                                priorities: [(category: String, defaultPriority: Priority, counts: [Priority: Int], explicit: Int)]) -> [QualityResult] {
+    private func qualityResults(_ pack: DataPack, intents: [IntentCount], priorities: [PriorityBalance]) -> [QualityResult] {
         var results: [QualityResult] = []
         for language in Language.allCases {
             let required = bars.categoryExamples[language] ?? 0
@@ -208,7 +226,7 @@ public struct DataPackLinter {
                                      measured: "\(explicit)/\(categoryExampleCount) = \(percent(share))",
                                      required: "≥ \(percent(bars.explicitPriorityShare))", passed: share >= bars.explicitPriorityShare))
         for priority in Priority.allCases {
-            let categories = priorities.filter { ($0.counts[priority] ?? 0) > 0 }.count
+            let categories = priorities.filter { $0.total(priority) > 0 }.count
             results.append(QualityResult(name: "categories with \(priority.rawValue) examples", measured: "\(categories)",
                                          required: "≥ \(bars.categoriesPerPriority)", passed: categories >= bars.categoriesPerPriority))
         }

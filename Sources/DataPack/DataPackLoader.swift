@@ -70,11 +70,13 @@ public enum DataPackLoader {
         for url in yamlFiles("categories") {
             if let category: Category = withFile(url, { reader, root in
                 guard let fields = reader.mapping(root, what: "a category",
-                                                  allowed: ["id", "name", "default_priority", "details", "examples", "description"],
+                                                  allowed: ["id", "name", "problem", "default_priority", "details", "examples",
+                                                            "description"],
                                                   required: ["id", "name", "default_priority", "examples"]),
                       let id = reader.string(fields["id"], what: "id") else { return nil }
                 if id != fileID(url) { reader.error(fields["id"], "id \"\(id)\" does not match the file name \"\(fileID(url))\"") }
                 let name = reader.translations(fields["name"], what: "name") ?? [:]
+                let problem = fields["problem"].flatMap { reader.translations($0, what: "problem") } ?? [:]
                 let defaultPriority = reader.priority(fields["default_priority"], what: "default_priority") ?? .p3
                 var detailList: [String] = []
                 for node in reader.sequence(fields["details"], what: "details") ?? [] {
@@ -85,7 +87,7 @@ public enum DataPackLoader {
                     detailList.append(detail)
                 }
                 let examples = reader.examples(fields["examples"], what: "examples", allowPriority: true)
-                return Category(id: id, name: name, defaultPriority: defaultPriority, details: detailList,
+                return Category(id: id, name: name, problem: problem, defaultPriority: defaultPriority, details: detailList,
                                 examples: examples, location: reader.location(root))
             }) {
                 categories.append(category)
@@ -155,33 +157,46 @@ public enum DataPackLoader {
             } ?? []
         }
 
+        let urgentURL = directory.appendingPathComponent("urgent.yaml")
+        var urgentRules: [SafetyRule] = []
+        if fileManager.fileExists(atPath: urgentURL.path) {
+            urgentRules = withFile(urgentURL) { reader, root in
+                readSafetyRules(reader, root, guidanceKeys: nil)
+            } ?? []
+        }
+
         guard let community else { return (nil, diagnostics) }
         var pack = DataPack(community: community, details: details, categories: categories, conversation: conversation,
                             faqs: faqs, outOfScope: outOfScope, corrections: corrections)
         pack.safetyRules = safetyRules
+        pack.urgentRules = urgentRules
         return (pack, diagnostics)
     }
 
-    /// `safety.yaml`: `rules:`, a list of `{id, guidance, patterns, except?, requires_any?}`.
-    static func readSafetyRules(_ reader: YAMLReader, _ root: Node, guidanceKeys: Set<String>) -> [SafetyRule] {
-        guard let fields = reader.mapping(root, what: "safety.yaml", allowed: ["rules"], required: ["rules"]),
+    /// `safety.yaml`: `rules:`, a list of `{id, guidance, patterns, except?, requires_any?}`;
+    /// `urgent.yaml` (`guidanceKeys` nil): the same without `guidance`.
+    static func readSafetyRules(_ reader: YAMLReader, _ root: Node, guidanceKeys: Set<String>?) -> [SafetyRule] {
+        let file = guidanceKeys == nil ? "urgent.yaml" : "safety.yaml"
+        guard let fields = reader.mapping(root, what: file, allowed: ["rules"], required: ["rules"]),
               let items = reader.sequence(fields["rules"], what: "rules") else { return [] }
         if items.isEmpty { reader.error(fields["rules"], "rules is empty") }
         var seen: [String: SourceLocation] = [:]
         return items.compactMap { item -> SafetyRule? in
-            guard let entry = reader.mapping(item, what: "a safety rule", allowed: ["id", "guidance", "patterns", "except", "requires_any"],
-                                             required: ["id", "guidance", "patterns"]),
+            let keys: Set<String> = guidanceKeys == nil ? ["id", "patterns", "except", "requires_any"]
+                : ["id", "guidance", "patterns", "except", "requires_any"]
+            guard let entry = reader.mapping(item, what: guidanceKeys == nil ? "an urgent rule" : "a safety rule", allowed: keys,
+                                             required: guidanceKeys == nil ? ["id", "patterns"] : ["id", "guidance", "patterns"]),
                   let id = reader.string(entry["id"], what: "id") else { return nil }
             if id.isEmpty || !id.unicodeScalars.allSatisfy({ ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "_" }) {
                 reader.error(entry["id"], "id \"\(id)\" must be lower_snake_case (a-z, 0-9, _)")
             }
             if let first = seen[id] {
-                reader.error(entry["id"], "a second safety rule \"\(id)\" (first at \(first))")
+                reader.error(entry["id"], "a second \(guidanceKeys == nil ? "urgent" : "safety") rule \"\(id)\" (first at \(first))")
             } else {
                 seen[id] = reader.location(item)
             }
             let guidance = reader.string(entry["guidance"], what: "guidance") ?? ""
-            if !guidance.isEmpty && !guidanceKeys.contains(guidance) {
+            if let guidanceKeys, !guidance.isEmpty, !guidanceKeys.contains(guidance) {
                 reader.error(entry["guidance"], "unknown guidance \"\(guidance)\" (community.yaml emergency_guidance has: \(guidanceKeys.sorted().joined(separator: ", ")))")
             }
             let patterns = safetyPatterns(reader, entry["patterns"], what: "\(id).patterns", everyLanguage: true)

@@ -58,6 +58,9 @@ public typealias Translations = [Language: String]
 public struct Category: Sendable {
     public var id: String
     public var name: Translations
+    /// The problem named in a sentence, with its article ("an appliance
+    /// problem", "家电问题"); empty when the pack gives none.
+    public var problem: Translations = [:]
     public var defaultPriority: Priority
     /// Ids of the details staff need (see `DetailSpec`), asked in this order.
     public var details: [String]
@@ -151,4 +154,8 @@ public struct DataPack: Sendable {
     /// The emergency rules of `safety.yaml`, in file order (most severe first);
     /// empty when the file is missing (the linter reports that).
     public var safetyRules: [SafetyRule] = []
+    /// `urgent.yaml`: phrases of an essential service lost or security
+    /// compromised (the rubric's P2). A request one fires on is at least P2;
+    /// they never make a P1. Same syntax as the safety rules, without guidance.
+    public var urgentRules: [SafetyRule] = []
 }

@@ -209,7 +209,12 @@ extension ConversationEngine {
         case let .confirmCancel(ticket):
             return (try? await store.ticket(number: ticket)).map(say.confirmCancel)
         case let .addDetails(ticket): return say.askDetails(ticket)
-        case .emergencyLocation: return say.emergencyWhere
+        case let .emergencyLocation(category):
+            // Asked where only when the emergency's ticket has no place yet.
+            let tickets = try await store.residentTickets(channel: channel, externalID: senderID)
+            let ticket = tickets.first { $0.ticket.category == category && $0.ticket.status.isOpen }?.ticket
+            return ticket.map { $0.unit == nil && $0.location == nil } == true ? say.emergencyWhere : nil
+        case .safetyCheck: return say.safetyQuestion(filed: false)
         }
     }
 

@@ -32,18 +32,11 @@ extension ConversationEngine {
         let clearEnough = state.pending == nil || decision.confidence >= Self.clearInterruption
         let confidentIntent = decision.kind == .conversation && !decision.needsClarification && clearEnough ? decision.intent : nil
 
-        // 1. Emergencies first: filed at once when a safety rule fired or the
-        // model itself is sure. (A P1 from the recall-tuned threshold alone is
-        // kept as the ticket's priority, but the intake still asks where.)
-        // The model's word alone does not file at once a message that names a
-        // hazard only to deny it ("没有着火，就是烟雾报警器坏了": the model
-        // gives P1 0.70 on the words 着火 and 烟雾): it keeps its P1 and goes
-        // through the questions.
-        if decision.kind == .serviceRequest, decision.priority == ClassifierSettings.emergencyPriority,
-           decision.safety != nil
-            || (decision.modelPriority == ClassifierSettings.emergencyPriority
-                && (decision.priorityConfidence ?? 0) >= Self.confidentEmergency
-                && !(triager.safety?.deniesHazard(in: context.text) ?? false)) {
+        // 1. Certain emergencies first (a safety rule fired, or the model is
+        // sure and the message does not deny the hazard): filed at once,
+        // whatever was pending. Possible ones ask the safety question when
+        // the request starts (`beginRequest`).
+        if decision.kind == .serviceRequest, decision.emergency == .certain {
             if case .emergencyLocation = state.pending, decision.safety == nil {
                 // Still describing the same emergency: take it as where it is.
             } else {
@@ -101,8 +94,9 @@ extension ConversationEngine {
         // when suits, reads like the trash-days FAQ at 0.66.)
         var askingWhere = false
         if case .intake(let intake) = state.pending { askingWhere = intake.asking == "location" }
-        if decision.kind == .faq, !decision.needsClarification, let faq = decision.faq,
-           TextCues.readsAsQuestion(context.text) || decision.confidence >= Self.clearInterruption,
+        // A question put as one interrupts even when the model is unsure which FAQ it is: its best guess is answered.
+        if decision.kind == .faq, let faq = decision.faq,
+           TextCues.readsAsQuestion(context.text) || (decision.confidence >= Self.clearInterruption && !decision.needsClarification),
            let question = pendingQuestion(state, say: say), TextCues.yesNo(context.text) == nil,
            TextCues.unit(in: context.text) == nil, !(askingWhere && !TextCues.places(in: context.text).isEmpty),
            let answer = say.faqAnswer(faq) {
@@ -129,7 +123,7 @@ extension ConversationEngine {
         switch decision.kind {
         case .serviceRequest:
             let intake = try startIntake(decision, category: decision.category ?? "building_maintenance", context: context)
-            return try await continueIntake(intake, lead: say.understood(intake), context: context, state: &state)
+            return try await beginRequest(intake, decision: decision, context: context, state: &state)
         case .faq:
             return Plan(state: state, reply: say.faqAnswer(decision.faq ?? "") ?? say.capabilities)
         case .outOfScope:
@@ -163,7 +157,14 @@ extension ConversationEngine {
                 return try await continueIntake(intake, lead: say.changedCategory(corrected), context: context, state: &state)
             }
             if let detail = intake.asking {
-                record(answer: context.text, for: detail, in: &intake, yesNo: yesNo, knownUnit: context.knownUnit)
+                if fits(context.text, detail: detail, decision: decision, yesNo: yesNo) {
+                    record(answer: context.text, for: detail, in: &intake, yesNo: yesNo, knownUnit: context.knownUnit)
+                } else if intake.reasked != detail {
+                    // Off-topic, or a place given for a time: not stored; asked once more.
+                    intake.reasked = detail
+                    state.pending = .intake(intake)
+                    return Plan(state: state, reply: say.askAgain(detail))
+                }
                 intake.remaining.removeAll { $0 == detail }
                 intake.asking = nil
                 return try await continueIntake(intake, lead: nil, context: context, state: &state)
@@ -189,7 +190,8 @@ extension ConversationEngine {
             case .no:
                 var intake = intake
                 intake.asking = nil
-                return try await continueIntake(intake, lead: nil, context: context, state: &state, checkDuplicates: false)
+                intake.duplicateDeclined = true
+                return try await continueIntake(intake, lead: nil, context: context, state: &state)
             case nil:
                 return nil
             }
@@ -205,6 +207,9 @@ extension ConversationEngine {
             return try await clarified(options[index], message: message, followUp: followUp, confirmed: true,
                                        context: context, state: &state)
 
+        case let .safetyCheck(intake, askedAgain):
+            return try await safetyAnswer(intake, askedAgain: askedAgain, yesNo: yesNo, context: context, state: &state)
+
         case let .confirmCancel(ticket):
             guard let yesNo else { return nil }
             state.pending = nil
@@ -216,11 +221,17 @@ extension ConversationEngine {
             return Plan(state: state, reply: say.addedDetails(ticket), actions: [.addDetails(ticket: ticket, text: context.text)])
 
         case let .emergencyLocation(category):
+            // Just after an emergency was filed: where it is, when asked, or
+            // a unit or place named now ("it's 4C, right next to me") belongs
+            // to that ticket, not to a new request.
             state.pending = nil
             let tickets = try await store.residentTickets(channel: context.message.channel, externalID: context.message.senderID)
             guard let ticket = tickets.first(where: { $0.ticket.category == category && $0.ticket.status.isOpen })?.ticket else {
                 return nil
             }
+            let asked = ticket.unit == nil && ticket.location == nil
+            let namesWhere = TextCues.unit(in: context.text) != nil || !TextCues.places(in: context.text).isEmpty
+            guard asked || namesWhere else { return nil }
             return Plan(state: state, reply: say.addedLocation(ticket: ticket.number),
                         actions: [.addDetails(ticket: ticket.number, text: context.text)])
         }
@@ -244,7 +255,10 @@ extension ConversationEngine {
         if let location = followUp?.location, intake.location == nil { intake.location = location }
         intake.remaining = details(for: label).filter { !isAnswered($0, intake) }
         intake.categoryConfirmed = confirmed
-        return try await continueIntake(intake, lead: say.understood(intake), context: context, state: &state)
+        if original.emergency == .certain {
+            return try fileEmergency(intake, decision: original, state: &state, say: say)
+        }
+        return try await beginRequest(intake, decision: original, context: context, state: &state)
     }
 
     /// An answer to a clarifying question that is not one of its choices.
@@ -257,14 +271,22 @@ extension ConversationEngine {
                             decision: TriageDecision, state: inout DialogueState) async throws -> Plan? {
         let unit = TextCues.unit(in: context.text)
         let place = TextCues.places(in: context.text).first
-        let clearlyNew = (decision.kind == .serviceRequest || decision.kind == .faq) && !decision.needsClarification
-        if clearlyNew, unit == nil, place == nil { return nil }
+        // "unit 7777", "in the lobby": where, not what.
+        let onlyWhere = (unit != nil || place != nil) && context.text.split(whereSeparator: \.isWhitespace).count <= 4
+            && decision.needsClarification
+        if !decision.needsClarification, decision.kind == .serviceRequest || decision.kind == .faq {
+            // Sure of its own reading: one of the options ("it's the plumbing"), or something new.
+            if let label = decision.kind == .faq ? decision.faq.map({ "faq." + $0 }) : decision.category, options.contains(label) {
+                return try await clarified(label, message: message, followUp: followUp, confirmed: true, context: context,
+                                           state: &state)
+            }
+            if !onlyWhere { return nil }
+        }
         var followUp = followUp
         followUp.unit = unit ?? followUp.unit
         if let place { followUp.location = Phrases.quoted(context.text) }
         if !followUp.askedAgain {
-            // "unit 7777", "in the lobby": where, not what. Anything longer says more about the problem.
-            let onlyWhere = (unit != nil || place != nil) && context.text.split(whereSeparator: \.isWhitespace).count <= 4
+            // Anything longer than where says more about the problem.
             followUp.askedAgain = true
             state.pending = .clarify(options: options, message: onlyWhere ? message : message + "\n" + context.text,
                                      followUp: followUp)
@@ -277,12 +299,88 @@ extension ConversationEngine {
         return try await clarified(best, message: message, followUp: followUp, confirmed: false, context: context, state: &state)
     }
 
+    // MARK: Possible emergencies
+
+    /// A new request: a possible emergency is filed at once (P2, flagged
+    /// unconfirmed, so nothing is lost if the resident never answers) and the
+    /// resident asked the safety question; anything else goes on to its questions.
+    private func beginRequest(_ intake: Intake, decision: TriageDecision, context: TurnContext,
+                              state: inout DialogueState) async throws -> Plan {
+        let say = context.say
+        guard decision.emergency == .possible else {
+            return try await continueIntake(intake, lead: say.understood(intake), context: context, state: &state)
+        }
+        var unconfirmed = intake
+        unconfirmed.priority = Self.unconfirmedEmergencyPriority
+        state.pending = .safetyCheck(intake, askedAgain: false)
+        return Plan(state: state, reply: say.understood(intake) + " " + say.safetyQuestion(filed: true),
+                    tickets: [try draft(unconfirmed, emergency: .unconfirmed)])
+    }
+
+    /// The resident's answer to the safety question. Yes: the ticket becomes
+    /// P1 (resident confirmed), with the emergency number and "where?".
+    /// No: it takes the best priority below P1 and the request's questions
+    /// follow. Anything else: asked again once; then the message is taken as
+    /// something new, and the ticket stays flagged for staff.
+    private func safetyAnswer(_ intake: Intake, askedAgain: Bool, yesNo: TextCues.YesNo?, context: TurnContext,
+                              state: inout DialogueState) async throws -> Plan? {
+        let say = context.say
+        guard let ticket = try await ownOpenTickets(context).first(where: { $0.emergency == .unconfirmed }) else {
+            // Staff already settled it (or closed it): carry on with the request.
+            state.pending = nil
+            return yesNo == nil ? nil : try await continueIntake(intake, lead: nil, context: context, state: &state)
+        }
+        switch yesNo {
+        case .yes:
+            let located = isAnswered("location", intake)
+            state.pending = .emergencyLocation(category: intake.category)
+            let lines = [say.emergencyCall, say.emergencyConfirmed(ticket: ticket.number), located ? nil : say.emergencyWhere]
+            return Plan(state: state, reply: lines.compactMap { $0 }.joined(separator: "\n"),
+                        actions: [.confirmEmergency(ticket: ticket.number)])
+        case .no:
+            var intake = intake
+            intake.filedTicket = ticket.number
+            var plan = try await continueIntake(intake, lead: say.noDanger(priority: intake.priority), context: context,
+                                                state: &state)
+            plan.actions.insert(.settleEmergency(ticket: ticket.number, priority: TicketPriority(parsing: intake.priority) ?? .p3),
+                                at: 0)
+            return plan
+        case nil where !askedAgain:
+            state.pending = .safetyCheck(intake, askedAgain: true)
+            return Plan(state: state, reply: say.safetyQuestion(filed: false))
+        case nil:
+            state.pending = nil
+            return nil
+        }
+    }
+
+    /// The priority of a possible emergency the resident has not confirmed:
+    /// staff look within the day (P2's target) instead of being paged within
+    /// the hour for what is most often not an emergency, and the ticket's
+    /// `unconfirmed` flag tells them to check it.
+    static let unconfirmedEmergencyPriority = "P2"
+
     /// The question a pending state is waiting on, to repeat after a side answer.
     func pendingQuestion(_ state: DialogueState, say: Phrases) -> String? {
         switch state.pending {
         case .intake(let intake): intake.asking.map(say.detailQuestion) ?? say.summary(intake)
         default: nil
         }
+    }
+
+    /// Whether `text` answers the question about `detail`. Not when it is
+    /// clearly something else: a question out of scope ("who won the hockey
+    /// game last night"), or confidently out of scope with nothing an answer
+    /// would hold (a yes or no, a unit, a place, a time, a number), or,
+    /// asked when, a place and no time ("3号楼").
+    private func fits(_ text: String, detail: String, decision: TriageDecision, yesNo: TextCues.YesNo?) -> Bool {
+        if decision.kind == .outOfScope || decision.kind == .faq, TextCues.readsAsQuestion(text) { return false }
+        let namesWhere = TextCues.unit(in: text) != nil || !TextCues.places(in: text).isEmpty
+        let saysWhen = TextCues.saysWhen(text)
+        if ["when", "best_time"].contains(detail), namesWhere, !saysWhen, yesNo == nil { return false }
+        let holdsAnAnswer = yesNo != nil || namesWhere || saysWhen || text.contains(where: \.isNumber)
+        let offTopic = decision.kind == .outOfScope && !decision.needsClarification && decision.confidence >= Self.clearInterruption
+        return holdsAnAnswer || !offTopic
     }
 
     /// A category the resident names while correcting ("no, it's the heating"):
@@ -366,12 +464,12 @@ extension ConversationEngine {
 
     /// Asks the next missing detail, or offers an open duplicate, or shows the
     /// summary for confirmation.
-    private func continueIntake(_ intake: Intake, lead: String?, context: TurnContext, state: inout DialogueState,
-                                checkDuplicates: Bool = true) async throws -> Plan {
+    private func continueIntake(_ intake: Intake, lead: String?, context: TurnContext, state: inout DialogueState) async throws -> Plan {
         var intake = intake
         let say = context.say
         func reply(_ text: String) -> String { [lead, text].compactMap { $0 }.joined(separator: " ") }
-        if checkDuplicates, isAnswered("location", intake), let duplicate = try await openDuplicate(of: intake) {
+        if intake.duplicateDeclined != true, intake.filedTicket == nil, isAnswered("location", intake),
+           let duplicate = try await openDuplicate(of: intake) {
             state.pending = .duplicate(intake, ticket: duplicate.ticket.number)
             return Plan(state: state, reply: reply(say.duplicateOffer(duplicate.ticket, place: duplicate.place)))
         }
@@ -404,22 +502,34 @@ extension ConversationEngine {
 
     /// The ticket for `intake`, its triage decision explained (occlusion over
     /// the resident's words) so staff see what drove category and priority.
-    private func draft(_ intake: Intake) throws -> TicketDraft {
+    private func draft(_ intake: Intake, emergency: TicketEmergency? = nil) throws -> TicketDraft {
         var triage = intake.triage
         if let line = intake.triage, let decision = try? JSONDecoder().decode(TriageDecision.self, from: Data(line.utf8)),
            decision.explanation == nil {
             triage = try triager.explained(decision).jsonLine()
         }
-        let notes = intake.answers.filter { $0.key != "location" }.sorted { $0.key < $1.key }
-            .map { "\($0.key): \($0.value)" }.joined(separator: "; ")
+        let notes = accessNotes(intake)
         return TicketDraft(category: intake.category, priority: TicketPriority(parsing: intake.priority) ?? .p3,
                            description: intake.description, unit: intake.unit, location: intake.location,
-                           accessNotes: notes.isEmpty ? nil : notes, confidence: min(1, max(0, intake.confidence)),
-                           modelVersion: modelVersion, safetyRule: intake.safetyRule, triage: triage)
+                           accessNotes: notes, confidence: min(1, max(0, intake.confidence)),
+                           modelVersion: modelVersion, safetyRule: intake.safetyRule, triage: triage, emergency: emergency)
+    }
+
+    /// The answers other than where, as staff read them: `access: yes; best_time: evenings`.
+    private func accessNotes(_ intake: Intake) -> String? {
+        let notes = intake.answers.filter { $0.key != "location" }.sorted { $0.key < $1.key }
+            .map { "\($0.key): \($0.value)" }.joined(separator: "; ")
+        return notes.isEmpty ? nil : notes
     }
 
     private func file(_ intake: Intake, state: inout DialogueState, say: Phrases) throws -> Plan {
         state.pending = nil
+        if let number = intake.filedTicket {
+            // Filed already (a possible emergency, before its questions): complete it.
+            return Plan(state: state, reply: say.completed(ticket: number, priority: intake.priority),
+                        actions: [.completeRequest(ticket: number, unit: intake.unit, location: intake.location,
+                                                   accessNotes: accessNotes(intake))])
+        }
         return Plan(state: state, reply: say.filed(priority: intake.priority), tickets: [try draft(intake)])
     }
 
@@ -427,10 +537,11 @@ extension ConversationEngine {
         var lines: [String] = []
         if let key = decision.safety?.guidance, let guidance = say.guidance(key) { lines.append(guidance) }
         lines.append(say.emergencyFiled(priority: intake.priority))
-        let located = isAnswered("location", intake)
-        if !located { lines.append(say.emergencyWhere) }
-        state.pending = located ? nil : .emergencyLocation(category: intake.category)
-        return Plan(state: state, reply: lines.joined(separator: "\n"), tickets: [try draft(intake)])
+        if !isAnswered("location", intake) { lines.append(say.emergencyWhere) }
+        // Waiting for where (asked), or for a unit or place the resident adds.
+        state.pending = .emergencyLocation(category: intake.category)
+        let basis: TicketEmergency = decision.safety != nil || decision.emergencyBasis == .rule ? .rule : .model
+        return Plan(state: state, reply: lines.joined(separator: "\n"), tickets: [try draft(intake, emergency: basis)])
     }
 
     // MARK: Status, cancel, details, handoff
@@ -503,10 +614,8 @@ extension ConversationEngine {
 }
 
 extension ConversationEngine {
-    /// The P1 probability at which the model alone files an emergency at once.
-    static let confidentEmergency = 0.5
     /// The probability a label needs to be offered in a clarifying question.
-    static let plausible = 0.1
+    static let plausible = Triager.plausibleRequest
     /// The confidence at which a conversation intent (a handoff, a cancel, a
     /// status question, a greeting…) interrupts a pending question (an FAQ
     /// needs only the clarification threshold).

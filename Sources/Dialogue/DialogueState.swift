@@ -33,6 +33,9 @@ public struct DialogueState: Codable, Equatable, Sendable {
         case addDetails(ticket: Int)
         /// An emergency was filed at once; waiting for where it is, to add to the ticket.
         case emergencyLocation(category: String)
+        /// A possible emergency, filed as unconfirmed: waiting for the answer
+        /// to the safety question (asked again once if the answer is neither yes nor no).
+        case safetyCheck(Intake, askedAgain: Bool)
     }
 }
 
@@ -76,4 +79,13 @@ public struct Intake: Codable, Equatable, Sendable {
     public var asking: String?
     /// True once the category was corrected by the resident or confirmed from a clarification.
     public var categoryConfirmed: Bool = false
+    /// The detail asked a second time after an answer that did not fit it
+    /// (it is not asked a third time).
+    public var reasked: String? = nil
+    /// True once the resident declined to add this request to an open ticket
+    /// that seemed to cover it: the offer is not made again.
+    public var duplicateDeclined: Bool? = nil
+    /// The ticket this request was already filed as (a possible emergency is
+    /// filed before its questions); confirming the summary completes it.
+    public var filedTicket: Int? = nil
 }

@@ -19,6 +19,17 @@ struct Phrases {
         return name?[language] ?? name?[.en] ?? id
     }
 
+    /// The problem of a category in a sentence: the pack's `problem:` ("an
+    /// appliance problem", "家电问题"), else built from its name.
+    func problemPhrase(_ id: String) -> String {
+        if let problem = pack.categories.first(where: { $0.id == id })?.problem[language] { return problem }
+        let name = categoryName(id)
+        if language == .zh { return name + "问题" }
+        let lowered = name.lowercased()
+        let article = lowered.first.map { "aeiou".contains($0) } == true ? "an" : "a"
+        return "\(article) \(lowered) problem"
+    }
+
     /// The FAQ's first question in the resident's language, as its title.
     func faqTitle(_ id: String) -> String {
         let faq = pack.faqs.first { $0.id == id }
@@ -56,6 +67,11 @@ struct Phrases {
     func detailQuestion(_ id: String) -> String {
         let ask = pack.details.first { $0.id == id }?.ask
         return ask?[language] ?? ask?[.en] ?? pick("Can you tell me more?", "能再详细说一下吗？")
+    }
+
+    /// The question about `id` again, after an answer that did not fit it.
+    func askAgain(_ id: String) -> String {
+        pick("Sorry, I didn't catch that. ", "抱歉，我没看明白。") + detailQuestion(id)
     }
 
     func detailName(_ id: String) -> String {
@@ -105,12 +121,11 @@ struct Phrases {
     func understood(_ intake: Intake) -> String {
         let place = [intake.location, intake.unit.map(unitName)].compactMap { $0 }.joined(separator: ", ")
         let at = place.isEmpty ? "" : pick(" (\(place))", "（\(place)）")
-        return pick("Got it: a \(categoryName(intake.category).lowercased()) problem\(at).",
-                    "明白了：\(categoryName(intake.category))方面的问题\(at)。")
+        return pick("Got it: \(problemPhrase(intake.category))\(at).", "明白了：\(problemPhrase(intake.category))\(at)。")
     }
 
     func changedCategory(_ category: String) -> String {
-        pick("OK, \(categoryName(category).lowercased()) then.", "好的，改为\(categoryName(category))。")
+        pick("OK, \(problemPhrase(category)) then.", "好的，改为\(problemPhrase(category))。")
     }
 
     func summary(_ intake: Intake) -> String {
@@ -153,6 +168,38 @@ struct Phrases {
                     "我已按紧急情况提交：工单号 \(number)（\(priority) —— \(responseTarget(priority))）。")
     }
 
+    /// The one safety question of a possible emergency (`filed`: it says the
+    /// report is already logged, with the ticket number).
+    func safetyQuestion(filed: Bool) -> String {
+        let number = "#" + ConversationTurn.ticketNumberPlaceholder
+        let logged = filed ? pick("I've logged it as ticket \(number) so it won't get lost. ", "已登记为工单 \(number)，不会遗漏。") : ""
+        return logged + pick("Is anyone in danger, or is water, gas, smoke or electricity involved right now? (yes / no)",
+                             "现在是否有人身危险，或者涉及漏水、燃气、烟雾或用电安全？（是 / 否）")
+    }
+
+    /// The emergency number to call, for an emergency no safety rule named.
+    var emergencyCall: String {
+        guard let number = pack.community.emergencyNumbers.first(where: { $0.id == "emergency" }) else {
+            return pick("If anyone is in danger, call emergency services now.", "如有人身危险，请立即拨打急救电话。")
+        }
+        return pick("If anyone is in danger, call \(number.number) now.", "如有人身危险，请立即拨打\(number.number)。")
+    }
+
+    func emergencyConfirmed(ticket: Int) -> String {
+        pick("Ticket #\(ticket) is now an emergency (P1 — \(responseTarget("P1"))).",
+             "工单 #\(ticket) 已升级为紧急（P1 —— \(responseTarget("P1"))）。")
+    }
+
+    func noDanger(priority: String) -> String {
+        pick("Thanks — no emergency then; it stays on the list as \(priority).", "好的，不是紧急情况，按\(priority)处理。")
+    }
+
+    /// A request filed before its questions, now complete.
+    func completed(ticket: Int, priority: String) -> String {
+        pick("Thanks — ticket #\(ticket) has everything now. \(priority) — \(responseTarget(priority)).",
+             "谢谢，工单 #\(ticket) 的信息已补充完整。\(priority) —— \(responseTarget(priority))。")
+    }
+
     var emergencyWhere: String {
         pick("If you can, tell me exactly where it is (unit, floor or area) and I'll add it to the ticket.",
              "方便的话，请告诉我具体位置（门牌号、楼层或区域），我会补充到工单里。")
@@ -180,7 +227,7 @@ struct Phrases {
         case let .clarify(options, _, _):
             return options.enumerated().map { SuggestedReply(title: optionTitle($0.element), payload: "\($0.offset + 1)") }
                 + [SuggestedReply(title: pick("Something else", "其他"), payload: "\(options.count + 1)")]
-        case .duplicate, .confirmCancel: return yesNo
+        case .duplicate, .confirmCancel, .safetyCheck: return yesNo
         case .intake(let intake) where intake.asking == nil: return yesNo
         default: return []
         }
@@ -202,7 +249,7 @@ struct Phrases {
     }
 
     func duplicateOffer(_ ticket: Ticket, place: String) -> String {
-        pick("Ticket #\(ticket.number) already covers \(categoryName(ticket.category).lowercased()) at \(Self.quoted(place)) "
+        pick("Ticket #\(ticket.number) already covers \(problemPhrase(ticket.category)) at \(Self.quoted(place)) "
              + "(\(status(ticket))). Add your report to it? (yes / no)",
              "工单 #\(ticket.number) 已经在处理\(Self.quoted(place))的\(categoryName(ticket.category))问题（\(status(ticket))）。"
              + "要把您的报告加到这个工单里吗？（是 / 否）")

@@ -114,6 +114,32 @@ public enum TextCues {
         return nil
     }
 
+    // MARK: Times
+
+    static let timeWords = [
+        "now", "today", "tonight", "tomorrow", "yesterday", "morning", "mornings", "afternoon", "afternoons", "evening",
+        "evenings", "night", "nights", "noon", "midnight", "weekday", "weekdays", "weekend", "weekends", "anytime", "any",
+        "whenever", "always", "since", "ago", "am", "pm", "o'clock", "hour", "hours", "minute", "minutes", "day", "days",
+        "week", "weeks", "month", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "before",
+        "after", "lunch", "dinner", "breakfast", "earlier", "later", "soon", "asap", "week's", "all", "constantly", "every",
+    ]
+    static let chineseTimeWords = [
+        "现在", "刚才", "刚刚", "今天", "明天", "昨天", "前天", "早上", "上午", "中午", "下午", "晚上", "半夜", "凌晨", "夜里",
+        "周", "星期", "礼拜", "工作日", "随时", "都行", "都可以", "点", "时", "分钟", "小时", "天", "月", "一直", "之前",
+        "以后", "已经", "最近", "每", "经常",
+    ]
+
+    /// True when `text` says when: a time of day, a day, a span, a clock time
+    /// ("weekday evenings", "since last night", "2pm", "工作日晚上", "刚才").
+    public static func saysWhen(_ text: String) -> Bool {
+        let lowered = text.lowercased()
+        if chineseTimeWords.contains(where: { lowered.contains($0) }) { return true }
+        if firstCapture(#"([0-9]{1,2}\s*(?::[0-9]{2})?\s*(?:am|pm|h)\b)"#, in: lowered) != nil { return true }
+        if firstCapture(#"\b([0-9]{1,2}:[0-9]{2})\b"#, in: lowered) != nil { return true }
+        let words = lowered.split(whereSeparator: { !$0.isLetter && $0 != "'" }).map(String.init)
+        return words.contains(where: timeWords.contains)
+    }
+
     // MARK: Questions
 
     static let questionStarts: Set<String> = [

@@ -263,6 +263,11 @@ enum Migrations {
             // Open311's request listing: tickets by the time they were made.
             .common("CREATE INDEX tickets_created ON tickets(created_at, id)"),
         ]),
+        Migration(version: 5, name: "how a ticket's emergency was reached", statements: [
+            // `TicketEmergency`: rule, model, resident_confirmed, or unconfirmed
+            // (a possible emergency the resident has not answered about).
+            .common("ALTER TABLE tickets ADD COLUMN emergency TEXT"),
+        ]),
     ]
 
     /// The newest schema version this build knows.

@@ -183,12 +183,15 @@ public struct TicketDraft: Sendable, Equatable {
     public var resident: ResidentInfo?
     /// The triage decision the assistant filed it with (JSON), shown to staff.
     public var triage: String?
+    /// How its emergency was reached, or that a possible one is unconfirmed.
+    public var emergency: TicketEmergency?
 
     public init(category: String, priority: TicketPriority, description: String, unit: String? = nil,
                 location: String? = nil, accessNotes: String? = nil, confidence: Double? = nil,
                 modelVersion: String? = nil, safetyRule: String? = nil, resident: ResidentInfo? = nil,
-                triage: String? = nil) {
+                triage: String? = nil, emergency: TicketEmergency? = nil) {
         self.triage = triage
+        self.emergency = emergency
         self.category = category
         self.priority = priority
         self.description = description
@@ -233,12 +236,40 @@ public struct Ticket: Sendable, Equatable, Codable {
     public var closedAt: Date?
     /// The triage decision (JSON) the assistant filed it with; nil for staff-filed tickets.
     public var triage: String?
+    /// How its emergency was reached (P1 tickets), or that a possible
+    /// emergency is unconfirmed; nil for ordinary tickets.
+    public var emergency: TicketEmergency? = nil
 
     /// The SLA as of `now`.
     public func sla(now: Date) -> SLAState {
         guard let due = slaDueAt else { return .none }
         if let responded = firstResponseAt { return responded <= due ? .met : .missed }
         return now <= due ? .due(in: due.timeIntervalSince(now)) : .breached(by: now.timeIntervalSince(due))
+    }
+}
+
+/// How a ticket's emergency was reached.
+public enum TicketEmergency: String, Sendable, Codable, CaseIterable {
+    /// A safety rule fired on the resident's words: P1 at once.
+    case rule
+    /// The model was sure: P1 at once.
+    case model
+    /// The model thought it possible and the resident said yes to the safety question: P1.
+    case residentConfirmed = "resident_confirmed"
+    /// The model thought it possible and the resident has not answered the
+    /// safety question (yet): filed P2, so staff look within the day rather
+    /// than being paged for what is most often not an emergency, and flagged
+    /// so they see it is one to check.
+    case unconfirmed
+
+    /// For staff: what the flag means.
+    public var explanation: String {
+        switch self {
+        case .rule: "P1 by a safety rule"
+        case .model: "P1 by the model (sure)"
+        case .residentConfirmed: "P1: the resident confirmed danger"
+        case .unconfirmed: "possible emergency, not confirmed by the resident"
+        }
     }
 }
 

@@ -11,6 +11,15 @@ public enum TicketAction: Sendable, Equatable {
     /// The resident withdraws one of their own open tickets (status `rejected`,
     /// with a note saying the resident cancelled it).
     case cancel(ticket: Int)
+    /// The resident answers yes to the safety question about their possible
+    /// emergency: P1, marked `residentConfirmed` (event `emergency`).
+    case confirmEmergency(ticket: Int)
+    /// The resident answers no to the safety question: the ticket takes
+    /// `priority` (the best below P1) and loses its unconfirmed flag (event `emergency`).
+    case settleEmergency(ticket: Int, priority: TicketPriority)
+    /// The resident finishes describing a request already filed (a possible
+    /// emergency is filed before its questions): where, and how to get in.
+    case completeRequest(ticket: Int, unit: String?, location: String?, accessNotes: String?)
 }
 
 /// One of a resident's tickets as their status lookup shows it.
@@ -34,7 +43,7 @@ extension StoreEngine {
     }
 
     static func apply(_ action: TicketAction, _ session: SQLSession, residentID: Int64, resident: ResidentInfo,
-                      now: Date) throws {
+                      now: Date, targets: ResponseTargets) throws {
         switch action {
         case let .linkReport(number, text):
             let ticket = try lockTicket(session, number: number)
@@ -62,7 +71,34 @@ extension StoreEngine {
                             from: ticket.status.rawValue, to: TicketStatus.rejected.rawValue, now: now)
             try insertNote(session, ticket: ticket, author: residentActor, visibility: .internal,
                            text: "Cancelled by the resident.", now: now)
+        case let .confirmEmergency(number):
+            let ticket = try lockOwnTicket(session, number: number, residentID: residentID)
+            try setEmergency(session, ticket: ticket, priority: .p1, emergency: .residentConfirmed, now: now, targets: targets)
+        case let .settleEmergency(number, priority):
+            let ticket = try lockOwnTicket(session, number: number, residentID: residentID)
+            try setEmergency(session, ticket: ticket, priority: priority, emergency: nil, now: now, targets: targets)
+        case let .completeRequest(number, unit, location, accessNotes):
+            let ticket = try lockOwnTicket(session, number: number, residentID: residentID)
+            try session.execute("""
+                UPDATE tickets SET unit = COALESCE(?, unit), location = COALESCE(?, location),
+                    access_notes = COALESCE(?, access_notes), updated_at = ? WHERE id = ?
+                """, [.optional(unit), .optional(location), .optional(accessNotes), .date(now), .integer(ticket.id)])
+            try appendEvent(session, ticketID: ticket.id, actor: residentActor, kind: "resident_details", from: nil,
+                            to: nil, now: now)
         }
+    }
+
+    /// The resident's answer to the safety question: the priority (with its
+    /// response target) and the emergency flag, with an `emergency` event.
+    /// Not a staff correction: nothing is recorded for training.
+    private static func setEmergency(_ session: SQLSession, ticket: Ticket, priority: TicketPriority,
+                                     emergency: TicketEmergency?, now: Date, targets: ResponseTargets) throws {
+        let due = targets.dueDate(for: priority, createdAt: ticket.createdAt)
+        try session.execute("UPDATE tickets SET priority = ?, sla_due_at = ?, emergency = ?, updated_at = ? WHERE id = ?",
+                            [.int(priority.level), .optional(due), .optional(emergency?.rawValue), .date(now), .integer(ticket.id)])
+        try appendEvent(session, ticketID: ticket.id, actor: residentActor, kind: "emergency",
+                        from: "\(ticket.priority.rawValue) \(ticket.emergency?.rawValue ?? "-")",
+                        to: "\(priority.rawValue) \(emergency?.rawValue ?? "no danger, said the resident")", now: now)
     }
 
     static func insertNote(_ session: SQLSession, ticket: Ticket, author: String, visibility: NoteVisibility,

@@ -81,7 +81,7 @@ enum StoreEngine {
     static let ticketColumns = """
         t.id, t.number, t.resident_id, t.conversation_id, t.category, t.priority, t.status, t.unit, t.location,
         t.access_notes, t.description, t.confidence, t.model_version, t.safety_rule, t.sla_due_at,
-        t.first_response_at, t.assignee, t.created_at, t.updated_at, t.closed_at, t.triage,
+        t.first_response_at, t.assignee, t.created_at, t.updated_at, t.closed_at, t.triage, t.emergency,
         (SELECT d.number FROM tickets d WHERE d.id = t.duplicate_of) AS duplicate_number
         """
 
@@ -116,7 +116,8 @@ enum StoreEngine {
             createdAt: try row.required(row.date("created_at"), "created_at"),
             updatedAt: try row.required(row.date("updated_at"), "updated_at"),
             closedAt: row.date("closed_at"),
-            triage: row.string("triage")
+            triage: row.string("triage"),
+            emergency: row.string("emergency").flatMap(TicketEmergency.init(rawValue:))
         )
     }
 
@@ -180,14 +181,15 @@ enum StoreEngine {
         let due = targets.dueDate(for: draft.priority, createdAt: now)
         guard let row = try session.queryOne("""
             INSERT INTO tickets (number, resident_id, conversation_id, category, priority, status, unit, location,
-                access_notes, description, confidence, model_version, safety_rule, sla_due_at, created_at, updated_at, triage)
-            VALUES (?, ?, ?, ?, ?, 'new', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                access_notes, description, confidence, model_version, safety_rule, sla_due_at, created_at, updated_at, triage,
+                emergency)
+            VALUES (?, ?, ?, ?, ?, 'new', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             RETURNING id
             """, [.int(number), .optional(residentID), .optional(conversationID), .text(draft.category),
                   .int(draft.priority.level), .optional(draft.unit), .optional(draft.location),
                   .optional(draft.accessNotes), .text(draft.description), .optional(draft.confidence),
                   .optional(draft.modelVersion), .optional(draft.safetyRule), .optional(due), .date(now), .date(now),
-                  .optional(draft.triage)]),
+                  .optional(draft.triage), .optional(draft.emergency?.rawValue)]),
             let id = row.int64("id") else {
             throw StoreError.database("inserting a ticket returned no id")
         }
@@ -198,7 +200,7 @@ enum StoreEngine {
                       location: draft.location, accessNotes: draft.accessNotes, description: draft.description,
                       confidence: draft.confidence, modelVersion: draft.modelVersion, safetyRule: draft.safetyRule,
                       slaDueAt: due, firstResponseAt: nil, assignee: nil, duplicateOf: nil,
-                      createdAt: now, updatedAt: now, closedAt: nil, triage: draft.triage)
+                      createdAt: now, updatedAt: now, closedAt: nil, triage: draft.triage, emergency: draft.emergency)
     }
 
     /// A ticket filed by staff or a test, with its resident (and their
@@ -285,7 +287,7 @@ enum StoreEngine {
         let sql = """
             SELECT id, number, resident_id, conversation_id, category, priority, status, unit, location, access_notes,
                 description, confidence, model_version, safety_rule, sla_due_at, first_response_at, assignee,
-                created_at, updated_at, closed_at, NULL AS duplicate_number
+                created_at, updated_at, closed_at, emergency, NULL AS duplicate_number
             FROM tickets WHERE \(conditions.joined(separator: " AND "))
             ORDER BY priority, created_at, id LIMIT ?
             """
@@ -577,7 +579,7 @@ enum StoreEngine {
             numbers.append(ticket.number)
         }
         for action in turn.actions {
-            try apply(action, session, residentID: residentID, resident: turn.resident, now: now)
+            try apply(action, session, residentID: residentID, resident: turn.resident, now: now, targets: targets)
         }
         let reply = turn.reply.map { ConversationTurn.fillingTicketNumbers($0, numbers) }
         if let reply {

@@ -39,6 +39,10 @@ public enum CrossValidation {
         /// The triage (model, out-of-scope rule, clarification threshold and
         /// safety rules), pooled.
         public var triage: TriageMetrics
+        /// The pooled triage at other possible-emergency thresholds.
+        public var possibleEmergencySweep: [ThresholdSweepPoint]
+        /// The pooled triage at other thresholds for the model's own P2.
+        public var urgentSweep: [ThresholdSweepPoint]
         public var seconds: Double
     }
 
@@ -97,7 +101,14 @@ public enum CrossValidation {
                                           serviceCategories: serviceCategories)
         let triage = TriageMetrics.evaluate(decisions: decisions, on: tested, serviceCategories: serviceCategories,
                                             outOfScopeLabel: DataPack.outOfScopeLabel)
-        return Report(folds: results, model: model, wordsOnly: wordsOnly, triage: triage,
-                      seconds: Date().timeIntervalSince(started))
+        let sweep = TriageMetrics.possibleEmergencySweep(decisions: decisions, on: tested, serviceCategories: serviceCategories,
+                                                         outOfScopeLabel: DataPack.outOfScopeLabel)
+        let rows = predictions.map { prediction in
+            Dictionary(uniqueKeysWithValues: prediction.priorityProbabilities.map { ($0.label, $0.probability) })
+        }
+        let urgent = TriageMetrics.urgentSweep(decisions: decisions, priorityRows: rows, on: tested,
+                                               serviceCategories: serviceCategories, outOfScopeLabel: DataPack.outOfScopeLabel)
+        return Report(folds: results, model: model, wordsOnly: wordsOnly, triage: triage, possibleEmergencySweep: sweep,
+                      urgentSweep: urgent, seconds: Date().timeIntervalSince(started))
     }
 }

@@ -48,6 +48,24 @@ public struct TriageDecision: Codable, Equatable, Sendable {
     public var safety: SafetyFinding?
     /// The words that drove the decision, when explanations were asked for.
     public var explanation: Explanation?
+    /// Whether the request may be an emergency: `certain` (a safety rule
+    /// fired, or the model is sure: `priority` is P1) or `possible` (the
+    /// model's P1 probability is between the recall-tuned and the certain
+    /// threshold: `priority` is the best of P2–P4 and the assistant asks the
+    /// resident); nil otherwise. Service requests only.
+    public var emergency: EmergencyLevel?
+    /// What made a certain emergency certain: the safety `rule` or the `model`.
+    public var emergencyBasis: EmergencyBasis?
+    /// The model's probability of P1 (service requests with a priority head).
+    public var p1Probability: Double?
+    /// The urgent rule (`urgent.yaml`) that fired, which makes the request at least P2.
+    public var urgentCue: String?
+
+    enum CodingKeys: String, CodingKey {
+        case text, language, kind, intent, category, faq, priority, modelPriority, priorityConfidence, outOfScope,
+             confidence, needsClarification, alternatives, safety, explanation
+        case emergency, emergencyBasis = "emergency_basis", p1Probability = "p1_probability", urgentCue = "urgent_cue"
+    }
 
     /// The decision as one line of JSON (keys sorted), as `concierge triage` prints it.
     public func jsonLine() throws -> String {
@@ -55,6 +73,22 @@ public struct TriageDecision: Codable, Equatable, Sendable {
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return String(decoding: try encoder.encode(self), as: UTF8.self)
     }
+}
+
+/// How sure the triage is that a request is an emergency.
+public enum EmergencyLevel: String, Codable, Sendable {
+    /// Filed at once as P1, with guidance.
+    case certain
+    /// The assistant asks the resident one safety question first.
+    case possible
+}
+
+/// What made a P1 a P1.
+public enum EmergencyBasis: String, Codable, Sendable {
+    /// A safety rule of `intents/safety.yaml` fired.
+    case rule
+    /// The model's P1 probability reached the certain threshold.
+    case model
 }
 
 /// A safety rule that fired on a message.

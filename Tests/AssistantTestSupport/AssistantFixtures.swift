@@ -55,6 +55,12 @@ public enum CommunityFixture {
     /// The same model with every decision judged unsure (to test clarification).
     public static let unsureTriager = Triager(classifier: model.classifier, pack: pack,
                                        thresholds: DecisionThresholds(clarify: 1.01), safety: safety)
+
+    /// The same model with a P1 threshold of almost 0: every service request
+    /// the model is not sure about is a possible emergency (to test the
+    /// safety question).
+    public static let possibleTriager = Triager(classifier: model.classifier, pack: pack, thresholds: triager.thresholds,
+                                                safety: safety, possibleEmergencyThreshold: 0.000_001)
 }
 
 /// A real SQLite store in a fresh temporary directory.
@@ -133,6 +139,7 @@ public final class Resident {
             }
         case .duplicate: return zh ? "是" : "yes"
         case .clarify: return "1"
+        case .safetyCheck: return zh ? "不是" : "no"
         case .confirmCancel: return zh ? "是的" : "yes"
         default: return nil
         }

@@ -77,6 +77,30 @@ struct DataPackLintTests {
         #expect(!matching.isEmpty, "expected an error at \(location) containing \(message); got \(report.errors.map(\.description))")
     }
 
+    @Test(arguments: [
+        ("rules:\n  - id: no_hot_water\n    guidance: gas\n    patterns: {en: [no hot water], zh: [没有热水]}\n", "urgent.yaml:3:5",
+         "unknown key \"guidance\""),
+        ("rules:\n  - id: no_hot_water\n    patterns:\n      en: [no hot water]\n", "urgent.yaml:4:7", "no \"zh\" list"),
+        ("rules:\n  - id: a\n    patterns: {en: [no hot water], zh: [没有热水]}\n  - id: a\n    patterns: {en: [no water], zh: [没水]}\n",
+         "urgent.yaml:4:9", "a second urgent rule \"a\""),
+    ])
+    func brokenUrgentRulesNameFileAndLine(contents: String, location: String, message: String) throws {
+        let report = try lintMinimalPack(["urgent.yaml": contents])
+        let matching = report.errors.filter { $0.description.hasPrefix(location) && $0.message.contains(message) }
+        #expect(!matching.isEmpty, "expected an error at \(location) containing \(message); got \(report.errors.map(\.description))")
+    }
+
+    @Test func urgentRulesLoadWithoutGuidance() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let pack = directory.url.appendingPathComponent("intents")
+        try FileManager.default.copyItem(at: Bundle.module.url(forResource: "Fixtures/minimal", withExtension: nil)!, to: pack)
+        try "rules:\n  - id: no_hot_water\n    patterns: {en: [no hot water], zh: [没有热水]}\n"
+            .write(to: pack.appendingPathComponent("urgent.yaml"), atomically: true, encoding: .utf8)
+        let loaded = try DataPackLoader.load(directory: pack).pack
+        #expect(loaded.urgentRules.map(\.id) == ["no_hot_water"] && loaded.urgentRules[0].guidance.isEmpty)
+    }
+
     @Test func missingSafetyFileIsAnErrorPerHazard() throws {
         let report = try lintMinimalPack(["safety.yaml": nil])
         let missing = report.errors.filter { $0.message.contains("has no safety rule") }

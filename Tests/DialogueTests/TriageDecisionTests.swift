@@ -19,6 +19,18 @@ import Triage
         #expect(!words.contains("the") && !words.contains("is"))
     }
 
+    @Test func emergencyLevelsAndTheUrgentFloor() throws {
+        let gas = try triager.triage("I smell gas in the hallway of building 2")
+        #expect(gas.emergency == .certain && gas.emergencyBasis == .rule && gas.priority == "P1")
+        let hotWater = try triager.triage("there's no hot water in my apartment since this morning")
+        #expect(hotWater.urgentCue == "no_hot_water" && hotWater.priority == "P2" && hotWater.emergency != .certain)
+        let drip = try triager.triage("the bathroom faucet keeps dripping")
+        #expect(drip.emergency == nil && drip.urgentCue == nil && drip.priority != "P1", "\(drip)")
+        // The new fields print in snake_case.
+        let json = try hotWater.jsonLine()
+        #expect(json.contains("\"urgent_cue\":\"no_hot_water\"") && json.contains("\"p1_probability\""))
+    }
+
     @Test func explanationOffsetsPointIntoTheOriginalText() throws {
         let text = "厨房水龙头漏水了，快来修"
         let decision = try triager.triage(text, explain: true)

@@ -294,6 +294,39 @@ struct TicketStoreTests {
     }
 
     @Test(arguments: Backend.all)
+    func aPossibleEmergencyIsConfirmedSettledAndCompletedByItsResident(_ backend: Backend) async throws {
+        try await withTestStore(backend) { store, db in
+            let resident = ResidentInfo(channel: "sms", externalID: "+16045550142")
+            var possible = draft("plumbing", .p2, "water under the dishwasher")
+            possible.emergency = .unconfirmed
+            let filed = try await store.commitTurn(ConversationTurn(resident: resident, deliveryID: "d-1", inboundText: "water",
+                                                                    expectedVersion: 0, newState: nil, tickets: [possible, possible],
+                                                                    reply: "Is anyone in danger?"))
+            #expect(try await store.ticket(number: 1).emergency == .unconfirmed)
+            db.clock.advance(by: 60)
+            _ = try await store.commitTurn(ConversationTurn(
+                resident: resident, deliveryID: "d-2", inboundText: "yes", expectedVersion: filed.version, newState: nil,
+                actions: [.confirmEmergency(ticket: 1), .settleEmergency(ticket: 2, priority: .p3),
+                          .completeRequest(ticket: 2, unit: "4B", location: "kitchen", accessNotes: "access: yes")],
+                reply: "P1 now"))
+            let confirmed = try await store.ticket(number: 1)
+            #expect(confirmed.priority == .p1 && confirmed.emergency == .residentConfirmed)
+            #expect(confirmed.slaDueAt == ResponseTargets.standard.dueDate(for: .p1, createdAt: confirmed.createdAt))
+            let settled = try await store.ticket(number: 2)
+            #expect(settled.priority == .p3 && settled.emergency == nil)
+            #expect(settled.unit == "4B" && settled.location == "kitchen" && settled.accessNotes == "access: yes")
+            #expect(try await store.ticketDetail(number: 1).events.map(\.kind).contains("emergency"))
+            #expect(try await store.corrections().isEmpty, "a resident's answer is not a staff correction")
+            // Another resident cannot touch them.
+            let other = ResidentInfo(channel: "sms", externalID: "+16045550199")
+            await expectStoreError({
+                try await store.commitTurn(ConversationTurn(resident: other, deliveryID: "d-3", inboundText: "yes", expectedVersion: 0,
+                                                            newState: nil, actions: [.confirmEmergency(ticket: 2)], reply: nil))
+            }) { $0 == .ticketNotFound(2) }
+        }
+    }
+
+    @Test(arguments: Backend.all)
     func aFailedTurnLeavesNoTrace(_ backend: Backend) async throws {
         try await withTestStore(backend) { store, _ in
             let resident = ResidentInfo(channel: "sms", externalID: "+16045550142")

@@ -282,3 +282,21 @@ struct SafetyRuleFeatureTests {
         #expect(shippedSafety.fingerprint != SafetyRules(rules: [rule]).fingerprint)
     }
 }
+
+/// The shipped urgent rules (intents/urgent.yaml): an essential service lost
+/// or security compromised is at least P2, never P1 by itself.
+@Suite struct UrgentRulesTests {
+    static let urgent = SafetyRules(rules: shippedPack.urgentRules)
+
+    @Test(arguments: ["there's no hot water in my apartment since this morning", "我家没有热水了", "the fridge died, everything is warm",
+                      "our front door won't lock", "入户门锁不上了", "the power is out in my unit"])
+    func firesOnEssentialServicesLost(text: String) {
+        #expect(!Self.urgent.matches(text).isEmpty, "\(text)")
+    }
+
+    @Test(arguments: ["the bathroom faucet drips a little", "one light in the garage is out", "厨房有蟑螂",
+                      "there's no problem with the hot water, I just want a new shower head"])
+    func doesNotFireOnOrdinaryRepairs(text: String) {
+        #expect(Self.urgent.matches(text).isEmpty, "\(text): \(Self.urgent.matches(text).map(\.ruleID))")
+    }
+}

@@ -139,6 +139,7 @@ enum StaffTemplates {
     <dt>Filed</dt><dd>{{created}}</dd>
     <dt>Updated</dt><dd>{{updated}}</dd>
     {{#.safetyRule}}<dt>Safety rule</dt><dd>{{.}}</dd>{{/.safetyRule}}
+    {{#.emergency}}<dt>Emergency</dt><dd>{{.}}</dd>{{/.emergency}}
     {{#.confidence}}<dt>Model confidence</dt><dd>{{.}}</dd>{{/.confidence}}
     {{#.modelVersion}}<dt>Model</dt><dd><code>{{.}}</code></dd>{{/.modelVersion}}
     {{/ticket}}

@@ -13,8 +13,10 @@ struct Check: ParsableCommand {
         examples (after normalization) within or across intents, and \
         near-duplicates that differ by one word. Then prints a table of \
         examples per intent and language (with the held-out test split), the \
-        priority distribution, and the quality bars. Exits non-zero on errors, \
-        and with --strict also on warnings (near-duplicates) or a missed quality bar.
+        priority balance per category and language, and the quality bars. \
+        Exits non-zero on errors, and with --strict also on warnings \
+        (near-duplicates, examples that rely on their category's default \
+        priority instead of their own) or a missed quality bar.
         """
     )
 
@@ -24,14 +26,14 @@ struct Check: ParsableCommand {
     @Flag(help: "Also fail on warnings (near-duplicates) and missed quality bars (counts, priorities, emergencies).")
     var strict = false
 
-    @Flag(help: "Also list warnings one per line (near-duplicates and redundant priorities).")
+    @Flag(help: "Also list warnings one per line (near-duplicates, examples relying on the default priority).")
     var warnings = false
 
     func run() throws {
         let directory = try intents.map { URL(fileURLWithPath: $0, isDirectory: true) } ?? ProjectFiles.locate().intentsDirectory
         let report = DataPackLinter().check(directory: directory)
         for diagnostic in report.errors { print(diagnostic) }
-        if warnings { for diagnostic in report.warnings { print(diagnostic) } }
+        if warnings || strict { for diagnostic in report.warnings { print(diagnostic) } }
 
         if !report.intents.isEmpty {
             print("")
@@ -48,9 +50,13 @@ struct Check: ParsableCommand {
             print(table.render(), terminator: "")
 
             print("")
-            let priorities = TextTable(columns: ["category", "default", "P1", "P2", "P3", "P4", "own priority"])
+            let priorities = TextTable(columns: ["category", "default"] + Language.allCases.flatMap { language in
+                Priority.allCases.map { "\($0.rawValue) \(language.rawValue)" } } + ["own priority", "default only"])
             for row in report.priorities {
-                priorities.add([row.category, row.defaultPriority.rawValue] + Priority.allCases.map { String(row.counts[$0] ?? 0) } + [String(row.explicit)])
+                let counts = Language.allCases.flatMap { language in
+                    Priority.allCases.map { String(row.counts[language]?[$0] ?? 0) }
+                }
+                priorities.add([row.category, row.defaultPriority.rawValue] + counts + [String(row.explicit), String(row.relyingOnDefault)])
             }
             print(priorities.render(), terminator: "")
 

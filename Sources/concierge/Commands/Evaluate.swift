@@ -6,7 +6,7 @@ import Store
 import Triage
 
 /// `concierge evaluate`: how well the community model does.
-struct Evaluate: ParsableCommand {
+struct Evaluate: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Evaluate the community model on the held-out split (or a file).",
         discussion: """
@@ -50,8 +50,20 @@ struct Evaluate: ParsableCommand {
     @Flag(help: "Also compare FAQ retrieval (nearest known question; k and threshold chosen on validation) with the intent head.")
     var faqRetrieval = false
 
-    @Flag(help: "Also list the P1 messages no safety rule fires on, and the non-P1 messages one fires on (for reviewing safety.yaml; use the training or validation split).")
+    @Flag(help: "Instead of evaluating the model: list the P1 messages no safety rule fires on and the others one fires on, and the P2 messages no urgent rule fires on and the P3/P4 ones one raises (for reviewing safety.yaml and urgent.yaml; use the training split). Needs no model.")
     var ruleCoverage = false
+
+    @Option(help: ArgumentHelp(
+        "Play the scripted resident conversations in FILE (evaluation/conversations.yaml) through the real engine, "
+            + "each on a fresh store, and report conversations right, turns to a filed ticket, clarifying and safety "
+            + "questions, and the priority confusion of the filed tickets.", valueName: "FILE"))
+    var conversations: String?
+
+    @Option(name: .customLong("export-split"), help: ArgumentHelp(
+        "Write the pack's split to DIR as JSON Lines for baselines in other tools (scripts/priority_baseline.py): "
+            + "every message with its labels, its split (training or held-out), its cross-validation fold, and its "
+            + "hashed n-gram features exactly as the model reads them. Trains nothing.", valueName: "DIR"))
+    var exportSplit: String?
 
     @Option(name: .customLong("cross-validate"), help: ArgumentHelp(
         "Instead of evaluating the saved model: k-fold cross-validation of the recipe on the pack's training side (K models, each tested on the fold it did not see; the held-out split is not read). For choosing settings on ~150 P1 messages instead of validation's 16.",
@@ -62,7 +74,7 @@ struct Evaluate: ParsableCommand {
         case heldOut = "held-out", validation, training
     }
 
-    func run() throws {
+    func run() async throws {
         let files = try ProjectFiles.locate()
         let home = homeOptions.home
         try home.prepare()
@@ -72,6 +84,13 @@ struct Evaluate: ParsableCommand {
         if let seed { recipe.options.seed = seed }
         tuning.apply(to: &recipe)
         let (pack, _) = try DataPackLoader.load(directory: intentsDirectory)
+        if let exportSplit {
+            let tokenizer = try WordPieceTokenizer(vocabularyFile: files.vocabularyFile)
+            let count = try SplitExport.write(pack: pack, tokenizer: tokenizer, featurizer: recipe.featurizer,
+                                              folds: crossValidationFolds ?? 5, to: URL(fileURLWithPath: exportSplit))
+            FileHandle.standardError.write(Data("wrote \(count) messages to \(exportSplit)/split.jsonl\n".utf8))
+            return
+        }
         if let crossValidationFolds {
             guard crossValidationFolds >= 2 else { throw ValidationError("--cross-validate needs at least 2 folds") }
             guard file == nil, split == .heldOut else {
@@ -91,8 +110,6 @@ struct Evaluate: ParsableCommand {
             if json { try printJSON(report) } else { print(Self.render(report, source: intentsDirectory.path)) }
             return
         }
-        let model = try CommunityModel.loadOrTrain(intents: intentsDirectory, pack: pack, vocabulary: files.vocabularyFile,
-                                                   modelsDirectory: home.modelsDirectory, recipe: recipe)
         let examples: [TextExample]
         let source: String
         if let file {
@@ -106,6 +123,20 @@ struct Evaluate: ParsableCommand {
             case .training: examples = data.train
             }
             source = "\(split.rawValue) split of \(intentsDirectory.path) (\(examples.count) messages)"
+        }
+        if ruleCoverage {
+            // The rules alone: no model is needed.
+            print(Self.ruleCoverageReport(SafetyRules(pack: pack), on: examples))
+            if !pack.urgentRules.isEmpty { print(Self.urgentCoverageReport(SafetyRules(rules: pack.urgentRules), on: examples)) }
+            return
+        }
+        let model = try CommunityModel.loadOrTrain(intents: intentsDirectory, pack: pack, vocabulary: files.vocabularyFile,
+                                                   modelsDirectory: home.modelsDirectory, recipe: recipe)
+        if let conversations {
+            let triager = try Triager(model: model, pack: pack, safety: SafetyRules(pack: pack))
+            let report = try await ConversationRun.run(file: URL(fileURLWithPath: conversations), triager: triager, pack: pack)
+            if json { try printJSON(report) } else { print(ConversationRun.render(report, file: conversations)) }
+            return
         }
         let metrics = try HeldOutMetrics.evaluate(model.classifier, on: examples,
                                                   serviceCategories: Set(pack.categories.map(\.id)))
@@ -129,8 +160,9 @@ struct Evaluate: ParsableCommand {
         print("triage (model + safety rules; what residents meet)")
         print("  category accuracy        \(triage.categoryAccuracy.map(percent) ?? "n/a")")
         print("  P1 recall                \(triage.p1Recall.map(percent) ?? "n/a")  (safety rules fired on \(triage.p1CaughtByRules) of \(triage.p1Total) P1 messages)")
-        print("  P1 precision             \(triage.p1Precision.map(percent) ?? "n/a")  (rules fired on \(triage.rulesFiredOnNonP1) non-P1 messages)")
-        print("  priority accuracy        \(triage.priorityAccuracy.map(percent) ?? "n/a")")
+        print("  P1 precision (filed)     \(triage.p1Precision.map(percent) ?? "n/a")  (rules fired on \(triage.rulesFiredOnNonP1) non-P1 messages)")
+        print("  priority accuracy        \(triage.priorityAccuracy.map(percent) ?? "n/a")  (before any safety question)")
+        print(Self.filedPriorityLines(triage))
         print("  FAQ accuracy             \(triage.faqAccuracy.map(percent) ?? "n/a")")
         print("  out-of-scope recall      \(triage.outOfScopeRecall.map(percent) ?? "n/a")")
         print("  asks to clarify          \(percent(triage.clarificationRate)) of messages (threshold \(String(format: "%.2f", triager.thresholds.clarify)) on intent confidence)\n")
@@ -156,9 +188,6 @@ struct Evaluate: ParsableCommand {
                 row(c.space.rawValue, c.rule.rawValue, "\(c.k)", tau, "FAQ \(c.validationFAQAccuracy.map(percent) ?? "n/a")", c.metrics)
             }
             print(table.render())
-        }
-        if ruleCoverage {
-            print(Self.ruleCoverageReport(SafetyRules(pack: pack), on: examples))
         }
         if p1Misses {
             let emergencies = examples.filter { $0.priority == ClassifierSettings.emergencyPriority }
@@ -198,7 +227,25 @@ struct Evaluate: ParsableCommand {
                    t.faqAccuracy.map(percent) ?? "n/a", t.outOfScopeRecall.map(percent) ?? "n/a", "-"])
         lines.append(table.render())
         lines.append("triage: the rules fired on \(t.p1CaughtByRules) of \(t.p1Total) "
-            + "P1 messages and on \(t.rulesFiredOnNonP1) others; asks to clarify on \(percent(t.clarificationRate)) of messages\n")
+            + "P1 messages and on \(t.rulesFiredOnNonP1) others; asks to clarify on \(percent(t.clarificationRate)) of messages")
+        lines.append(Self.filedPriorityLines(t) + "\n")
+        let sweep = TextTable(columns: ["possible-emergency threshold", "P1 recall", "safety question", "P1 precision (filed)",
+                                        "filed exact", "within one", "P2 recall"])
+        for point in report.possibleEmergencySweep {
+            let m = point.metrics
+            sweep.add([String(format: "%.2f", point.threshold), m.p1Recall.map(percent) ?? "n/a", m.safetyQuestionRate.map(percent) ?? "n/a",
+                       m.p1Precision.map(percent) ?? "n/a", m.filedPriorityAccuracy.map(percent) ?? "n/a",
+                       m.filedWithinOne.map(percent) ?? "n/a", m.filedP2Recall.map(percent) ?? "n/a"])
+        }
+        lines.append(sweep.render())
+        let urgent = TextTable(columns: ["model's own P2 needs", "filed exact", "within one", "P2 recall", "P1 precision (filed)"])
+        for point in report.urgentSweep {
+            let m = point.metrics
+            urgent.add([point.threshold > 1 ? "never (rules only)" : String(format: "p ≥ %.2f", point.threshold),
+                        m.filedPriorityAccuracy.map(percent) ?? "n/a", m.filedWithinOne.map(percent) ?? "n/a",
+                        m.filedP2Recall.map(percent) ?? "n/a", m.p1Precision.map(percent) ?? "n/a"])
+        }
+        lines.append(urgent.render())
         let folds = TextTable(columns: ["fold", "messages", "model P1 recall", "triage P1 recall", "category acc.", "P1 threshold",
                                         "clarify", "best epoch", "training"])
         for (index, fold) in report.folds.enumerated() {
@@ -209,6 +256,19 @@ struct Evaluate: ParsableCommand {
         }
         lines.append(folds.render())
         return lines.joined(separator: "\n")
+    }
+
+    /// The priorities filed when residents answer the safety question truthfully.
+    static func filedPriorityLines(_ t: TriageMetrics) -> String {
+        let confusion = TextTable(columns: ["gold \\ filed", "P1", "P2", "P3", "P4", "none"])
+        for gold in ["P1", "P2", "P3", "P4"] {
+            let row = t.filedPriorityConfusion[gold] ?? [:]
+            confusion.add([gold] + ["P1", "P2", "P3", "P4", "none"].map { String(row[$0] ?? 0) })
+        }
+        return ["  filed priority           \(t.filedPriorityAccuracy.map(percent) ?? "n/a") exact, \(t.filedWithinOne.map(percent) ?? "n/a") within one level, P2 recall \(t.filedP2Recall.map(percent) ?? "n/a")",
+                "  safety question asked    \(t.safetyQuestionRate.map(percent) ?? "n/a") of service requests (possible emergencies)",
+                "  (filed: what the ticket gets when residents answer the safety question truthfully)", "",
+                confusion.render()].joined(separator: "\n")
     }
 
     /// The P1 messages no safety rule fires on, grouped by category, and the
@@ -226,6 +286,27 @@ struct Evaluate: ParsableCommand {
         }
         lines.append("\nsafety rules fire on \(falseAlarms.count) of \(examples.count - emergencies.count) other messages:")
         for (example, match) in falseAlarms {
+            lines.append("  \(match.ruleID) «\(match.text)»  \(example.intent) \(example.priority ?? "-")  \(example.text)")
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    /// The P2 messages no urgent rule fires on, and the P3/P4 ones a rule
+    /// raises to P2, with the rule and the words.
+    static func urgentCoverageReport(_ rules: SafetyRules, on examples: [TextExample]) -> String {
+        let urgent = examples.filter { $0.priority == "P2" }
+        let uncovered = urgent.filter { rules.matches($0.text).isEmpty }
+        var lines = ["\nurgent rules: fire on \(urgent.count - uncovered.count) of \(urgent.count) P2 messages; not on these:"]
+        for example in uncovered.sorted(by: { ($0.intent, $0.text) < ($1.intent, $1.text) }) {
+            lines.append("  \(example.intent)  \(example.text)")
+        }
+        let raised = examples.compactMap { example -> (TextExample, SafetyMatch)? in
+            guard ["P3", "P4"].contains(example.priority ?? ""), let match = rules.matches(example.text).first else { return nil }
+            return (example, match)
+        }
+        let lower = examples.filter { ["P3", "P4"].contains($0.priority ?? "") }.count
+        lines.append("\nurgent rules raise \(raised.count) of \(lower) P3/P4 messages to P2:")
+        for (example, match) in raised {
             lines.append("  \(match.ruleID) «\(match.text)»  \(example.intent) \(example.priority ?? "-")  \(example.text)")
         }
         return lines.joined(separator: "\n")

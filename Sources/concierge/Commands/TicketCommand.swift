@@ -243,6 +243,7 @@ enum TicketText {
             line("Model", "— (filed by hand)")
         }
         line("Safety rule", ticket.safetyRule)
+        line("Emergency", ticket.emergency.map { $0 == .unconfirmed ? Terminal.paint($0.explanation, .red) : $0.explanation })
         line("Duplicate of", ticket.duplicateOf.map { "#\($0)" })
         out += "\n" + (ticket.description ?? "[text purged or erased]") + "\n"
 

@@ -12,7 +12,10 @@ struct TriageCommand: ParsableCommand {
         (auto-detected per line: a line starting with { is JSON). Output: one JSON \
         object per input line, in order, with kind, intent, category or faq, \
         priority (after the safety rules), model_priority, out_of_scope, \
-        confidence, needs_clarification, alternatives, the safety rule that fired \
+        confidence, needs_clarification, alternatives, the safety rule that fired, \
+        emergency (certain: filed at once as P1; possible: the resident is asked \
+        one safety question), emergency_basis (rule or model), p1_probability, \
+        urgent_cue (the urgent.yaml rule that made it at least P2) \
         and the explanation (the words that drove the category and the priority). \
         A line that cannot be read gives {"line": N, "error": "..."} in its place \
         and the command exits with status 1 after the last line. Empty lines are skipped.
