@@ -6,7 +6,7 @@ import Tokenizer
 /// a message's FAQ is the one whose known questions are nearest to it by
 /// cosine similarity, k nearest questions voting with their similarity.
 ///
-/// Used for measuring (`concierge evaluate --faq-retrieval`, README
+/// Used for measuring (`concierge evaluate --faq-retrieval`, docs/benchmarks.md
 /// "Classification"): which FAQ the message is, given that the intent head
 /// decided it is an FAQ.
 public struct FAQRetrieval: Sendable {

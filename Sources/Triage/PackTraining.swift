@@ -53,7 +53,7 @@ public struct PackTrainingData: Sendable {
 
 extension TrainingRecipe {
     /// The recipe `concierge train` and the first `concierge chat` use for a
-    /// community data pack (see README, "Training", for the measurements
+    /// community data pack (see docs/benchmarks.md, "Classification", for the measurements
     /// behind each choice).
     ///
     /// The small encoder and its n-gram branch, with the pack's safety rules

@@ -230,7 +230,7 @@ struct SafetyRulesTests {
 }
 
 /// Not a quality bar: how the rules do on the whole shipped pack, printed for
-/// the README (P1 examples caught; non-P1 examples they fire on).
+/// docs/benchmarks.md (P1 examples caught; non-P1 examples they fire on).
 @Suite("Safety rules on the shipped pack")
 struct SafetyRulesPackFigures {
     @Test func reportsCoverageAndFalseAlarms() {
