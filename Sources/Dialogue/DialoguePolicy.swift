@@ -262,26 +262,25 @@ extension ConversationEngine {
     }
 
     /// An answer to a clarifying question that is not one of its choices.
-    /// A clear new request or question of its own (naming no unit or place)
-    /// starts afresh (nil). Otherwise the pending request is kept: a unit or
+    /// A confident request or question of its own is the option it names,
+    /// or else something new (nil). Otherwise the pending request is kept: a unit or
     /// place is noted for it, more words (the first time) join its
     /// description, and the choice is asked again, once; after that, the best
     /// option is taken (the summary still asks the resident to confirm).
     private func notAChoice(options: [String], message: String, followUp: ClarifyFollowUp, context: TurnContext,
                             decision: TriageDecision, state: inout DialogueState) async throws -> Plan? {
-        let unit = TextCues.unit(in: context.text)
-        let place = TextCues.places(in: context.text).first
-        // "unit 7777", "in the lobby": where, not what.
-        let onlyWhere = (unit != nil || place != nil) && context.text.split(whereSeparator: \.isWhitespace).count <= 4
-            && decision.needsClarification
         if !decision.needsClarification, decision.kind == .serviceRequest || decision.kind == .faq {
             // Sure of its own reading: one of the options ("it's the plumbing"), or something new.
             if let label = decision.kind == .faq ? decision.faq.map({ "faq." + $0 }) : decision.category, options.contains(label) {
                 return try await clarified(label, message: message, followUp: followUp, confirmed: true, context: context,
                                            state: &state)
             }
-            if !onlyWhere { return nil }
+            return nil
         }
+        let unit = TextCues.unit(in: context.text)
+        let place = TextCues.places(in: context.text).first
+        // "unit 7777", "in the lobby": where, not what.
+        let onlyWhere = (unit != nil || place != nil) && context.text.split(whereSeparator: \.isWhitespace).count <= 4
         var followUp = followUp
         followUp.unit = unit ?? followUp.unit
         if let place { followUp.location = Phrases.quoted(context.text) }

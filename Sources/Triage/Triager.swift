@@ -255,14 +255,17 @@ public final class Triager: @unchecked Sendable {
             decision.priority = p1Label
             decision.emergency = .certain
             decision.emergencyBasis = .rule
-        } else if let p1, p1 >= Self.certainEmergency, !(safety?.deniesHazard(in: decision.text) ?? false) {
-            // "没有着火，就是烟雾报警器坏了" names fire only to deny it: not an emergency.
-            decision.priority = p1Label
-            decision.emergency = .certain
-            decision.emergencyBasis = .model
-        } else if let p1, p1 >= possibleEmergencyThreshold, !(safety?.deniesHazard(in: decision.text) ?? false) {
-            // A message that denies the hazard it names has answered the safety question already.
-            decision.emergency = .possible
+        } else if let p1, p1 >= min(possibleEmergencyThreshold, Self.certainEmergency),
+                  !(safety?.deniesHazard(in: decision.text) ?? false) {
+            // A message that names a hazard only to deny it ("没有着火，就是烟雾报警器坏了")
+            // is no emergency: it has answered the safety question already.
+            if p1 >= Self.certainEmergency {
+                decision.priority = p1Label
+                decision.emergency = .certain
+                decision.emergencyBasis = .model
+            } else {
+                decision.emergency = .possible
+            }
         }
         // An essential service lost or security compromised, in reviewed words: at least P2.
         if decision.emergency != .certain, let cue = urgent?.matches(decision.text).first {
