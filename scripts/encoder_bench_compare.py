@@ -8,7 +8,8 @@
    measures eager mode under torch.inference_mode() with set_num_threads(1|2).
 3. Exports the model to ONNX (dynamic batch and length) and measures ONNX
    Runtime with intra_op_num_threads 1|2 (graph optimisations on).
-4. Prints the table and the ratios the issue sets targets on.
+4. Prints the table and the ratios the speed targets are set on
+   (docs/encoder.md, "Speed").
 
 Each round measures the three engines' batch-1 latencies, then, for 1 and 2
 threads, the three engines' batch-64 throughputs back to back (a few seconds

@@ -5,7 +5,8 @@ import Yams
 /// How `concierge serve` runs: where it listens, what it accepts, which
 /// channels are on. Read from a YAML file (`--config`), then command-line
 /// overrides; secrets never come from the file, only from the environment
-/// (see `ChannelSecrets`).
+/// (see `ChannelSecrets`). `examples/serve.yaml` is a complete, commented
+/// example (loaded by `ExampleConfigurationTests`).
 ///
 /// ```yaml
 /// listen: { host: 127.0.0.1, port: 8080 }

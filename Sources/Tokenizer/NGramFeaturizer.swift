@@ -78,7 +78,7 @@ public struct NGramFeaturizerConfig: Codable, Equatable, Hashable, Sendable {
 ///
 /// Measured on CLINC150 (val, linear SVM on these features): word 1–2-grams
 /// alone 90.8 %, character 2–5-grams alone 91.8 %, both 93.1 %; IDF
-/// weighting did not help (see docs/benchmarks.md).
+/// weighting did not help (see docs/experiments.md).
 ///
 /// Thread-safe: the tokenizer it uses keeps a workspace per concurrent call.
 public struct NGramFeaturizer: Sendable {

@@ -2,13 +2,13 @@ import Foundation
 import Model
 import Tokenizer
 
-/// FAQ by retrieval, the alternative to one intent per FAQ (issue 5, item 3):
+/// FAQ by retrieval, the alternative to one intent per FAQ:
 /// a message's FAQ is the one whose known questions are nearest to it by
 /// cosine similarity, k nearest questions voting with their similarity.
 ///
-/// Used for measuring (`concierge evaluate --faq-retrieval`, docs/benchmarks.md
-/// "Classification"): which FAQ the message is, given that the intent head
-/// decided it is an FAQ.
+/// Used for measuring (`concierge evaluate --faq-retrieval`; docs/experiments.md,
+/// "FAQs by retrieval or by intent"): which FAQ the message is, given that the
+/// intent head decided it is an FAQ.
 public struct FAQRetrieval: Sendable {
     /// The vector a message is compared by.
     public enum Space: String, CaseIterable, Codable, Sendable {

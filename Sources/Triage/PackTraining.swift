@@ -53,8 +53,8 @@ public struct PackTrainingData: Sendable {
 
 extension TrainingRecipe {
     /// The recipe `concierge train` and the first `concierge chat` use for a
-    /// community data pack (see docs/benchmarks.md, "Classification", for the measurements
-    /// behind each choice).
+    /// community data pack (docs/experiments.md has the measurements behind
+    /// each choice, docs/benchmarks.md the current figures).
     ///
     /// The small encoder and its n-gram branch, with the pack's safety rules
     /// as features of value 3 (``TrainingRecipe/lexiconFeatureWeight``;

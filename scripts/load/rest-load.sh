@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Load test of the REST channel (issue 8): wrk on loopback against a release
+# Load test of the REST channel: wrk on loopback against a release
 # `concierge serve` on a fresh SQLite store, at 16, 64 and 256 connections,
 # then the same messages through the engine in process (`concierge bench
 # engine`) in the same run, and a check that the store holds exactly one
