@@ -157,41 +157,49 @@ public enum DataPackLoader {
             } ?? []
         }
 
-        let urgentURL = directory.appendingPathComponent("urgent.yaml")
-        var urgentRules: [SafetyRule] = []
-        if fileManager.fileExists(atPath: urgentURL.path) {
-            urgentRules = withFile(urgentURL) { reader, root in
-                readSafetyRules(reader, root, guidanceKeys: nil)
+        /// `urgent.yaml` and `can_wait.yaml`: optional rule files without guidance.
+        func cueRules(_ file: String) -> [SafetyRule] {
+            let url = directory.appendingPathComponent(file)
+            guard fileManager.fileExists(atPath: url.path) else { return [] }
+            return withFile(url) { reader, root in
+                readSafetyRules(reader, root, file: file, guidanceKeys: nil,
+                                categoryIDs: file == "urgent.yaml" ? Set(categories.map(\.id)) : nil)
             } ?? []
         }
+        let urgentRules = cueRules("urgent.yaml")
+        let canWaitRules = cueRules("can_wait.yaml")
 
         guard let community else { return (nil, diagnostics) }
         var pack = DataPack(community: community, details: details, categories: categories, conversation: conversation,
                             faqs: faqs, outOfScope: outOfScope, corrections: corrections)
         pack.safetyRules = safetyRules
         pack.urgentRules = urgentRules
+        pack.canWaitRules = canWaitRules
         return (pack, diagnostics)
     }
 
     /// `safety.yaml`: `rules:`, a list of `{id, guidance, patterns, except?, requires_any?}`;
-    /// `urgent.yaml` (`guidanceKeys` nil): the same without `guidance`.
-    static func readSafetyRules(_ reader: YAMLReader, _ root: Node, guidanceKeys: Set<String>?) -> [SafetyRule] {
-        let file = guidanceKeys == nil ? "urgent.yaml" : "safety.yaml"
+    /// `urgent.yaml` and `can_wait.yaml` (`guidanceKeys` nil): the same without
+    /// `guidance`; with `categoryIDs`, an optional `category` (one of them).
+    static func readSafetyRules(_ reader: YAMLReader, _ root: Node, file: String = "safety.yaml",
+                                guidanceKeys: Set<String>?, categoryIDs: Set<String>? = nil) -> [SafetyRule] {
+        let kind = file.replacingOccurrences(of: ".yaml", with: "")   // safety, urgent, can_wait
         guard let fields = reader.mapping(root, what: file, allowed: ["rules"], required: ["rules"]),
               let items = reader.sequence(fields["rules"], what: "rules") else { return [] }
         if items.isEmpty { reader.error(fields["rules"], "rules is empty") }
         var seen: [String: SourceLocation] = [:]
         return items.compactMap { item -> SafetyRule? in
-            let keys: Set<String> = guidanceKeys == nil ? ["id", "patterns", "except", "requires_any"]
-                : ["id", "guidance", "patterns", "except", "requires_any"]
-            guard let entry = reader.mapping(item, what: guidanceKeys == nil ? "an urgent rule" : "a safety rule", allowed: keys,
+            let keys: Set<String> = guidanceKeys != nil ? ["id", "guidance", "patterns", "except", "requires_any"]
+                : categoryIDs != nil ? ["id", "category", "patterns", "except", "requires_any"]
+                : ["id", "patterns", "except", "requires_any"]
+            guard let entry = reader.mapping(item, what: kind == "urgent" ? "an urgent rule" : "a \(kind) rule", allowed: keys,
                                              required: guidanceKeys == nil ? ["id", "patterns"] : ["id", "guidance", "patterns"]),
                   let id = reader.string(entry["id"], what: "id") else { return nil }
             if id.isEmpty || !id.unicodeScalars.allSatisfy({ ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "_" }) {
                 reader.error(entry["id"], "id \"\(id)\" must be lower_snake_case (a-z, 0-9, _)")
             }
             if let first = seen[id] {
-                reader.error(entry["id"], "a second \(guidanceKeys == nil ? "urgent" : "safety") rule \"\(id)\" (first at \(first))")
+                reader.error(entry["id"], "a second \(kind) rule \"\(id)\" (first at \(first))")
             } else {
                 seen[id] = reader.location(item)
             }
@@ -199,11 +207,15 @@ public enum DataPackLoader {
             if let guidanceKeys, !guidance.isEmpty, !guidanceKeys.contains(guidance) {
                 reader.error(entry["guidance"], "unknown guidance \"\(guidance)\" (community.yaml emergency_guidance has: \(guidanceKeys.sorted().joined(separator: ", ")))")
             }
+            let category = reader.string(entry["category"], what: "category")
+            if let categoryIDs, let category, !categoryIDs.contains(category) {
+                reader.error(entry["category"], "unknown category \"\(category)\" (categories/ has: \(categoryIDs.sorted().joined(separator: ", ")))")
+            }
             let patterns = safetyPatterns(reader, entry["patterns"], what: "\(id).patterns", everyLanguage: true)
             let except = entry["except"].map { safetyPatterns(reader, $0, what: "\(id).except", everyLanguage: false) } ?? [:]
             let requiresAny = entry["requires_any"].map { safetyPatterns(reader, $0, what: "\(id).requires_any", everyLanguage: true) } ?? [:]
             return SafetyRule(id: id, guidance: guidance, patterns: patterns, except: except, requiresAny: requiresAny,
-                              location: reader.location(item))
+                              category: category, location: reader.location(item))
         }
     }
 

@@ -158,4 +158,8 @@ public struct DataPack: Sendable {
     /// compromised (the rubric's P2). A request one fires on is at least P2;
     /// they never make a P1. Same syntax as the safety rules, without guidance.
     public var urgentRules: [SafetyRule] = []
+    /// `can_wait.yaml`: phrases that say the resident can wait ("no rush",
+    /// "不着急"). An ordinary request (P3) one fires on becomes P4, unless a
+    /// safety or urgent rule fired or the model saw an emergency. Same syntax.
+    public var canWaitRules: [SafetyRule] = []
 }

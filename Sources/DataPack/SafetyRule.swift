@@ -17,16 +17,20 @@ public struct SafetyRule: Sendable {
     /// When not empty, the rule fires only if one of these phrases also occurs
     /// in the message, outside the match (no heat → only when `freezing`, `零下`…).
     public var requiresAny: [Language: [SafetyPattern]]
+    /// Urgent rules only: the service category the lost service belongs to
+    /// (`no_power` → `electrical`), used when the model cannot tell.
+    public var category: String?
     public var location: SourceLocation
 
     public init(id: String, guidance: String, patterns: [Language: [SafetyPattern]],
                 except: [Language: [SafetyPattern]] = [:], requiresAny: [Language: [SafetyPattern]] = [:],
-                location: SourceLocation = SourceLocation(file: "safety.yaml", line: 1)) {
+                category: String? = nil, location: SourceLocation = SourceLocation(file: "safety.yaml", line: 1)) {
         self.id = id
         self.guidance = guidance
         self.patterns = patterns
         self.except = except
         self.requiresAny = requiresAny
+        self.category = category
         self.location = location
     }
 
@@ -53,6 +57,8 @@ public enum SafetyPatternElement: Sendable, Equatable {
 /// - words are matched whole, after the same normalization as messages (case,
 ///   full-width forms, punctuation and hyphens do not matter): `gas` matches
 ///   "GAS" and "gas," but not "gasket";
+/// - a word followed by `'s` is the word: `heat` matches "the heat's off";
+///   a word written without its apostrophe is the word: `doesn't` matches "doesnt";
 /// - Chinese is matched character by character, spaces ignored: `煤气味`;
 /// - `word*` (a star right after a Latin word) matches any word starting with
 ///   it: `flood*` → flood, floods, flooded, flooding;
@@ -70,6 +76,11 @@ public struct SafetyPattern: Sendable, Equatable, CustomStringConvertible {
     public var source: String
     public var elements: [SafetyPatternElement]
     public var location: SourceLocation?
+    /// A whole word every match contains (the longest; Chinese: a character),
+    /// as ``SafetyText/matchKey(_:)`` writes it; nil when the pattern has only
+    /// prefixes. A message without it cannot match: rules screen every
+    /// message, so this spares trying most patterns at all.
+    public private(set) var anchor: String?
 
     public var description: String { source }
 
@@ -124,6 +135,10 @@ public struct SafetyPattern: Sendable, Equatable, CustomStringConvertible {
         }
         self.source = source
         self.elements = elements
+        self.anchor = elements.compactMap { element -> String? in
+            if case .word(let word) = element { return SafetyText.matchKey(word) }
+            return nil
+        }.max { $0.utf8.count < $1.utf8.count }
         self.location = location
     }
 }
@@ -147,6 +162,24 @@ public struct SafetyText: Sendable {
     }
 
     public var units: [Unit]
+
+    /// A word as the rules' screen compares it: without apostrophes, so that
+    /// "doesnt" and "doesn't" are one key.
+    public static func matchKey(_ word: String) -> String {
+        word.contains("'") ? word.replacingOccurrences(of: "'", with: "") : word
+    }
+
+    /// The keys (``matchKey(_:)``) of every unit, and of each "'s" word without
+    /// its "'s" ("heat's" → `heat`): a pattern whose ``SafetyPattern/anchor``
+    /// is not among them cannot match these units.
+    public static func matchKeys(of units: [Unit]) -> Set<String> {
+        var keys = Set<String>()
+        for unit in units {
+            keys.insert(Self.matchKey(unit.text))
+            if unit.text.hasSuffix("'s") { keys.insert(Self.matchKey(String(unit.text.dropLast(2)))) }
+        }
+        return keys
+    }
 
     /// Cuts `text`. Creates an ICU segmenter: pass one (`segmenter:`) when
     /// cutting many texts on one thread.

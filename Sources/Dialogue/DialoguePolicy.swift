@@ -36,7 +36,7 @@ extension ConversationEngine {
         // sure and the message does not deny the hazard): filed at once,
         // whatever was pending. Possible ones ask the safety question when
         // the request starts (`beginRequest`).
-        if decision.kind == .serviceRequest, decision.emergency == .certain {
+        if decision.kind == .serviceRequest, decision.emergency == .certain, !answersPendingDetail(context.text, decision: decision, state: state) {
             if case .emergencyLocation = state.pending, decision.safety == nil {
                 // Still describing the same emergency: take it as where it is.
             } else {
@@ -77,7 +77,8 @@ extension ConversationEngine {
             // names a unit or a place ("在4B室" reads a little like a greeting)
             // is an answer.
             if let question = pendingQuestion(state, say: say),
-               TextCues.unit(in: context.text) == nil, TextCues.places(in: context.text).isEmpty {
+               TextCues.unit(in: context.text) == nil, TextCues.places(in: context.text).isEmpty,
+               !TextCues.saysWhen(context.text) {   // "this evening" is a time, not "good evening"
                 let courtesy = decision.intent == "greet" ? say.greeting(name: context.message.displayName)
                     : decision.intent == "thanks" ? say.thanks : say.goodbye
                 return Plan(state: state, reply: courtesy + "\n\n" + question)
@@ -152,7 +153,7 @@ extension ConversationEngine {
         let yesNo = TextCues.yesNo(context.text) ?? (decision.intent == "affirm" ? .yes : decision.intent == "deny" ? .no : nil)
         switch pending {
         case .intake(var intake):
-            if let corrected = correctedCategory(decision, current: intake.category, yesNo: yesNo) {
+            if let corrected = correctedCategory(decision, intake: intake, yesNo: yesNo) {
                 intake = recategorised(intake, to: corrected)
                 return try await continueIntake(intake, lead: say.changedCategory(corrected), context: context, state: &state)
             }
@@ -310,7 +311,7 @@ extension ConversationEngine {
             return try await continueIntake(intake, lead: say.understood(intake), context: context, state: &state)
         }
         var unconfirmed = intake
-        unconfirmed.priority = Self.unconfirmedEmergencyPriority
+        unconfirmed.priority = TicketDrafting.unconfirmedEmergencyPriority.rawValue
         state.pending = .safetyCheck(intake, askedAgain: false)
         return Plan(state: state, reply: say.understood(intake) + " " + say.safetyQuestion(filed: true),
                     tickets: [try draft(unconfirmed, emergency: .unconfirmed)])
@@ -353,11 +354,6 @@ extension ConversationEngine {
         }
     }
 
-    /// The priority of a possible emergency the resident has not confirmed:
-    /// staff look within the day (P2's target) instead of being paged within
-    /// the hour for what is most often not an emergency, and the ticket's
-    /// `unconfirmed` flag tells them to check it.
-    static let unconfirmedEmergencyPriority = "P2"
 
     /// The question a pending state is waiting on, to repeat after a side answer.
     func pendingQuestion(_ state: DialogueState, say: Phrases) -> String? {
@@ -382,10 +378,27 @@ extension ConversationEngine {
         return holdsAnAnswer || !offTopic
     }
 
+    /// True when, during a request's questions, `text` reads as an answer (it
+    /// holds a unit, a place, a time or a yes/no, and fits the question asked)
+    /// and only the model saw an emergency in it: "现在，在门口" (now, at the
+    /// door) is when, not a new emergency. Short answers are outside what the
+    /// model learned from; a safety rule still files at once.
+    private func answersPendingDetail(_ text: String, decision: TriageDecision, state: DialogueState) -> Bool {
+        guard decision.safety == nil, case .intake(let intake) = state.pending else { return false }
+        let yesNo = TextCues.yesNo(text)
+        let holdsAnAnswer = yesNo != nil || TextCues.unit(in: text) != nil || !TextCues.places(in: text).isEmpty
+            || TextCues.saysWhen(text)
+        guard let detail = intake.asking else { return holdsAnAnswer }
+        return holdsAnAnswer && fits(text, detail: detail, decision: decision, yesNo: yesNo)
+    }
+
     /// A category the resident names while correcting ("no, it's the heating"):
     /// a service category the model ranks high that is not the current one.
-    private func correctedCategory(_ decision: TriageDecision, current: String, yesNo: TextCues.YesNo?) -> String? {
-        guard decision.kind == .serviceRequest || yesNo == .no else { return nil }
+    /// Once the resident has chosen the category (from a clarifying question),
+    /// only a "no" changes it: "unit 1710, living room" is where, not a new category.
+    private func correctedCategory(_ decision: TriageDecision, intake: Intake, yesNo: TextCues.YesNo?) -> String? {
+        let current = intake.category
+        guard decision.kind == .serviceRequest || yesNo == .no, !intake.categoryConfirmed || yesNo == .no else { return nil }
         let candidates = decision.alternatives.filter { triager.serviceCategories.contains($0.label) }
         guard let best = candidates.first, best.label != current else { return nil }
         // A plain answer ("evenings", "4B") must not switch categories: ask for a
@@ -499,19 +512,17 @@ extension ConversationEngine {
         return nil
     }
 
-    /// The ticket for `intake`, its triage decision explained (occlusion over
-    /// the resident's words) so staff see what drove category and priority.
+    /// The ticket for `intake` (``TicketDrafting``), its triage decision
+    /// explained (occlusion over the resident's words) so staff see what drove
+    /// category and priority. The conversation has settled the priority.
     private func draft(_ intake: Intake, emergency: TicketEmergency? = nil) throws -> TicketDraft {
-        var triage = intake.triage
-        if let line = intake.triage, let decision = try? JSONDecoder().decode(TriageDecision.self, from: Data(line.utf8)),
-           decision.explanation == nil {
-            triage = try triager.explained(decision).jsonLine()
-        }
-        let notes = accessNotes(intake)
-        return TicketDraft(category: intake.category, priority: TicketPriority(parsing: intake.priority) ?? .p3,
-                           description: intake.description, unit: intake.unit, location: intake.location,
-                           accessNotes: notes, confidence: min(1, max(0, intake.confidence)),
-                           modelVersion: modelVersion, safetyRule: intake.safetyRule, triage: triage, emergency: emergency)
+        let stored = intake.triage.flatMap { try? TriageDecision.decode(jsonLine: $0) }
+        let decision = try stored.map { try triager.explained($0) }
+        let priority = TicketPriority(parsing: intake.priority) ?? .p3
+        return try TicketDrafting.draft(decision, category: intake.category, defaultPriority: triager.defaultPriorities[intake.category],
+                                        settled: (priority, emergency, intake.safetyRule),
+                                        description: intake.description, unit: intake.unit, location: intake.location,
+                                        accessNotes: accessNotes(intake), modelVersion: modelVersion)
     }
 
     /// The answers other than where, as staff read them: `access: yes; best_time: evenings`.
@@ -539,7 +550,7 @@ extension ConversationEngine {
         if !isAnswered("location", intake) { lines.append(say.emergencyWhere) }
         // Waiting for where (asked), or for a unit or place the resident adds.
         state.pending = .emergencyLocation(category: intake.category)
-        let basis: TicketEmergency = decision.safety != nil || decision.emergencyBasis == .rule ? .rule : .model
+        let basis = TicketDrafting.filing(decision, defaultPriority: nil).emergency ?? .rule
         return Plan(state: state, reply: lines.joined(separator: "\n"), tickets: [try draft(intake, emergency: basis)])
     }
 

@@ -56,7 +56,8 @@ public struct SafetyMatch: Sendable, Equatable, Codable {
 ///   不停 / 不断 / 打不开-style complements (不开 不去 不来 不上 不下 不住 不了
 ///   不动 不掉 不出 不进 …), 不知道, 不要, 不小心, 不过, 无法, 没法, 没办法,
 ///   别人 / 别的 / 别处.
-/// - After the match (3 words / 4 characters): anymore, "any more", gone;
+/// - After the match (3 words / 4 characters): anymore, "any more" (unless
+///   the match holds a negation itself: "doesn't latch anymore"), gone;
 ///   没了, 没有了, 消失, 散了, 散去, 灭了 ("the gas smell is gone", "烟散了").
 /// "Stopped" is NOT a cue: "the elevator stopped and we're stuck" is an emergency.
 public struct SafetyRules: Sendable {
@@ -84,21 +85,33 @@ public struct SafetyRules: Sendable {
     /// The rules that fire on `text`, at most one match per rule, in the
     /// rules' file order (the file lists the most severe hazards first).
     public func matches(_ text: String) -> [SafetyMatch] {
+        matches(text, screening: true)
+    }
+
+    /// ``matches(_:)``, optionally without the anchor screen (tests check the
+    /// screen never changes a result).
+    func matches(_ text: String, screening: Bool) -> [SafetyMatch] {
         let units = clauseUnits(of: text)
         guard !units.isEmpty else { return [] }
         let utf16 = Array(text.utf16)
+        let keys: Set<String>? = screening ? SafetyText.matchKeys(of: units) : nil
         var result: [SafetyMatch] = []
         for (rule, lists) in zip(rules, prepared) {
-            let exceptions = lists.exceptions.flatMap { Self.occurrences(of: $0, in: units) }
+            let patterns = lists.patterns.filter { Self.canOccur($0, keys) }
+            guard !patterns.isEmpty else { continue }
+            let exceptions = lists.exceptions.filter { Self.canOccur($0, keys) }.flatMap { Self.occurrences(of: $0, in: units) }
             var fired: (range: Range<Int>, pattern: SafetyPattern)? = nil
-            for pattern in lists.patterns {
+            for pattern in patterns {
                 for occurrence in Self.occurrences(of: pattern, in: units, outside: exceptions) {
                     if let best = fired, best.range.lowerBound <= occurrence.lowerBound { break }
                     if Self.isNegated(occurrence, in: units) { continue }
                     if !lists.requirements.isEmpty {
                         let satisfied = lists.requirements.contains { requirement in
-                            Self.occurrences(of: requirement, in: units).contains {
-                                !$0.overlaps(occurrence) && !Self.isNegated($0, in: units) && !Self.isNearMiss($0, in: units)
+                            Self.canOccur(requirement, keys) && Self.occurrences(of: requirement, in: units).contains {
+                                // A condition is negated only by what precedes it: in "the back door
+                                // doesnt latch anymore" the "anymore" belongs to the match.
+                                !$0.overlaps(occurrence) && !Self.isNegated($0, in: units, lookingAfter: false)
+                                    && !Self.isNearMiss($0, in: units)
                             }
                         }
                         if !satisfied { continue }
@@ -124,12 +137,22 @@ public struct SafetyRules: Sendable {
     public func deniesHazard(in text: String) -> Bool {
         let units = clauseUnits(of: text)
         guard !units.isEmpty else { return false }
+        let keys = SafetyText.matchKeys(of: units)
         return prepared.contains { lists in
-            let exceptions = lists.exceptions.flatMap { Self.occurrences(of: $0, in: units) }
-            return lists.patterns.contains { pattern in
+            let patterns = lists.patterns.filter { Self.canOccur($0, keys) }
+            guard !patterns.isEmpty else { return false }
+            let exceptions = lists.exceptions.filter { Self.canOccur($0, keys) }.flatMap { Self.occurrences(of: $0, in: units) }
+            return patterns.contains { pattern in
                 Self.occurrences(of: pattern, in: units, outside: exceptions).contains { Self.isNegated($0, in: units) }
             }
         }
+    }
+
+    /// False when `pattern`'s anchor word is not among the message's `keys`
+    /// (``SafetyText/matchKeys(of:)``): it cannot match, and is not tried.
+    static func canOccur(_ pattern: SafetyPattern, _ keys: Set<String>?) -> Bool {
+        guard let keys, let anchor = pattern.anchor else { return true }
+        return keys.contains(anchor)
     }
 
     /// `text` as the rules read it: normalized words, cut into clauses.
@@ -200,13 +223,26 @@ public struct SafetyRules: Sendable {
         return true
     }
 
+    /// True when `text` is `word` with a possessive or contracted "'s"
+    /// (`heat's` for `heat`: "the heat's been off", "the fridge's dead").
+    static func isPossessive(_ text: String, of word: String) -> Bool {
+        text.utf8.count == word.utf8.count + 2 && text.hasSuffix("'s") && text.hasPrefix(word)
+    }
+
+    /// True when `text` is `word` written without its apostrophe (`doesnt`
+    /// for `doesn't`, `wont` for `won't`), as residents type on phones.
+    static func isUnapostrophized(_ text: String, of word: String) -> Bool {
+        text.utf8.count + 1 == word.utf8.count && word.utf8.contains(UInt8(ascii: "'"))
+            && text.utf8.elementsEqual(word.utf8.lazy.filter { $0 != UInt8(ascii: "'") })
+    }
+
     /// Every span of units (start..<end) where `pattern` matches, by start;
     /// for each start the shortest. A match stays within one clause.
     static func occurrences(of pattern: SafetyPattern, in units: [SafetyText.Unit]) -> [Range<Int>] {
         let elements = pattern.elements
         func matches(_ element: SafetyPatternElement, _ unit: SafetyText.Unit) -> Bool {
             switch element {
-            case .word(let word): unit.text == word
+            case .word(let word): unit.text == word || isPossessive(unit.text, of: word) || isUnapostrophized(unit.text, of: word)
             case .prefix(let prefix): !unit.isHan && unit.text.hasPrefix(prefix)
             case .gap: true
             }
@@ -293,7 +329,8 @@ public struct SafetyRules: Sendable {
     }
 
     /// True when a negation cue governs the match `span` (see the type's documentation).
-    static func isNegated(_ span: Range<Int>, in units: [SafetyText.Unit]) -> Bool {
+    /// `lookingAfter` false checks only the cues before the span.
+    static func isNegated(_ span: Range<Int>, in units: [SafetyText.Unit], lookingAfter: Bool = true) -> Bool {
         let clause = units[span.lowerBound].clause
         var index = span.lowerBound - 1
         while index >= 0 && index >= span.lowerBound - 4 && units[index].clause == clause {
@@ -305,14 +342,21 @@ public struct SafetyRules: Sendable {
             }
             index -= 1
         }
+        guard lookingAfter else { return false }
+        // "anymore" ends a negation: after a match that holds one ("doesn't latch
+        // anymore", "won't lock anymore") it says the failure persists.
+        let negativeMatch = span.contains { position in
+            let text = units[position].text
+            return englishCues.contains(text) || englishNonCues.contains(text) || text.hasSuffix("n't")
+        }
         var after = span.upperBound
         while after < units.count && after < span.upperBound + 4 && units[after].clause == clause {
             let unit = units[after]
             if unit.isHan {
                 if chinesePostCues.contains(where: { hasHan($0, in: units, at: after) }) { return true }
             } else if after < span.upperBound + 3 {
-                if englishPostCues.contains(unit.text) { return true }
-                if unit.text == "any", after + 1 < units.count, units[after + 1].text == "more" { return true }
+                if unit.text == "gone" || (!negativeMatch && englishPostCues.contains(unit.text)) { return true }
+                if !negativeMatch, unit.text == "any", after + 1 < units.count, units[after + 1].text == "more" { return true }
             }
             after += 1
         }

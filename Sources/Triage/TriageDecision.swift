@@ -60,18 +60,26 @@ public struct TriageDecision: Codable, Equatable, Sendable {
     public var p1Probability: Double?
     /// The urgent rule (`urgent.yaml`) that fired, which makes the request at least P2.
     public var urgentCue: String?
+    /// The `can_wait.yaml` rule that fired ("no rush"), which made an ordinary request P4.
+    public var canWaitCue: String?
 
-    enum CodingKeys: String, CodingKey {
-        case text, language, kind, intent, category, faq, priority, modelPriority, priorityConfidence, outOfScope,
-             confidence, needsClarification, alternatives, safety, explanation
-        case emergency, emergencyBasis = "emergency_basis", p1Probability = "p1_probability", urgentCue = "urgent_cue"
-    }
-
-    /// The decision as one line of JSON (keys sorted), as `concierge triage` prints it.
+    /// The decision as one line of JSON (keys sorted and snake_case:
+    /// `model_priority`, `needs_clarification`, `explanation.intent_words`),
+    /// as `concierge triage` prints it and tickets store it.
     public func jsonLine() throws -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        encoder.keyEncodingStrategy = .convertToSnakeCase
         return String(decoding: try encoder.encode(self), as: UTF8.self)
+    }
+
+    /// Reads a decision written by ``jsonLine()``, or by an older version that
+    /// wrote camelCase keys (tickets and conversations stored before keep
+    /// their triage readable).
+    public static func decode(jsonLine: String) throws -> TriageDecision {
+        let decoder = JSONDecoder()
+        decoder.keyDecodingStrategy = .convertFromSnakeCase
+        return try decoder.decode(TriageDecision.self, from: Data(jsonLine.utf8))
     }
 }
 

@@ -79,6 +79,10 @@ public final class Triager: @unchecked Sendable {
     public let defaultPriorities: [String: String]
     /// The pack's urgent rules (`urgent.yaml`): a request one fires on is at least P2.
     public let urgent: SafetyRules?
+    /// The pack's `can_wait.yaml` rules: an ordinary request one fires on is P4.
+    public let canWait: SafetyRules?
+    /// The category of each urgent rule that names one (rule id → category).
+    let urgentCategories: [String: String]
 
     /// The P1 probability from which an emergency is possible: the larger of
     /// the model's recall-tuned threshold and ``possibleEmergency``.
@@ -93,6 +97,9 @@ public final class Triager: @unchecked Sendable {
         self.possibleEmergencyThreshold = possibleEmergencyThreshold
             ?? max(classifier.settings.emergencyThreshold ?? 0, Self.possibleEmergency)
         urgent = pack.urgentRules.isEmpty ? nil : SafetyRules(rules: pack.urgentRules)
+        canWait = pack.canWaitRules.isEmpty ? nil : SafetyRules(rules: pack.canWaitRules)
+        urgentCategories = Dictionary(pack.urgentRules.compactMap { rule in rule.category.map { (rule.id, $0) } },
+                                      uniquingKeysWith: { first, _ in first })
         serviceCategories = Set(pack.categories.map(\.id))
         defaultPriorities = Dictionary(uniqueKeysWithValues: pack.categories.map { ($0.id, $0.defaultPriority.rawValue) })
     }
@@ -193,6 +200,20 @@ public final class Triager: @unchecked Sendable {
                 decision.outOfScope = false
             }
             decision.needsClarification = false
+        } else if decision.kind != .serviceRequest || decision.needsClarification,
+                  !(decision.kind == .faq && !decision.needsClarification),
+                  let cue = urgent?.matches(text).first,
+                  let category = urgentCategories[cue.ruleID] ?? ranked(prediction.ranked, firstOf: serviceCategories)?.label {
+            // An essential service lost, in reviewed words ("the fridge conked out",
+            // "power keeps cutting out in my whole unit"), is a request of the rule's
+            // category even when the model reads it as something else or is unsure;
+            // a question the model is sure is an FAQ stays one.
+            decision.kind = .serviceRequest
+            decision.category = category
+            decision.intent = category
+            decision.outOfScope = false
+            decision.needsClarification = urgentCategories[cue.ruleID] == nil
+                && (prediction.ranked.first { $0.label == category }?.probability ?? 0) < thresholds.clarify
         }
         // The priority of a request, and of a message that may be one: unsure
         // between a request and something else, the resident is asked which
@@ -272,6 +293,18 @@ public final class Triager: @unchecked Sendable {
             decision.urgentCue = cue.ruleID
             if let level = Int(decision.priority?.dropFirst() ?? ""), level > 2 { decision.priority = "P2" }
         }
+        // "No rush", "不着急": an ordinary repair the resident says can wait is P4
+        // (never a request that named a hazard, a lost service, or the model's emergency).
+        if decision.priority == "P3", decision.emergency == nil, decision.urgentCue == nil,
+           let cue = canWait?.matches(decision.text).first {
+            decision.canWaitCue = cue.ruleID
+            decision.priority = "P4"
+        }
+    }
+
+    /// The likeliest of `ranked` whose label is in `labels`.
+    private func ranked(_ ranked: [ScoredLabel], firstOf labels: Set<String>) -> ScoredLabel? {
+        ranked.first { labels.contains($0.label) }
     }
 
     /// The category for a message only the safety rules recognised: the

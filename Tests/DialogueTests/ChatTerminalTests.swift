@@ -162,7 +162,7 @@ import Triage
         #expect(objects[2]["line"] as? Int == 3)
         #expect(objects[2]["error"] != nil)
         #expect(objects[3]["priority"] as? String == "P1")
-        #expect((objects[3]["explanation"] as? [String: Any])?["intentWords"] != nil)
+        #expect((objects[3]["explanation"] as? [String: Any])?["intent_words"] != nil)
         #expect(try ticketCount(home: home) == 0, "triage files no tickets")
     }
 

@@ -36,7 +36,7 @@ import Triage
         #expect(ticket.unit == "4B")
         #expect(ticket.status == .new)
         #expect(ticket.triage?.contains("\"category\"") == true)
-        #expect(ticket.triage?.contains("intentWords") == true, "the explanation is stored for staff")
+        #expect(ticket.triage?.contains("intent_words") == true, "the explanation is stored for staff")
         // The reply states the priority and its response target from community.yaml.
         let target = try #require(CommunityFixture.pack.community.responseTargets[Priority(rawValue: ticket.priority.rawValue)!])
         #expect(last.text?.contains(ticket.priority.rawValue) == true)
@@ -152,7 +152,7 @@ import Triage
         ("there's no gas smell, but my stove burner won't light", Language.en, "gas"),
         ("没有煤气味，只是炉灶打不着", Language.zh, "gas"),
         // Words the model reads as an emergency (p(P1) 0.70 and 0.52 in the
-        // release model of session 6), denied by the resident:
+        // release model measured 2026-12-06), denied by the resident:
         ("没有着火，就是烟雾报警器坏了", Language.zh, "fire"),
         ("no sparks, but the outlet is loose", Language.en, "electrical"),
     ])
@@ -212,7 +212,14 @@ import Triage
         // Pick the first service category offered (an FAQ would be answered instead).
         let choice = try #require(options.firstIndex { CommunityFixture.triager.serviceCategories.contains($0) })
         let picked = try await resident.say("\(choice + 1)")
-        guard case .intake(let intake) = picked.pending else {
+        // The chosen request's questions follow, or first the safety question
+        // when the request may be an emergency.
+        var pickedIntake: Intake?
+        switch picked.pending {
+        case .intake(let intake), .safetyCheck(let intake, _): pickedIntake = intake
+        default: pickedIntake = nil
+        }
+        guard let intake = pickedIntake else {
             Issue.record("expected the intake of option \(choice + 1) (\(options)), got \(String(describing: picked.pending)): \(picked.text ?? "")")
             return
         }
@@ -374,7 +381,14 @@ import Triage
         // A leak from the ceiling may be a possible emergency: the resident says no danger.
         var filedEarly: [Int] = picked.ticketNumbers
         if case .safetyCheck = picked.pending { picked = try await resident.say("no") }
-        guard case .intake(let intake) = picked.pending else {
+        // The chosen request's questions follow, or first the safety question
+        // when the request may be an emergency.
+        var pickedIntake: Intake?
+        switch picked.pending {
+        case .intake(let intake), .safetyCheck(let intake, _): pickedIntake = intake
+        default: pickedIntake = nil
+        }
+        guard let intake = pickedIntake else {
             Issue.record("expected an intake, got \(String(describing: picked.pending))")
             return
         }

@@ -138,6 +138,54 @@ import Triage
         #expect(after.answers["best_time"] != nil)
     }
 
+    /// An answer that holds what was asked ("now, at the door") is the answer,
+    /// even when the model alone reads an emergency into so few words.
+    @Test func anAnswerIsNotANewEmergency() async throws {
+        let test = try await TestStore()
+        defer { Task { await test.close() } }
+        let resident = AssistantTestSupport.Resident("mei", unit: "2203", engine: makeEngine(test.store))
+        var reply = try await resident.say("门锁坏了锁不上 出门都不敢出 5-702")
+        let answers = ["location": "5-702室，入户门", "access": "可以", "best_time": "现在，在门口"]
+        var summaries = 0
+        for _ in 0..<6 {
+            guard case .intake(let intake) = reply.pending else { break }
+            if let asking = intake.asking {
+                reply = try await resident.say(answers[asking] ?? "好的")
+            } else {
+                // At the summary: a fragment first (taken as more about the request), then yes.
+                summaries += 1
+                reply = try await resident.say(summaries == 1 ? "现在，在门口" : "是的")
+            }
+        }
+        #expect(try await test.store.ticketNumbers().count == 1)
+        for number in try await test.store.ticketNumbers() {
+            #expect(try await test.store.ticketDetail(number: number).ticket.priority != .p1, "ticket #\(number) became P1")
+        }
+    }
+
+    /// A category the resident chose from a clarifying question stays unless
+    /// they say no; a time that reads like "good evening" is a time.
+    @Test func aChosenCategoryStaysAndATimeIsNotAGreeting() async throws {
+        let test = try await TestStore()
+        defer { Task { await test.close() } }
+        let resident = AssistantTestSupport.Resident("al", unit: "1710", engine: makeEngine(test.store))
+        var reply = try await resident.say("AC completely died and it's 38 out. place is an oven, cant sleep. 1710")
+        if case let .clarify(options, _, _) = reply.pending, let index = options.firstIndex(of: "heating_cooling") {
+            reply = try await resident.say("\(index + 1)")
+        }
+        var asked = 0
+        while case .intake(let intake) = reply.pending, asked < 6 {
+            asked += 1
+            #expect(intake.category == "heating_cooling", "\(intake.category)")
+            let answer = intake.asking == "best_time" || intake.asking == "when" ? "this evening"
+                : AssistantTestSupport.Resident.answer(to: reply.pending, language: .en) ?? "yes"
+            reply = try await resident.say(answer)
+            let greeting = Phrases(language: .en, pack: CommunityFixture.pack).greeting(name: nil)
+            #expect(reply.text?.hasPrefix(greeting) != true, "answered as a greeting: \(reply.text ?? "")")
+        }
+        #expect(try await test.store.ticketNumbers().count == 1)
+    }
+
     @Test func englishProseUsesTheArticleAndTheProblem() {
         let say = Phrases(language: .en, pack: CommunityFixture.pack)
         let intake = Intake(category: "appliances", priority: "P3", description: "fridge", confidence: 0.9, unit: "4B",

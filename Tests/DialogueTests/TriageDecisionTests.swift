@@ -31,6 +31,49 @@ import Triage
         #expect(json.contains("\"urgent_cue\":\"no_hot_water\"") && json.contains("\"p1_probability\""))
     }
 
+    /// An urgent rule names the lost service even when the model cannot tell
+    /// what the message is ("power keeps cutting out" reads like noise).
+    @Test func anUrgentRuleMakesARequestOfItsCategory() throws {
+        let power = try triager.triage("power keeps cutting out in my whole unit, everything shuts off every 10 min or so")
+        #expect(power.kind == .serviceRequest && power.category == "electrical" && power.urgentCue == "no_power", "\(power)")
+        #expect(power.priority == "P2" && !power.needsClarification)
+        // A question the model is sure is an FAQ stays one.
+        let faq = try triager.triage("游泳池几点开放")
+        #expect(faq.kind == .faq && faq.urgentCue == nil)
+    }
+
+    /// "No rush" makes an ordinary repair P4, never a lost service or a hazard.
+    @Test func canWaitLowersOnlyOrdinaryRepairs() throws {
+        let hinge = try triager.triage("the kitchen cabinet door is loose, no rush")
+        #expect(hinge.priority == "P4", "\(hinge)")
+        let fridge = try triager.triage("no rush I guess but the fridge died last night and everything is warm")
+        #expect(fridge.priority == "P2" && fridge.urgentCue == "fridge_dead" && fridge.canWaitCue == nil, "\(fridge)")
+        let json = try hinge.jsonLine()
+        #expect(hinge.canWaitCue == nil || json.contains("\"can_wait_cue\":\"no_rush\""))
+    }
+
+    /// Printed and stored with snake_case keys; a line stored with the
+    /// camelCase keys of earlier versions still reads.
+    @Test func jsonKeysAreSnakeCaseAndOldLinesStillRead() throws {
+        let decision = try triager.triage("I smell gas in the hallway", explain: true)
+        let line = try decision.jsonLine()
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+        func keys(_ value: Any) -> [String] {
+            if let object = value as? [String: Any] { return object.keys + object.values.flatMap(keys) }
+            if let array = value as? [Any] { return array.flatMap(keys) }
+            return []
+        }
+        let all = keys(object)
+        #expect(all.contains("model_priority") && all.contains("needs_clarification") && all.contains("matched_text"))
+        #expect(all.allSatisfy { $0 == $0.lowercased() }, "camelCase keys: \(all.filter { $0 != $0.lowercased() })")
+        #expect(try TriageDecision.decode(jsonLine: line) == decision)
+        let legacy = line.replacingOccurrences(of: "\"model_priority\"", with: "\"modelPriority\"")
+            .replacingOccurrences(of: "\"needs_clarification\"", with: "\"needsClarification\"")
+            .replacingOccurrences(of: "\"intent_words\"", with: "\"intentWords\"")
+        #expect(legacy != line)
+        #expect(try TriageDecision.decode(jsonLine: legacy) == decision)
+    }
+
     @Test func explanationOffsetsPointIntoTheOriginalText() throws {
         let text = "厨房水龙头漏水了，快来修"
         let decision = try triager.triage(text, explain: true)

@@ -29,6 +29,7 @@ import Triage
             let ticket = try await server.store.ticketDetail(number: try #require(Int(id)))
             #expect(ticket.ticket.priority == .p1, "a safety rule makes it P1 whatever the category's default")
             #expect(ticket.ticket.safetyRule == "gas")
+            #expect(ticket.ticket.emergency == .rule, "drafted by the same rule as the chat: how its P1 was reached")
             #expect(ticket.ticket.category == "building_maintenance", "the caller's service_code is the category")
             #expect(ticket.ticket.location == "basement, building 2")
             #expect(ticket.ticket.accessNotes == "phone: 604-555-0123; media: https://example.org/photo.jpg")
@@ -36,7 +37,7 @@ import Triage
             #expect(ticket.resident?.channel == "open311" && ticket.resident?.externalID == "sam@example.org")
             #expect(ticket.resident?.displayName == "Sam Oduya")
             #expect(ticket.events.first?.actor == "open311:city-311")
-            let triage = try JSONDecoder().decode(TriageDecision.self, from: Data(try #require(ticket.ticket.triage).utf8))
+            let triage = try TriageDecision.decode(jsonLine: try #require(ticket.ticket.triage))
             #expect(triage.safety?.rule == "gas" && triage.text == "I smell gas in the basement")
             #expect(triage.explanation?.intentWords.isEmpty == false, "the triage is explained for staff")
 

@@ -18,8 +18,8 @@ struct SafetyRulesTests {
         ("water pouring through my ceiling", "flooding"),
         ("stuck in the elevator", "trapped"),
         ("HELP we are STUCK in the elevator between floors!!", "trapped"),
-        ("no heat and it's -10 outside", "no_heat"),
-        ("our heating is not working and it's freezing", "no_heat"),
+        ("no heat and it's -10 outside, my baby is here", "no_heat"),
+        ("our heating is not working and my 85 year old mother is freezing", "no_heat"),
         ("the kitchen is on fire", "fire"),
         ("sparks coming out of the bathroom outlet", "electrical"),
         ("someone broke into my storage locker", "break_in"),
@@ -35,7 +35,7 @@ struct SafetyRulesTests {
         ("厨房着火了！", "fire"),
         ("天花板漏水，地上都是水了", "flooding"),
         ("插座冒火花了", "electrical"),
-        ("外面零下十度，家里没有暖气", "no_heat"),
+        ("外面零下十度，家里没有暖气，老人冻得发抖", "no_heat"),
         ("电梯门打不开，我们被困在里面了", "trapped"),
         ("水管爆了，水一直止不住", "flooding"),
         ("一氧化碳报警器一直在响", "carbon_monoxide"),
@@ -89,6 +89,9 @@ struct SafetyRulesTests {
         "it's not a fire, just burnt toast",
         "no flooding, just a small drip under the sink",
         "we have no heat but it's mild out",
+        // no heat without someone vulnerable in the cold home: the rubric's P2 (an urgent rule)
+        "no heat and it's -10 outside",
+        "暖气停了一天了，屋里冷得受不了",
         "没有煤气味",
         "不是着火，只是烧糊了",
         "没有人被困，电梯只是停在三楼",
@@ -295,8 +298,66 @@ struct SafetyRuleFeatureTests {
     }
 
     @Test(arguments: ["the bathroom faucet drips a little", "one light in the garage is out", "厨房有蟑螂",
-                      "there's no problem with the hot water, I just want a new shower head"])
+                      "there's no problem with the hot water, I just want a new shower head",
+                      "left elevator's been out since yesterday, the right one works", "两部电梯坏了一部，另一部能用"])
     func doesNotFireOnOrdinaryRepairs(text: String) {
         #expect(Self.urgent.matches(text).isEmpty, "\(text): \(Self.urgent.matches(text).map(\.ruleID))")
+    }
+
+    /// Residents drop apostrophes and write "'s": `doesn't latch` matches
+    /// "doesnt latch", `heat * been off` matches "the heat's been off".
+    @Test func apostrophesAreWrittenEitherWay() {
+        #expect(Self.urgent.matches("the back door doesnt latch anymore").map(\.ruleID) == ["entry_wont_close"])
+        #expect(Self.urgent.matches("the heat's been off since last night").map(\.ruleID) == ["no_heat"])
+        #expect(SafetyRules.isPossessive("heat's", of: "heat") && !SafetyRules.isPossessive("heater", of: "heat"))
+        #expect(SafetyRules.isUnapostrophized("doesnt", of: "doesn't") && !SafetyRules.isUnapostrophized("doesn", of: "doesn't"))
+        #expect(!SafetyRules.isUnapostrophized("does", of: "does"), "a word without an apostrophe is only itself")
+    }
+
+    /// An urgent rule may name its category (used when the model cannot tell);
+    /// every category it names exists.
+    @Test func categoriesNamedByRulesExist() {
+        let named = shippedPack.urgentRules.compactMap(\.category)
+        #expect(named.count >= 20)
+        #expect(Set(named).isSubset(of: Set(shippedPack.categories.map(\.id))))
+        #expect(shippedPack.urgentRules.first { $0.id == "no_power" }?.category == "electrical")
+    }
+}
+
+/// The anchor screen (a pattern is tried only when its longest word is in the
+/// message) changes no result: every pack example, and the words residents
+/// write differently ("heat's", "doesnt"), match the same with and without it.
+@Suite struct AnchorScreenTests {
+    @Test func theScreenNeverChangesWhatFires() throws {
+        let sets = [shippedSafety, UrgentRulesTests.urgent, CanWaitRulesTests.canWait]
+        var texts = shippedPack.categories.flatMap { $0.examples.map(\.text) } + shippedPack.outOfScope.map(\.text)
+        texts += ["the heat's been off", "the back door doesnt latch anymore", "fridge's dead", "no rush, whenever you have time"]
+        #expect(texts.count > 2000)
+        var fired = 0
+        for rules in sets {
+            for text in texts {
+                let screened = rules.matches(text), unscreened = rules.matches(text, screening: false)
+                #expect(screened == unscreened, "\(text)")
+                fired += screened.count
+            }
+        }
+        #expect(fired > 500, "the rules fire on the pack's urgent and emergency examples")
+    }
+}
+
+/// The shipped can-wait rules (intents/can_wait.yaml).
+@Suite struct CanWaitRulesTests {
+    static let canWait = SafetyRules(rules: shippedPack.canWaitRules)
+
+    @Test(arguments: ["bedroom door hinge squeaks, no rush at all", "paint chipped on the door frame, not urgent, whenever",
+                      "卧室门合页吱吱响，不影响使用，方便的时候上点油吧", "燃气灶旋钮掉了一个，不着急"])
+    func firesWhenTheResidentSaysItCanWait(text: String) {
+        #expect(!Self.canWait.matches(text).isEmpty, "\(text)")
+    }
+
+    @Test(arguments: ["the sink leaks whenever I use the dishwasher", "I can't wait any longer, fix the heat",
+                      "有空调的房间都不制冷", "this is urgent"])
+    func doesNotFireOnLookAlikes(text: String) {
+        #expect(Self.canWait.matches(text).isEmpty, "\(text): \(Self.canWait.matches(text).map(\.ruleID))")
     }
 }

@@ -125,7 +125,7 @@ struct Open311Endpoints: Sendable {
         let ticket = try await gate.run {
             let decision = try triager.triage(submission.description)
             metrics.recordDecision(decision)
-            let draft = try submission.draft(decision: decision, explained: try triager.explained(decision), triager: triager, key: key,
+            let draft = try submission.draft(explained: try triager.explained(decision), triager: triager, key: key,
                                              modelVersion: engine.modelVersion)
             return try await store.createTicket(draft, actor: "open311:\(key.name)")
         }

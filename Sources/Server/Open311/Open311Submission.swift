@@ -109,20 +109,15 @@ struct Open311Submission: Equatable {
     }
 
     /// The ticket for this request, triaged by the same `Triager` as
-    /// residents' messages: the priority is the triage's (the category's
-    /// default when the words are not read as a request), raised to P1 when a
-    /// safety rule fires; the category is the caller's `service_code`.
-    func draft(decision: TriageDecision, explained: TriageDecision, triager: Triager, key: APIKey,
-               modelVersion: String?) throws -> TicketDraft {
-        var priority = decision.priority.flatMap(TicketPriority.init(parsing:))
-            ?? triager.defaultPriorities[serviceCode].flatMap(TicketPriority.init(parsing:)) ?? .p3
-        if decision.safety != nil { priority = .p1 }
+    /// residents' messages and drafted by the same rule (``TicketDrafting``):
+    /// the triage's priority and emergency flag (the category's default when
+    /// the words are not read as a request); the category is the caller's
+    /// `service_code`. `explained` is the decision with its explanation.
+    func draft(explained decision: TriageDecision, triager: Triager, key: APIKey, modelVersion: String?) throws -> TicketDraft {
         let resident = ResidentInfo(channel: "open311", externalID: email ?? key.name, displayName: displayName,
                                     language: decision.language, unit: unit)
-        return TicketDraft(category: serviceCode, priority: priority, description: description, unit: unit, location: location,
-                           accessNotes: contactNotes,
-                           confidence: decision.category == serviceCode ? min(1, max(0, decision.confidence)) : nil,
-                           modelVersion: modelVersion, safetyRule: decision.safety?.rule, resident: resident,
-                           triage: try explained.jsonLine())
+        return try TicketDrafting.draft(decision, category: serviceCode, defaultPriority: triager.defaultPriorities[serviceCode],
+                                        description: description, unit: unit, location: location, accessNotes: contactNotes,
+                                        modelVersion: modelVersion, resident: resident)
     }
 }

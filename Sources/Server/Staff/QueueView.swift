@@ -129,6 +129,6 @@ struct QueuePage: Sendable {
 enum StoredTriage {
     static func decode(_ json: String?) -> TriageDecision? {
         guard let json else { return nil }
-        return try? JSONDecoder().decode(TriageDecision.self, from: Data(json.utf8))
+        return try? TriageDecision.decode(jsonLine: json)
     }
 }
