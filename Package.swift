@@ -49,8 +49,10 @@ let package = Package(
         .target(name: "Model", dependencies: ["Kernels"], swiftSettings: kernelSwiftFlags),
         // Backward passes, AdamW, the trainer for the intent classifier.
         .target(name: "Training", dependencies: ["Model", "Kernels"], swiftSettings: kernelSwiftFlags),
+        // The words every module shares: a request's Priority. No dependencies.
+        .target(name: "Domain"),
         // The community data pack: YAML schema, loading, lint, held-out split.
-        .target(name: "DataPack", dependencies: ["Tokenizer", "Yams"]),
+        .target(name: "DataPack", dependencies: ["Domain", "Tokenizer", "Yams"]),
         // Metrics (accuracy, macro-F1, per-class, out-of-scope, calibration) and the public benchmark readers.
         .target(name: "Evaluation", dependencies: ["Tokenizer"]),
         // The text classifier (tokenizer + n-grams + model + thresholds), its training recipe, model cards.
@@ -68,6 +70,7 @@ let package = Package(
         .target(
             name: "Store",
             dependencies: [
+                "Domain",
                 "StaffAuth",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),

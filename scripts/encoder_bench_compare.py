@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """Concierge encoder vs PyTorch eager vs ONNX Runtime, same weights, same run.
 
-1. Builds the Swift CLI (release) and runs `concierge bench encoder --json
-   --export-weights DIR`: Swift measures itself and writes the exact weights it
-   benchmarked (encoder-small.safetensors, encoder-large.safetensors).
+1. Builds the Swift CLI (release; unless --no-build or --concierge) and runs
+   `concierge bench encoder --json --export-weights DIR`: Swift measures itself
+   and writes the exact weights it benchmarked (encoder-small.safetensors,
+   encoder-large.safetensors).
 2. Loads those weights into the PyTorch twin of the model (encoder_torch.py),
    measures eager mode under torch.inference_mode() with set_num_threads(1|2).
 3. Exports the model to ONNX (dynamic batch and length) and measures ONNX
@@ -20,6 +21,10 @@ shortest single batch-64 call: the least disturbed by other load.
 Measurements: batch-1 latency p50/p99 at lengths 16/32/64 on one thread;
 throughput (sequences/s) at batch 64 x length 32 on 1 and 2 threads.
 Usage: python scripts/encoder_bench_compare.py [--config small] [--rounds 3] [--quick] [--json out.json]
+                                              [--concierge PATH | --no-build]
+         (neither)          swift build -c release, then measure .build/release/concierge
+         --no-build         measure the existing .build/release/concierge, no build
+         --concierge PATH   measure the binary at PATH (e.g. an older build), no build
 Needs: pip install torch safetensors numpy onnx onnxruntime onnxscript
 """
 import argparse
@@ -35,6 +40,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import concierge_binary  # noqa: E402
 from encoder_torch import load_checkpoint  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -149,29 +155,23 @@ def median_merge(runs):
 
 
 def main():
-    ap = argparse.ArgumentParser()
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--config", action="append", choices=["small", "large"])
     ap.add_argument("--quick", action="store_true", help="fewer iterations, one round (smoke test)")
     ap.add_argument("--rounds", type=int, default=3,
                     help="rounds of Swift, PyTorch, ONNX Runtime in turn; every figure is the median over rounds "
                          "(the machine is shared, so load drifts; interleaving keeps the comparison fair)")
     ap.add_argument("--json", help="also write all figures to this file")
-    ap.add_argument("--concierge", help="benchmark this concierge binary instead of building the release one "
-                                        "(e.g. an older build, for before/after figures)")
+    concierge_binary.add_arguments(ap, concierge_help="benchmark this concierge binary instead of building the release "
+                                                      "one (e.g. an older build, for before/after figures); implies --no-build")
     args = ap.parse_args()
     configs = args.config or ["small", "large"]
     rounds = 1 if args.quick else args.rounds
     iters = {"small": 200 if args.quick else 2000, "large": 50 if args.quick else 500}
     seconds = 0.5 if args.quick else 2.0
 
-    if args.concierge:
-        binary = os.path.abspath(args.concierge)
-    else:
-        subprocess.run(["swift", "build", "-c", "release", "--product", "concierge"], cwd=ROOT, check=True,
-                       stdout=subprocess.DEVNULL)
-        bin_dir = subprocess.run(["swift", "build", "-c", "release", "--show-bin-path"], cwd=ROOT, check=True,
-                                 capture_output=True, text=True).stdout.strip()
-        binary = os.path.join(bin_dir, "concierge")
+    binary = concierge_binary.resolve(args)
+    print(f"concierge: {binary}", flush=True)
     tmp = tempfile.mkdtemp(prefix="encoder-bench-")
     per_round = {name: [] for name in configs}
     models, onnx_paths = {}, {}

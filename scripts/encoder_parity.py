@@ -7,12 +7,16 @@
    (weights + inputs + expected pooled vectors and logits) that the Swift tests
    check without Python.
 2. Runs the Swift encoder (release build of `concierge bench encoder
-   --forward-checkpoint ... --forward-input ...`) on the SAME file and inputs
-   and reports the max abs difference (must be <= 1e-4).
+   --forward-checkpoint ... --forward-input ...`; built first unless
+   --no-build or --concierge) on the SAME file and inputs and reports the max
+   abs difference (must be <= 1e-4).
 3. The other direction: has Swift export a random-init checkpoint, loads it in
    PyTorch, and compares again.
 
-Usage: python scripts/encoder_parity.py [--no-swift] [--no-fixture]
+Usage: python scripts/encoder_parity.py [--no-swift] [--no-fixture] [--concierge PATH | --no-build]
+         (neither)          swift build -c release, then run .build/release/concierge
+         --no-build         run the existing .build/release/concierge, no build
+         --concierge PATH   run the binary at PATH, no build
 Needs: pip install torch safetensors numpy
 """
 import argparse
@@ -25,6 +29,7 @@ import tempfile
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import concierge_binary  # noqa: E402
 from encoder_torch import Encoder, load_checkpoint, pad, save_checkpoint  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -83,14 +88,6 @@ def max_diff(a, b):
     return max(abs(x - y) for x, y in zip(fa, fb))
 
 
-def swift_binary():
-    subprocess.run(["swift", "build", "-c", "release", "--product", "concierge"], cwd=ROOT, check=True,
-                   stdout=subprocess.DEVNULL)
-    out = subprocess.run(["swift", "build", "-c", "release", "--show-bin-path"], cwd=ROOT, check=True,
-                         capture_output=True, text=True).stdout.strip()
-    return os.path.join(out, "concierge")
-
-
 def run_swift(binary, checkpoint, sequences):
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
         json.dump({"token_ids": sequences}, f)
@@ -104,9 +101,10 @@ def run_swift(binary, checkpoint, sequences):
 
 
 def main():
-    ap = argparse.ArgumentParser()
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--no-swift", action="store_true", help="only (re)generate the fixture")
     ap.add_argument("--no-fixture", action="store_true", help="write the fixture to a temp dir, not the repo")
+    concierge_binary.add_arguments(ap)
     args = ap.parse_args()
     torch.manual_seed(0)
 
@@ -131,7 +129,8 @@ def main():
 
     if args.no_swift:
         return 0
-    binary = swift_binary()
+    binary = concierge_binary.resolve(args)
+    print(f"concierge: {binary}")
     got = run_swift(binary, weights, SEQUENCES)
     d1 = max_diff(got, expected)
     print(f"Swift vs PyTorch, PyTorch-written tiny checkpoint, {len(SEQUENCES)} padded sequences: "

@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
 # Load benchmark of the ticket store, SQLite and PostgreSQL side by side.
 #
-#   scripts/store_bench.sh [TICKETS=100000]
+#   scripts/store_bench.sh [--concierge PATH | --no-build] [TICKETS=100000]
+#
+#   (neither option)   swift build -c release, then measure .build/release/concierge
+#   --no-build         measure the existing .build/release/concierge, no build
+#   --concierge PATH   measure the binary at PATH, no build
 #
 # For each engine, on an empty database: files TICKETS tickets, each through
 # a full conversation turn in its own transaction (`concierge store bench`),
@@ -10,10 +14,13 @@
 # and prints the query plan. PostgreSQL runs on a throwaway local server with
 # its default durability settings (fsync on), like SQLite's synchronous=FULL.
 set -euo pipefail
+source "$(dirname "$0")/concierge_binary.sh"
+concierge_args "$@"; set -- "${ARGS[@]+"${ARGS[@]}"}"
 cd "$(dirname "$0")/.."
 tickets=${1:-100000}
-swift build -c release --product concierge >/dev/null
-bin=.build/release/concierge
+concierge_binary
+bin="$BIN"
+echo "concierge: $bin" >&2
 work=$(mktemp -d /tmp/concierge-bench.XXXXXX)
 source scripts/postgres_server.sh
 cleanup() { pg_stop; rm -rf "$work"; }

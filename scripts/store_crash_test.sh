@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
 # Crash safety of the SQLite ticket store.
 #
-#   scripts/store_crash_test.sh [ROUNDS=20] [WRITERS=4]
+#   scripts/store_crash_test.sh [--concierge PATH | --no-build] [ROUNDS=20] [WRITERS=4]
+#
+#   (neither option)   swift build -c release, then test .build/release/concierge
+#   --no-build         test the existing .build/release/concierge, no build
+#   --concierge PATH   test the binary at PATH, no build (as does CONCIERGE_BIN=PATH)
 #
 # Each round starts WRITERS processes that file tickets as fast as they can
 # (`concierge store stress-write`, which prints `ack N` only after ticket N is
@@ -9,18 +13,22 @@
 # reopens the database and checks: PRAGMA integrity_check is ok, ticket
 # numbers are 1..N without gaps or repeats, every ticket has its audit event,
 # and every ticket ever acknowledged is present. Exits non-zero on the first
-# failure. Uses the release build (CONCIERGE_BIN to use another binary).
+# failure.
 set -euo pipefail
+source "$(dirname "$0")/concierge_binary.sh"
+concierge_args "$@"; set -- "${ARGS[@]+"${ARGS[@]}"}"
+# CONCIERGE_BIN in the environment, the older spelling, counts as --concierge.
+if [ -z "$CONCIERGE_PATH" ] && [ -n "${CONCIERGE_BIN:-}" ]; then
+  case "$CONCIERGE_BIN" in /*) CONCIERGE_PATH="$CONCIERGE_BIN" ;; *) CONCIERGE_PATH="$PWD/$CONCIERGE_BIN" ;; esac
+fi
 cd "$(dirname "$0")/.."
 rounds=${1:-20}
 writers=${2:-4}
-if [ -z "${CONCIERGE_BIN:-}" ]; then
-  swift build -c release --product concierge >/dev/null
-  CONCIERGE_BIN=.build/release/concierge
-fi
+concierge_binary
+CONCIERGE_BIN="$BIN"
 work=$(mktemp -d /tmp/concierge-crash.XXXXXX)
 trap 'rm -rf "$work"' EXIT
-echo "crash test: $rounds rounds, $writers writer processes, database $work/concierge.sqlite"
+echo "crash test: $rounds rounds, $writers writer processes, database $work/concierge.sqlite, binary $CONCIERGE_BIN"
 printf '%-6s %-9s %-10s %-9s %-9s %-8s\n' round killed_at acked tickets integrity missing
 for round in $(seq 1 "$rounds"); do
   pids=()

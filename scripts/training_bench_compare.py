@@ -16,8 +16,11 @@ wait policy and once with OMP_WAIT_POLICY=PASSIVE, and counts the better of
 the two: when another process holds a core, spinning OpenMP threads make
 PyTorch's 2-thread figure collapse (to ~20-140 seq/s here), which would flatter Swift.
 
-Usage: python scripts/training_bench_compare.py [--rounds 3] [--seconds 3] [--no-build]
+Usage: python scripts/training_bench_compare.py [--rounds 3] [--seconds 3] [--concierge PATH | --no-build]
        [--sparse-buckets 131072] [--hidden 256]
+         (neither)          swift build -c release, then measure .build/release/concierge
+         --no-build         measure the existing .build/release/concierge, no build
+         --concierge PATH   measure the binary at PATH, no build
 Needs: pip install torch numpy (and safetensors for the parity script)
 """
 import argparse
@@ -31,6 +34,7 @@ import time
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import concierge_binary  # noqa: E402
 from classifier_torch import Classifier, adamw_groups, loss_fn  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -111,10 +115,10 @@ def swift_run(binary, threads, seconds, sparse_buckets, hidden):
 
 
 def main():
-    ap = argparse.ArgumentParser()
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--seconds", type=float, default=3)
-    ap.add_argument("--no-build", action="store_true")
+    concierge_binary.add_arguments(ap)
     ap.add_argument("--sparse-buckets", type=int, default=0)
     ap.add_argument("--hidden", type=int, default=0)
     ap.add_argument("--json", help="write the raw figures here")
@@ -123,9 +127,8 @@ def main():
     if args.torch_worker:
         print(json.dumps(list(torch_run(args.torch_worker, args.seconds, config(args.sparse_buckets, args.hidden)))))
         return
-    if not args.no_build:
-        subprocess.run(["swift", "build", "-c", "release", "--product", "concierge"], cwd=ROOT, check=True)
-    binary = os.path.join(ROOT, ".build", "release", "concierge")
+    binary = concierge_binary.resolve(args)
+    print(f"concierge: {binary}")
     cfg = config(args.sparse_buckets, args.hidden)
     print(f"PyTorch {torch.__version__}; small config, batch {BATCH} x length {LENGTH}, forward + backward + AdamW"
           + (f", sparse {args.sparse_buckets} x 64" if args.sparse_buckets else "") + (f", hidden {args.hidden}" if args.hidden else ""))

@@ -9,7 +9,10 @@ batch and Swift's loss and gradients. Loads the checkpoint into the PyTorch
 twin (classifier_torch.py, padded batch with a key-padding mask), computes the
 same loss with autograd, and compares every parameter's gradient.
 
-Usage: python scripts/training_parity.py [--no-build]
+Usage: python scripts/training_parity.py [--concierge PATH | --no-build]
+         (neither)          swift build -c release, then run .build/release/concierge
+         --no-build         run the existing .build/release/concierge, no build
+         --concierge PATH   run the binary at PATH, no build
 Needs: pip install torch safetensors numpy
 """
 import argparse
@@ -23,19 +26,20 @@ import torch
 from safetensors.torch import load_file
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import concierge_binary  # noqa: E402
 from classifier_torch import load_classifier, loss_fn  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--no-build", action="store_true")
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    concierge_binary.add_arguments(ap)
     args = ap.parse_args()
-    if not args.no_build:
-        subprocess.run(["swift", "build", "-c", "release", "--product", "concierge"], cwd=ROOT, check=True)
+    binary = concierge_binary.resolve(args)
+    print(f"concierge: {binary}")
     with tempfile.TemporaryDirectory() as d:
-        subprocess.run([os.path.join(ROOT, ".build", "release", "concierge"), "bench", "training", "--parity-dir", d], check=True)
+        subprocess.run([binary, "bench", "training", "--parity-dir", d], check=True)
         model, _, _ = load_classifier(os.path.join(d, "model.safetensors"))
         model = model.double()
         swift_grads = load_file(os.path.join(d, "gradients.safetensors"))

@@ -1,3 +1,4 @@
+@_exported import Domain
 /// A language residents write in.
 public enum Language: String, CaseIterable, Codable, Sendable, Comparable {
     case en, zh
@@ -16,15 +17,6 @@ public enum Language: String, CaseIterable, Codable, Sendable, Comparable {
         }
         return .en
     }
-}
-
-/// How urgent a service request is. `P1` is the most urgent.
-public enum Priority: String, CaseIterable, Codable, Sendable, Comparable {
-    case p1 = "P1", p2 = "P2", p3 = "P3", p4 = "P4"
-
-    public var level: Int { Priority.allCases.firstIndex(of: self)! + 1 }
-
-    public static func < (lhs: Priority, rhs: Priority) -> Bool { lhs.level < rhs.level }
 }
 
 /// A place in a data-pack file (path relative to the pack, 1-based line and column).

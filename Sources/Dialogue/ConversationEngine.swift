@@ -190,6 +190,24 @@ struct TurnContext {
     var language: Language
     var knownUnit: String?
     var say: Phrases
+    /// What was read from the store for this turn, before deciding.
+    var facts = TurnFacts()
+}
+
+/// What the policy reads from the store, all of it before it decides: the
+/// policy itself reads and writes nothing (``ConversationEngine/decide(_:state:decision:)``).
+struct TurnFacts {
+    /// The time of the turn.
+    var now = Date(timeIntervalSince1970: 0)
+    /// The resident's tickets, newest first (status, cancel, add details, the
+    /// safety question, an emergency's location).
+    var residentTickets: [ResidentTicket] = []
+    /// Open tickets filed within the duplicate window, by category, for the
+    /// categories this turn may file under (a category not read has none).
+    var recentOpenTickets: [String: [Ticket]] = [:]
+
+    /// The resident's tickets that are still open.
+    var ownOpenTickets: [Ticket] { residentTickets.map(\.ticket).filter { $0.status.isOpen } }
 }
 
 extension ConversationEngine {

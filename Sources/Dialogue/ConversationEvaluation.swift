@@ -15,10 +15,10 @@ public struct ScriptedConversation: Sendable, Equatable {
     /// safety question: yes/no).
     public var facts: [String: String]
     public var expectedCategory: String
-    public var expectedPriority: TicketPriority
+    public var expectedPriority: Priority
 
     public init(id: String, language: Language, says: String, facts: [String: String], expectedCategory: String,
-                expectedPriority: TicketPriority) {
+                expectedPriority: Priority) {
         self.id = id
         self.language = language
         self.says = says
@@ -69,7 +69,7 @@ public struct ScriptedConversation: Sendable, Equatable {
             reader.error(fields["language"], "language must be en or zh, not \"\(languageCode)\"")
             return nil
         }
-        guard let priority = TicketPriority(parsing: priorityText) else {
+        guard let priority = Priority(parsing: priorityText) else {
             reader.error(expect["priority"], "expect.priority must be P1, P2, P3 or P4, not \"\(priorityText)\"")
             return nil
         }

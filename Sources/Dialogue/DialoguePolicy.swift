@@ -13,17 +13,51 @@ import Triage
 /// 4. otherwise the triage decides: a request starts an intake, a question
 ///    gets its answer, an unsure decision gets a clarifying question.
 extension ConversationEngine {
-    func respond(to context: TurnContext, state initial: DialogueState) async throws -> Plan {
-        var state = initial
+    /// One turn: triage the message, read what the policy needs from the store
+    /// (``TurnFacts``), then ``decide(_:state:decision:)`` — which reads and
+    /// writes nothing. The engine commits the plan.
+    func respond(to context: TurnContext, state: DialogueState) async throws -> Plan {
         // Staff see why a request was triaged so: its explanation is computed
         // when it becomes a ticket (`draft`), not for every message that might.
         let decision = try triager.triage(context.text, explaining: context.message.explain ? .always : .never)
-        var plan = try await respond(to: context, state: &state, decision: decision)
+        var context = context
+        context.facts = try await facts(for: context, state: state, decision: decision)
+        var plan = try decide(context, state: state, decision: decision)
         plan.decision = decision
         return plan
     }
 
-    private func respond(to context: TurnContext, state: inout DialogueState, decision: TriageDecision) async throws -> Plan {
+    /// What the policy may need this turn: the resident's tickets, and the
+    /// open tickets of the duplicate window in each category the turn may
+    /// file under (the pending request's, the ones the message reads as, the
+    /// options of a pending clarifying question).
+    func facts(for context: TurnContext, state: DialogueState, decision: TriageDecision) async throws -> TurnFacts {
+        let now = now()
+        let tickets = try await store.residentTickets(channel: context.message.channel, externalID: context.message.senderID)
+        var categories = Set<String>()
+        switch state.pending {
+        case .intake(let intake), .duplicate(let intake, _), .safetyCheck(let intake, _): categories.insert(intake.category)
+        case .clarify(let options, _, _): categories.formUnion(options)
+        default: break
+        }
+        if state.pending != nil || decision.kind == .serviceRequest {
+            categories.formUnion([decision.category].compactMap { $0 } + decision.alternatives.map(\.label))
+        }
+        var recent: [String: [Ticket]] = [:]
+        for category in categories.intersection(triager.serviceCategories).sorted() {
+            recent[category] = try await store.openTickets(category: category, since: now.addingTimeInterval(-duplicateWindow))
+        }
+        return TurnFacts(now: now, residentTickets: tickets, recentOpenTickets: recent)
+    }
+
+    /// The policy: the plan for this message, from the state, the triage
+    /// decision and the facts read before (`context.facts`). No I/O.
+    func decide(_ context: TurnContext, state initial: DialogueState, decision: TriageDecision) throws -> Plan {
+        var state = initial
+        return try respond(to: context, state: &state, decision: decision)
+    }
+
+    private func respond(to context: TurnContext, state: inout DialogueState, decision: TriageDecision) throws -> Plan {
         let say = context.say
         // While the assistant waits for an answer, a conversation intent
         // (handoff, cancel, status, a courtesy) interrupts only when clear: a
@@ -59,16 +93,16 @@ extension ConversationEngine {
         switch confidentIntent {
         case "human_handoff":
             state.pending = nil
-            return Plan(state: state, reply: handoffReply(say), handoff: true)
+            return Plan(state: state, reply: handoffReply(say, now: context.facts.now), handoff: true)
         case "cancel_ticket":
             if let pending = state.pending, pending.isIntake {
                 state.pending = nil
                 return Plan(state: state, reply: say.notFiled)
             }
             state.pending = nil
-            return try await cancelFlow(context, state: &state)
+            return try cancelFlow(context, state: &state)
         case "ticket_status":
-            var plan = try await statusReply(context, decision: decision, state: state)
+            var plan = try statusReply(context, decision: decision, state: state)
             if let question = pendingQuestion(state, say: say) { plan.reply! += "\n\n" + question }
             return plan
         case "greet", "thanks", "goodbye":
@@ -106,7 +140,7 @@ extension ConversationEngine {
 
         // 3. A pending question.
         if let pending = state.pending {
-            if let plan = try await answer(pending, context: context, decision: decision, state: &state) { return plan }
+            if let plan = try answer(pending, context: context, decision: decision, state: &state) { return plan }
         }
         state.pending = nil
 
@@ -124,7 +158,7 @@ extension ConversationEngine {
         switch decision.kind {
         case .serviceRequest:
             let intake = try startIntake(decision, category: decision.category ?? "building_maintenance", context: context)
-            return try await beginRequest(intake, decision: decision, context: context, state: &state)
+            return try beginRequest(intake, decision: decision, context: context, state: &state)
         case .faq:
             return Plan(state: state, reply: say.faqAnswer(decision.faq ?? "") ?? say.capabilities)
         case .outOfScope:
@@ -134,10 +168,10 @@ extension ConversationEngine {
             case "greet": return Plan(state: state, reply: say.greeting(name: context.message.displayName))
             case "thanks": return Plan(state: state, reply: say.thanks)
             case "goodbye": return Plan(state: state, reply: say.goodbye)
-            case "ticket_status": return try await statusReply(context, decision: decision, state: state)
-            case "cancel_ticket": return try await cancelFlow(context, state: &state)
-            case "add_details": return try await addDetailsFlow(context, state: &state)
-            case "human_handoff": return Plan(state: state, reply: handoffReply(say), handoff: true)
+            case "ticket_status": return try statusReply(context, decision: decision, state: state)
+            case "cancel_ticket": return try cancelFlow(context, state: &state)
+            case "add_details": return try addDetailsFlow(context, state: &state)
+            case "human_handoff": return Plan(state: state, reply: handoffReply(say, now: context.facts.now), handoff: true)
             default: return Plan(state: state, reply: say.okay)
             }
         }
@@ -148,14 +182,14 @@ extension ConversationEngine {
     /// The answer to what the last reply asked, or nil when the message is
     /// something new (the pending question is then dropped).
     private func answer(_ pending: DialogueState.Pending, context: TurnContext, decision: TriageDecision,
-                        state: inout DialogueState) async throws -> Plan? {
+                        state: inout DialogueState) throws -> Plan? {
         let say = context.say
         let yesNo = TextCues.yesNo(context.text) ?? (decision.intent == "affirm" ? .yes : decision.intent == "deny" ? .no : nil)
         switch pending {
         case .intake(var intake):
             if let corrected = correctedCategory(decision, intake: intake, yesNo: yesNo) {
                 intake = recategorised(intake, to: corrected)
-                return try await continueIntake(intake, lead: say.changedCategory(corrected), context: context, state: &state)
+                return try continueIntake(intake, lead: say.changedCategory(corrected), context: context, state: &state)
             }
             if let detail = intake.asking {
                 if fits(context.text, detail: detail, decision: decision, yesNo: yesNo) {
@@ -168,7 +202,7 @@ extension ConversationEngine {
                 }
                 intake.remaining.removeAll { $0 == detail }
                 intake.asking = nil
-                return try await continueIntake(intake, lead: nil, context: context, state: &state)
+                return try continueIntake(intake, lead: nil, context: context, state: &state)
             }
             switch yesNo {
             case .yes:
@@ -192,7 +226,7 @@ extension ConversationEngine {
                 var intake = intake
                 intake.asking = nil
                 intake.duplicateDeclined = true
-                return try await continueIntake(intake, lead: nil, context: context, state: &state)
+                return try continueIntake(intake, lead: nil, context: context, state: &state)
             case nil:
                 return nil
             }
@@ -200,16 +234,16 @@ extension ConversationEngine {
         case let .clarify(options, message, followUp):
             guard let index = TextCues.choice(context.text, count: options.count + 1)
                     ?? options.firstIndex(where: { context.say.optionTitle($0).lowercased() == context.text.lowercased() }) else {
-                return try await notAChoice(options: options, message: message, followUp: followUp ?? ClarifyFollowUp(),
+                return try notAChoice(options: options, message: message, followUp: followUp ?? ClarifyFollowUp(),
                                             context: context, decision: decision, state: &state)
             }
             state.pending = nil
             guard index < options.count else { return Plan(state: state, reply: say.rephrase) }
-            return try await clarified(options[index], message: message, followUp: followUp, confirmed: true,
+            return try clarified(options[index], message: message, followUp: followUp, confirmed: true,
                                        context: context, state: &state)
 
         case let .safetyCheck(intake, askedAgain):
-            return try await safetyAnswer(intake, askedAgain: askedAgain, yesNo: yesNo, context: context, state: &state)
+            return try safetyAnswer(intake, askedAgain: askedAgain, yesNo: yesNo, context: context, state: &state)
 
         case let .confirmCancel(ticket):
             guard let yesNo else { return nil }
@@ -226,7 +260,7 @@ extension ConversationEngine {
             // a unit or place named now ("it's 4C, right next to me") belongs
             // to that ticket, not to a new request.
             state.pending = nil
-            let tickets = try await store.residentTickets(channel: context.message.channel, externalID: context.message.senderID)
+            let tickets = context.facts.residentTickets
             guard let ticket = tickets.first(where: { $0.ticket.category == category && $0.ticket.status.isOpen })?.ticket else {
                 return nil
             }
@@ -243,7 +277,7 @@ extension ConversationEngine {
     /// The resident's own first message stays the description, with the unit
     /// or place they gave since.
     private func clarified(_ label: String, message: String, followUp: ClarifyFollowUp?, confirmed: Bool,
-                           context: TurnContext, state: inout DialogueState) async throws -> Plan {
+                           context: TurnContext, state: inout DialogueState) throws -> Plan {
         let say = context.say
         if label.hasPrefix("faq.") {
             return Plan(state: state, reply: say.faqAnswer(String(label.dropFirst(4))) ?? say.capabilities)
@@ -259,7 +293,7 @@ extension ConversationEngine {
         if original.emergency == .certain {
             return try fileEmergency(intake, decision: original, state: &state, say: say)
         }
-        return try await beginRequest(intake, decision: original, context: context, state: &state)
+        return try beginRequest(intake, decision: original, context: context, state: &state)
     }
 
     /// An answer to a clarifying question that is not one of its choices.
@@ -269,11 +303,11 @@ extension ConversationEngine {
     /// description, and the choice is asked again, once; after that, the best
     /// option is taken (the summary still asks the resident to confirm).
     private func notAChoice(options: [String], message: String, followUp: ClarifyFollowUp, context: TurnContext,
-                            decision: TriageDecision, state: inout DialogueState) async throws -> Plan? {
+                            decision: TriageDecision, state: inout DialogueState) throws -> Plan? {
         if !decision.needsClarification, decision.kind == .serviceRequest || decision.kind == .faq {
             // Sure of its own reading: one of the options ("it's the plumbing"), or something new.
             if let label = decision.kind == .faq ? decision.faq.map({ "faq." + $0 }) : decision.category, options.contains(label) {
-                return try await clarified(label, message: message, followUp: followUp, confirmed: true, context: context,
+                return try clarified(label, message: message, followUp: followUp, confirmed: true, context: context,
                                            state: &state)
             }
             return nil
@@ -296,7 +330,7 @@ extension ConversationEngine {
         // Asked twice: the best option, with the description as it stands (the summary asks to confirm).
         state.pending = nil
         guard let best = options.first(where: { triager.serviceCategories.contains($0) }) ?? options.first else { return nil }
-        return try await clarified(best, message: message, followUp: followUp, confirmed: false, context: context, state: &state)
+        return try clarified(best, message: message, followUp: followUp, confirmed: false, context: context, state: &state)
     }
 
     // MARK: Possible emergencies
@@ -305,13 +339,13 @@ extension ConversationEngine {
     /// unconfirmed, so nothing is lost if the resident never answers) and the
     /// resident asked the safety question; anything else goes on to its questions.
     private func beginRequest(_ intake: Intake, decision: TriageDecision, context: TurnContext,
-                              state: inout DialogueState) async throws -> Plan {
+                              state: inout DialogueState) throws -> Plan {
         let say = context.say
         guard decision.emergency == .possible else {
-            return try await continueIntake(intake, lead: say.understood(intake), context: context, state: &state)
+            return try continueIntake(intake, lead: say.understood(intake), context: context, state: &state)
         }
         var unconfirmed = intake
-        unconfirmed.priority = TicketDrafting.unconfirmedEmergencyPriority.rawValue
+        unconfirmed.priority = TicketDrafting.unconfirmedEmergencyPriority
         state.pending = .safetyCheck(intake, askedAgain: false)
         return Plan(state: state, reply: say.understood(intake) + " " + say.safetyQuestion(filed: true),
                     tickets: [try draft(unconfirmed, emergency: .unconfirmed)])
@@ -323,12 +357,12 @@ extension ConversationEngine {
     /// follow. Anything else: asked again once; then the message is taken as
     /// something new, and the ticket stays flagged for staff.
     private func safetyAnswer(_ intake: Intake, askedAgain: Bool, yesNo: TextCues.YesNo?, context: TurnContext,
-                              state: inout DialogueState) async throws -> Plan? {
+                              state: inout DialogueState) throws -> Plan? {
         let say = context.say
-        guard let ticket = try await ownOpenTickets(context).first(where: { $0.emergency == .unconfirmed }) else {
+        guard let ticket = context.facts.ownOpenTickets.first(where: { $0.emergency == .unconfirmed }) else {
             // Staff already settled it (or closed it): carry on with the request.
             state.pending = nil
-            return yesNo == nil ? nil : try await continueIntake(intake, lead: nil, context: context, state: &state)
+            return yesNo == nil ? nil : try continueIntake(intake, lead: nil, context: context, state: &state)
         }
         switch yesNo {
         case .yes:
@@ -340,9 +374,9 @@ extension ConversationEngine {
         case .no:
             var intake = intake
             intake.filedTicket = ticket.number
-            var plan = try await continueIntake(intake, lead: say.noDanger(priority: intake.priority), context: context,
+            var plan = try continueIntake(intake, lead: say.noDanger(priority: intake.priority), context: context,
                                                 state: &state)
-            plan.actions.insert(.settleEmergency(ticket: ticket.number, priority: TicketPriority(parsing: intake.priority) ?? .p3),
+            plan.actions.insert(.settleEmergency(ticket: ticket.number, priority: intake.priority),
                                 at: 0)
             return plan
         case nil where !askedAgain:
@@ -412,7 +446,7 @@ extension ConversationEngine {
     private func startIntake(_ decision: TriageDecision, category: String, context: TurnContext, text: String? = nil) throws -> Intake {
         let text = text ?? context.text
         let places = TextCues.places(in: text)
-        var intake = Intake(category: category, priority: decision.priority ?? "P3", safetyRule: decision.safety?.rule,
+        var intake = Intake(category: category, priority: decision.priority ?? .p3, safetyRule: decision.safety?.rule,
                             description: text, confidence: decision.confidence,
                             triage: try decision.jsonLine(), unit: TextCues.unit(in: text),
                             location: places.first?.text, answers: [:], remaining: [], asking: nil)
@@ -476,12 +510,12 @@ extension ConversationEngine {
 
     /// Asks the next missing detail, or offers an open duplicate, or shows the
     /// summary for confirmation.
-    private func continueIntake(_ intake: Intake, lead: String?, context: TurnContext, state: inout DialogueState) async throws -> Plan {
+    private func continueIntake(_ intake: Intake, lead: String?, context: TurnContext, state: inout DialogueState) throws -> Plan {
         var intake = intake
         let say = context.say
         func reply(_ text: String) -> String { [lead, text].compactMap { $0 }.joined(separator: " ") }
         if intake.duplicateDeclined != true, intake.filedTicket == nil, isAnswered("location", intake),
-           let duplicate = try await openDuplicate(of: intake) {
+           let duplicate = openDuplicate(of: intake, facts: context.facts) {
             state.pending = .duplicate(intake, ticket: duplicate.ticket.number)
             return Plan(state: state, reply: reply(say.duplicateOffer(duplicate.ticket, place: duplicate.place)))
         }
@@ -497,8 +531,8 @@ extension ConversationEngine {
 
     /// An open ticket of the same category at the same place, filed within the
     /// duplicate window: the same shared area, or the same unit.
-    private func openDuplicate(of intake: Intake) async throws -> (ticket: Ticket, place: String)? {
-        let candidates = try await store.openTickets(category: intake.category, since: now().addingTimeInterval(-duplicateWindow))
+    private func openDuplicate(of intake: Intake, facts: TurnFacts) -> (ticket: Ticket, place: String)? {
+        let candidates = facts.recentOpenTickets[intake.category] ?? []
         let places = TextCues.places(in: intake.location ?? "").filter(\.isCommonArea)
         let placeIDs = Set(places.map(\.id))
         for ticket in candidates {
@@ -518,9 +552,8 @@ extension ConversationEngine {
     private func draft(_ intake: Intake, emergency: TicketEmergency? = nil) throws -> TicketDraft {
         let stored = intake.triage.flatMap { try? TriageDecision.decode(jsonLine: $0) }
         let decision = try stored.map { try triager.explained($0) }
-        let priority = TicketPriority(parsing: intake.priority) ?? .p3
         return try TicketDrafting.draft(decision, category: intake.category, defaultPriority: triager.defaultPriorities[intake.category],
-                                        settled: (priority, emergency, intake.safetyRule),
+                                        settled: (intake.priority, emergency, intake.safetyRule),
                                         description: intake.description, unit: intake.unit, location: intake.location,
                                         accessNotes: accessNotes(intake), modelVersion: modelVersion)
     }
@@ -556,14 +589,14 @@ extension ConversationEngine {
 
     // MARK: Status, cancel, details, handoff
 
-    private func statusReply(_ context: TurnContext, decision: TriageDecision, state: DialogueState) async throws -> Plan {
+    private func statusReply(_ context: TurnContext, decision: TriageDecision, state: DialogueState) throws -> Plan {
         let say = context.say
-        let tickets = try await store.residentTickets(channel: context.message.channel, externalID: context.message.senderID)
+        let tickets = context.facts.residentTickets
         if let number = TextCues.ticketNumber(in: context.text) {
             guard let match = tickets.first(where: { $0.ticket.number == number }) else {
                 return Plan(state: state, reply: say.ticketNotYours(number))
             }
-            return Plan(state: state, reply: say.statusLines([match], now: now()))
+            return Plan(state: state, reply: say.statusLines([match], now: context.facts.now))
         }
         guard !tickets.isEmpty else { return Plan(state: state, reply: say.noTickets) }
         // "what's happening with my leak?": the tickets of the category the words point to, if any.
@@ -571,17 +604,12 @@ extension ConversationEngine {
             .map(\.label))
         let matching = tickets.filter { mentioned.contains($0.ticket.category) }
         let shown = (matching.isEmpty ? tickets : matching).prefix(5)
-        return Plan(state: state, reply: say.statusLines(Array(shown), now: now()))
+        return Plan(state: state, reply: say.statusLines(Array(shown), now: context.facts.now))
     }
 
-    private func ownOpenTickets(_ context: TurnContext) async throws -> [Ticket] {
-        try await store.residentTickets(channel: context.message.channel, externalID: context.message.senderID)
-            .map(\.ticket).filter { $0.status.isOpen }
-    }
-
-    private func cancelFlow(_ context: TurnContext, state: inout DialogueState) async throws -> Plan {
+    private func cancelFlow(_ context: TurnContext, state: inout DialogueState) throws -> Plan {
         let say = context.say
-        let open = try await ownOpenTickets(context)
+        let open = context.facts.ownOpenTickets
         if let number = TextCues.ticketNumber(in: context.text) {
             guard let ticket = open.first(where: { $0.number == number }) else {
                 return Plan(state: state, reply: say.ticketNotYours(number))
@@ -598,9 +626,9 @@ extension ConversationEngine {
         }
     }
 
-    private func addDetailsFlow(_ context: TurnContext, state: inout DialogueState) async throws -> Plan {
+    private func addDetailsFlow(_ context: TurnContext, state: inout DialogueState) throws -> Plan {
         let say = context.say
-        let open = try await ownOpenTickets(context)
+        let open = context.facts.ownOpenTickets
         let chosen: Ticket?
         if let number = TextCues.ticketNumber(in: context.text) {
             chosen = open.first { $0.number == number }
@@ -615,8 +643,7 @@ extension ConversationEngine {
         return Plan(state: state, reply: say.askDetails(ticket.number))
     }
 
-    private func handoffReply(_ say: Phrases) -> String {
-        let date = now()
+    private func handoffReply(_ say: Phrases, now date: Date) -> String {
         let chinese = say.language == .zh
         return say.handoff(openNow: calendar.isOpen(at: date), hours: calendar.summary(chinese: chinese),
                            nextOpening: calendar.nextOpening(after: date).map { calendar.describe($0, chinese: chinese) })

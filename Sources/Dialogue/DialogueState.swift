@@ -58,8 +58,7 @@ public struct ClarifyFollowUp: Codable, Equatable, Sendable {
 /// A service request being taken down.
 public struct Intake: Codable, Equatable, Sendable {
     public var category: String
-    /// `P1`…`P4`.
-    public var priority: String
+    public var priority: Priority
     /// The safety rule that forced P1, if any.
     public var safetyRule: String?
     /// The resident's description: their first message, plus anything they added.

@@ -59,8 +59,8 @@ struct Phrases {
         }
     }
 
-    func responseTarget(_ priority: String) -> String {
-        let target = Priority(rawValue: priority).flatMap { pack.community.responseTargets[$0] }
+    func responseTarget(_ priority: Priority) -> String {
+        let target = pack.community.responseTargets[priority]
         return target?.text[language] ?? target?.text[.en] ?? ""
     }
 
@@ -129,7 +129,7 @@ struct Phrases {
     }
 
     func summary(_ intake: Intake) -> String {
-        var parts = ["\(categoryName(intake.category)), \(intake.priority)", "\"\(Self.quoted(intake.description))\""]
+        var parts = ["\(categoryName(intake.category)), \(intake.priority.rawValue)", "\"\(Self.quoted(intake.description))\""]
         if zh { parts[1] = "“\(Self.quoted(intake.description))”" }
         let place = [intake.location, intake.unit.map(unitName)].compactMap { $0 }.joined(separator: ", ")
         if !place.isEmpty { parts.append("\(detailName("location")): \(Self.quoted(place))") }
@@ -156,16 +156,16 @@ struct Phrases {
 
     /// "Ticket #12 is filed — P2: someone will respond within 24 hours." The
     /// number is the store's placeholder, filled in when the ticket is filed.
-    func filed(priority: String) -> String {
+    func filed(priority: Priority) -> String {
         let number = "#" + ConversationTurn.ticketNumberPlaceholder
-        return pick("Done — ticket \(number) is filed. \(priority) — \(responseTarget(priority)).",
-                    "已提交，工单号 \(number)。\(priority) —— \(responseTarget(priority))。")
+        return pick("Done — ticket \(number) is filed. \(priority.rawValue) — \(responseTarget(priority)).",
+                    "已提交，工单号 \(number)。\(priority.rawValue) —— \(responseTarget(priority))。")
     }
 
-    func emergencyFiled(priority: String) -> String {
+    func emergencyFiled(priority: Priority) -> String {
         let number = "#" + ConversationTurn.ticketNumberPlaceholder
-        return pick("I've filed this as an emergency: ticket \(number) (\(priority) — \(responseTarget(priority))).",
-                    "我已按紧急情况提交：工单号 \(number)（\(priority) —— \(responseTarget(priority))）。")
+        return pick("I've filed this as an emergency: ticket \(number) (\(priority.rawValue) — \(responseTarget(priority))).",
+                    "我已按紧急情况提交：工单号 \(number)（\(priority.rawValue) —— \(responseTarget(priority))）。")
     }
 
     /// The one safety question of a possible emergency (`filed`: it says the
@@ -186,18 +186,18 @@ struct Phrases {
     }
 
     func emergencyConfirmed(ticket: Int) -> String {
-        pick("Ticket #\(ticket) is now an emergency (P1 — \(responseTarget("P1"))).",
-             "工单 #\(ticket) 已升级为紧急（P1 —— \(responseTarget("P1"))）。")
+        pick("Ticket #\(ticket) is now an emergency (P1 — \(responseTarget(.p1))).",
+             "工单 #\(ticket) 已升级为紧急（P1 —— \(responseTarget(.p1))）。")
     }
 
-    func noDanger(priority: String) -> String {
-        pick("Thanks — no emergency then; it stays on the list as \(priority).", "好的，不是紧急情况，按\(priority)处理。")
+    func noDanger(priority: Priority) -> String {
+        pick("Thanks — no emergency then; it stays on the list as \(priority.rawValue).", "好的，不是紧急情况，按\(priority.rawValue)处理。")
     }
 
     /// A request filed before its questions, now complete.
-    func completed(ticket: Int, priority: String) -> String {
-        pick("Thanks — ticket #\(ticket) has everything now. \(priority) — \(responseTarget(priority)).",
-             "谢谢，工单 #\(ticket) 的信息已补充完整。\(priority) —— \(responseTarget(priority))。")
+    func completed(ticket: Int, priority: Priority) -> String {
+        pick("Thanks — ticket #\(ticket) has everything now. \(priority.rawValue) — \(responseTarget(priority)).",
+             "谢谢，工单 #\(ticket) 的信息已补充完整。\(priority.rawValue) —— \(responseTarget(priority))。")
     }
 
     var emergencyWhere: String {

@@ -9,21 +9,20 @@ public enum TicketDrafting {
     /// staff look within the day (P2's target) instead of being paged within
     /// the hour for what is most often not an emergency, and the ticket's
     /// `unconfirmed` flag tells them to check it.
-    public static let unconfirmedEmergencyPriority = TicketPriority.p2
+    public static let unconfirmedEmergencyPriority = Priority.p2
 
     /// The priority and emergency flag a decision files with when nobody has
     /// been asked anything: a safety rule → P1 (`rule`); the model sure of P1
     /// → P1 (`model`); a possible emergency → ``unconfirmedEmergencyPriority``
     /// flagged `unconfirmed`; otherwise the triage's priority, else the
     /// category's default, else P3.
-    public static func filing(_ decision: TriageDecision, defaultPriority: String?) -> (priority: TicketPriority, emergency: TicketEmergency?) {
+    public static func filing(_ decision: TriageDecision, defaultPriority: Priority?) -> (priority: Priority, emergency: TicketEmergency?) {
         if decision.safety != nil { return (.p1, .rule) }
         switch decision.emergency {
         case .certain: return (.p1, decision.emergencyBasis == .model ? .model : .rule)
         case .possible: return (unconfirmedEmergencyPriority, .unconfirmed)
         case nil:
-            let priority = decision.priority.flatMap(TicketPriority.init(parsing:))
-                ?? defaultPriority.flatMap(TicketPriority.init(parsing:)) ?? .p3
+            let priority = decision.priority ?? defaultPriority ?? .p3
             return (priority, nil)
         }
     }
@@ -37,12 +36,12 @@ public enum TicketDrafting {
     /// service code, a rule).
     /// (A conversation stored by an older version may have no decision: then
     /// only `settled` counts, and the ticket has no confidence or triage.)
-    public static func draft(_ decision: TriageDecision?, category: String, defaultPriority: String?,
-                             settled: (priority: TicketPriority, emergency: TicketEmergency?, safetyRule: String?)? = nil,
+    public static func draft(_ decision: TriageDecision?, category: String, defaultPriority: Priority?,
+                             settled: (priority: Priority, emergency: TicketEmergency?, safetyRule: String?)? = nil,
                              description: String, unit: String?, location: String?, accessNotes: String?,
                              modelVersion: String?, resident: ResidentInfo? = nil) throws -> TicketDraft {
         let filed = decision.map { filing($0, defaultPriority: defaultPriority) }
-            ?? (defaultPriority.flatMap(TicketPriority.init(parsing:)) ?? .p3, nil)
+            ?? (defaultPriority ?? .p3, nil)
         let (priority, emergency) = settled.map { ($0.priority, $0.emergency) } ?? filed
         let confidence = decision?.category == category ? decision?.confidence
             : decision?.alternatives.first { $0.label == category }?.probability

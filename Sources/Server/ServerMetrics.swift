@@ -87,7 +87,7 @@ public final class ServerMetrics: Sendable {
                                                helpText: "Messages triaged, by kind, category (or FAQ) and priority."),
                              labels: [("kind", decision.kind.rawValue),
                                       ("category", decision.category ?? decision.faq.map { "faq.\($0)" } ?? "none"),
-                                      ("priority", decision.priority ?? "none")]).increment()
+                                      ("priority", decision.priority?.rawValue ?? "none")]).increment()
     }
 
     func recordRedelivery(channel: String) {

@@ -10,7 +10,7 @@ public enum CorrectionsExport {
         public var ticketNumber: Int
         public var text: String
         public var intent: String
-        public var priority: TicketPriority
+        public var priority: Priority
         /// What staff changed, for the comment above the example.
         public var changes: [String]
     }

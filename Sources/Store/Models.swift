@@ -1,45 +1,6 @@
+@_exported import Domain
 import Foundation
 import StaffAuth
-
-/// How urgent a ticket is. `P1` is the most urgent. Stored as the integer
-/// level (1…4), so ordering by the column orders by urgency.
-///
-/// The same four levels as the data pack's `Priority`; the store keeps its own
-/// type so it does not depend on the data pack.
-public enum TicketPriority: String, CaseIterable, Codable, Sendable, Comparable {
-    case p1 = "P1", p2 = "P2", p3 = "P3", p4 = "P4"
-
-    /// 1 for `P1` … 4 for `P4`.
-    public var level: Int {
-        switch self {
-        case .p1: 1
-        case .p2: 2
-        case .p3: 3
-        case .p4: 4
-        }
-    }
-
-    /// The priority of a level (1…4), nil outside that range.
-    public init?(level: Int) {
-        switch level {
-        case 1: self = .p1
-        case 2: self = .p2
-        case 3: self = .p3
-        case 4: self = .p4
-        default: return nil
-        }
-    }
-
-    /// Parses `P1`…`P4` (case-insensitive) or `1`…`4`.
-    public init?(parsing text: String) {
-        let trimmed = text.trimmingCharacters(in: .whitespaces).uppercased()
-        if let value = TicketPriority(rawValue: trimmed) { self = value; return }
-        if let level = Int(trimmed), let value = TicketPriority(level: level) { self = value; return }
-        return nil
-    }
-
-    public static func < (lhs: TicketPriority, rhs: TicketPriority) -> Bool { lhs.level < rhs.level }
-}
 
 /// Where a ticket is in its life.
 ///
@@ -110,17 +71,17 @@ public enum TicketStatus: String, CaseIterable, Codable, Sendable {
 /// `response_targets`. A nil target ("scheduled with routine maintenance")
 /// gives the ticket no SLA due time.
 public struct ResponseTargets: Sendable, Equatable {
-    public var hours: [TicketPriority: Double]
+    public var hours: [Priority: Double]
 
     /// Targets from hours per priority; priorities left out have no target.
-    public init(hours: [TicketPriority: Double]) { self.hours = hours }
+    public init(hours: [Priority: Double]) { self.hours = hours }
 
     /// The shipped community's targets: P1 1 h, P2 24 h, P3 120 h, P4 none.
     public static let standard = ResponseTargets(hours: [.p1: 1, .p2: 24, .p3: 120])
 
     /// When a ticket of `priority` created at `created` is due, or nil when the
     /// priority has no target.
-    public func dueDate(for priority: TicketPriority, createdAt created: Date) -> Date? {
+    public func dueDate(for priority: Priority, createdAt created: Date) -> Date? {
         hours[priority].map { created.addingTimeInterval($0 * 3600) }
     }
 }
@@ -165,7 +126,7 @@ public struct ResidentInfo: Sendable, Equatable {
 public struct TicketDraft: Sendable, Equatable {
     /// A category id of the data pack (`plumbing`, `noise`, …).
     public var category: String
-    public var priority: TicketPriority
+    public var priority: Priority
     /// The resident's own words (or a staff summary).
     public var description: String
     public var unit: String?
@@ -186,7 +147,7 @@ public struct TicketDraft: Sendable, Equatable {
     /// How its emergency was reached, or that a possible one is unconfirmed.
     public var emergency: TicketEmergency?
 
-    public init(category: String, priority: TicketPriority, description: String, unit: String? = nil,
+    public init(category: String, priority: Priority, description: String, unit: String? = nil,
                 location: String? = nil, accessNotes: String? = nil, confidence: Double? = nil,
                 modelVersion: String? = nil, safetyRule: String? = nil, resident: ResidentInfo? = nil,
                 triage: String? = nil, emergency: TicketEmergency? = nil) {
@@ -213,7 +174,7 @@ public struct Ticket: Sendable, Equatable, Codable {
     public var residentID: Int64?
     public var conversationID: Int64?
     public var category: String
-    public var priority: TicketPriority
+    public var priority: Priority
     public var status: TicketStatus
     public var unit: String?
     public var location: String?
@@ -354,7 +315,7 @@ public struct QueueFilter: Sendable, Equatable {
     /// Statuses to include; empty means every open status.
     public var statuses: [TicketStatus]
     public var categories: [String]
-    public var priorities: [TicketPriority]
+    public var priorities: [Priority]
     /// Only tickets assigned to this person.
     public var assignee: String?
     /// Only tickets nobody is assigned to.
@@ -362,7 +323,7 @@ public struct QueueFilter: Sendable, Equatable {
     /// At most this many tickets (the most urgent first).
     public var limit: Int
 
-    public init(statuses: [TicketStatus] = [], categories: [String] = [], priorities: [TicketPriority] = [],
+    public init(statuses: [TicketStatus] = [], categories: [String] = [], priorities: [Priority] = [],
                 assignee: String? = nil, unassignedOnly: Bool = false, limit: Int = 50) {
         self.statuses = statuses
         self.categories = categories
@@ -385,7 +346,7 @@ public struct Correction: Sendable, Equatable, Codable {
     /// The ticket's category after the correction.
     public var category: String
     /// The ticket's priority after the correction.
-    public var priority: TicketPriority
+    public var priority: Priority
     /// The resident's original text; nil once erased.
     public var text: String?
     public var actor: String

@@ -16,7 +16,7 @@ public enum TicketAction: Sendable, Equatable {
     case confirmEmergency(ticket: Int)
     /// The resident answers no to the safety question: the ticket takes
     /// `priority` (the best below P1) and loses its unconfirmed flag (event `emergency`).
-    case settleEmergency(ticket: Int, priority: TicketPriority)
+    case settleEmergency(ticket: Int, priority: Priority)
     /// The resident finishes describing a request already filed (a possible
     /// emergency is filed before its questions): where, and how to get in.
     case completeRequest(ticket: Int, unit: String?, location: String?, accessNotes: String?)
@@ -91,7 +91,7 @@ extension StoreEngine {
     /// The resident's answer to the safety question: the priority (with its
     /// response target) and the emergency flag, with an `emergency` event.
     /// Not a staff correction: nothing is recorded for training.
-    private static func setEmergency(_ session: SQLSession, ticket: Ticket, priority: TicketPriority,
+    private static func setEmergency(_ session: SQLSession, ticket: Ticket, priority: Priority,
                                      emergency: TicketEmergency?, now: Date, targets: ResponseTargets) throws {
         let due = targets.dueDate(for: priority, createdAt: ticket.createdAt)
         try session.execute("UPDATE tickets SET priority = ?, sla_due_at = ?, emergency = ?, updated_at = ? WHERE id = ?",

@@ -77,7 +77,7 @@ public struct StoreSeeder: Sendable {
             let category = Self.categories[Int(random.next() % UInt64(Self.categories.count))]
             let text = Self.texts[Int(random.next() % UInt64(Self.texts.count))]
             let priorityRoll = random.next() % 100
-            let priority: TicketPriority = priorityRoll < 3 ? .p1 : priorityRoll < 20 ? .p2 : priorityRoll < 80 ? .p3 : .p4
+            let priority: Priority = priorityRoll < 3 ? .p1 : priorityRoll < 20 ? .p2 : priorityRoll < 80 ? .p3 : .p4
             let unit = "\(1 + residentIndex % 20)\(["A", "B", "C", "D"][residentIndex % 4])"
             let resident = ResidentInfo(channel: "seed", externalID: "resident-\(residentIndex)",
                                         displayName: "Resident \(residentIndex)", language: text.unicodeScalars.contains { $0.value > 0x2E80 } ? "zh" : "en",

@@ -88,7 +88,7 @@ enum StoreEngine {
     static func ticket(from row: SQLRow) throws -> Ticket {
         let priorityLevel = try row.required(row.int("priority"), "priority")
         let statusName = try row.required(row.string("status"), "status")
-        guard let priority = TicketPriority(level: priorityLevel) else {
+        guard let priority = Priority(level: priorityLevel) else {
             throw StoreError.database("ticket has an unknown priority \(priorityLevel)")
         }
         guard let status = TicketStatus(rawValue: statusName) else {
@@ -349,7 +349,7 @@ enum StoreEngine {
 
     /// Re-prioritises a ticket: new SLA due time (from its creation), an audit
     /// event, and a correction for training.
-    static func changePriority(_ session: SQLSession, number: Int, to priority: TicketPriority, actor: String,
+    static func changePriority(_ session: SQLSession, number: Int, to priority: Priority, actor: String,
                                now: Date, targets: ResponseTargets) throws -> Ticket {
         var ticket = try lockTicket(session, number: number)
         if ticket.priority == priority { return ticket }
@@ -695,7 +695,7 @@ enum StoreEngine {
             """, []).map { row in
             Correction(id: try row.required(row.int64("id"), "id"), ticketNumber: row.int("number") ?? 0,
                        field: row.string("field") ?? "", from: row.string("from_value") ?? "", to: row.string("to_value") ?? "",
-                       category: row.string("category") ?? "", priority: TicketPriority(level: row.int("priority") ?? 3) ?? .p3,
+                       category: row.string("category") ?? "", priority: Priority(level: row.int("priority") ?? 3) ?? .p3,
                        text: row.string("text"), actor: row.string("actor") ?? "",
                        createdAt: try row.required(row.date("created_at"), "created_at"), exportedAt: row.date("exported_at"))
         }

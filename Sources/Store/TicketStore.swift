@@ -116,7 +116,7 @@ extension TicketStore {
 
     /// Re-prioritises the ticket (recomputing its SLA) and records a correction.
     @discardableResult
-    public func changePriority(number: Int, to priority: TicketPriority, actor: ActorName) async throws -> Ticket {
+    public func changePriority(number: Int, to priority: Priority, actor: ActorName) async throws -> Ticket {
         try await run(StoreOperation(.write) { session, context in
             try StoreEngine.changePriority(session, number: number, to: priority, actor: actor, now: context.now,
                                            targets: context.targets)

@@ -177,9 +177,9 @@ public enum ClassifierTraining {
         var labels = [TextClassifier.intentHead: intentLabels]
         if !priorityLabels.isEmpty { labels[TextClassifier.priorityHead] = priorityLabels }
         var trainingOptions = recipe.options
-        if let weight = recipe.emergencyClassWeight, priorityLabels.contains(ClassifierSettings.emergencyPriority) {
+        if let weight = recipe.emergencyClassWeight, priorityLabels.contains(ClassifierSettings.emergencyPriority.rawValue) {
             var classWeights = trainingOptions.classWeights ?? [:]
-            classWeights[TextClassifier.priorityHead] = priorityLabels.map { $0 == ClassifierSettings.emergencyPriority ? weight : 1 }
+            classWeights[TextClassifier.priorityHead] = priorityLabels.map { $0 == ClassifierSettings.emergencyPriority.rawValue ? weight : 1 }
             trainingOptions.classWeights = classWeights
         }
         let trainer = try Trainer(config: config, options: trainingOptions, labels: labels, vocabHash: tokenizer.vocabulary.hash)
@@ -227,17 +227,17 @@ public enum ClassifierTraining {
             summary.validationInScopeAccuracy = tuning.inScopeAccuracy
             summary.validationOutOfScopeRecall = tuning.outOfScopeRecall
         }
-        if priorityLabels.contains(ClassifierSettings.emergencyPriority) {
+        if priorityLabels.contains(ClassifierSettings.emergencyPriority.rawValue) {
             let indices = validation.indices.filter { validation[$0].priority != nil }
             // Tuned as if no lexicon entry fired: the messages a safety rule
             // catches are P1 in triage whatever the model says; the threshold
             // is for the ones no rule covers.
             let tuningClassifier = muted.map { TextClassifier(members: members, tokenizer: tokenizer, settings: classifier.settings, lexicon: $0) } ?? classifier
             let rows = try tuningClassifier.probabilities(indices.map { validation[$0].text })[TextClassifier.priorityHead] ?? []
-            let p1 = priorityLabels.firstIndex(of: ClassifierSettings.emergencyPriority)!
+            let p1 = priorityLabels.firstIndex(of: ClassifierSettings.emergencyPriority.rawValue)!
             let threshold = EmergencyThreshold.choose(
                 p1Probabilities: rows.map { Double($0[p1]) },
-                isEmergency: indices.map { validation[$0].priority == ClassifierSettings.emergencyPriority },
+                isEmergency: indices.map { validation[$0].priority == ClassifierSettings.emergencyPriority.rawValue },
                 targetRecall: recipe.emergencyRecallTarget, floor: recipe.emergencyThresholdFloor)
             var tuned = classifier.settings
             tuned.emergencyThreshold = threshold

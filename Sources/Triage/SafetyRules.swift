@@ -181,11 +181,6 @@ public struct SafetyRules: Sendable {
         matches.isEmpty ? priority : .p1
     }
 
-    /// `apply(to:matches:)` for priorities as the classifier's labels ("P1"…"P4").
-    public static func apply(to priority: String?, matches: [SafetyMatch]) -> String? {
-        matches.isEmpty ? priority : Priority.p1.rawValue
-    }
-
     // MARK: - Matching
 
     /// Splits clauses further before the connectives that start a new one.

@@ -1,3 +1,4 @@
+import DataPack
 import Foundation
 import Model
 import Tokenizer
@@ -170,7 +171,7 @@ public final class TextClassifier: @unchecked Sendable {
             // Missing an emergency is the worst error: P1 wins whenever its
             // probability reaches the (recall-tuned) P1 threshold.
             if let threshold = settings.emergencyThreshold,
-               let emergency = priorityProbabilities.first(where: { $0.label == ClassifierSettings.emergencyPriority }),
+               let emergency = priorityProbabilities.first(where: { $0.label == ClassifierSettings.emergencyPriority.rawValue }),
                emergency.probability >= threshold {
                 priority = emergency
             }
@@ -206,7 +207,7 @@ public struct ClassifierSettings: Codable, Equatable, Sendable {
     public var encoderReadsWords: Bool? = nil
 
     /// The priority label an ``emergencyThreshold`` applies to.
-    public static let emergencyPriority = "P1"
+    public static let emergencyPriority = Priority.p1
 
     public init(maxLength: Int = 48, featurizer: NGramFeaturizerConfig? = .standard,
                 outOfScopeLabel: String?, outOfScopeThreshold: Double = 0, emergencyThreshold: Double? = nil) {

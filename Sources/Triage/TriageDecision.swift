@@ -1,3 +1,4 @@
+import DataPack
 import Foundation
 
 /// What one resident message is, as the assistant decides it: the shared
@@ -30,9 +31,9 @@ public struct TriageDecision: Codable, Equatable, Sendable {
     /// `P1`…`P4` for a service request: the model's priority (P1 whenever P1's
     /// probability reaches the recall-tuned threshold), raised to P1 when a
     /// safety rule fired.
-    public var priority: String?
+    public var priority: Priority?
     /// The priority the model alone gave (before the safety rules).
-    public var modelPriority: String?
+    public var modelPriority: Priority?
     /// The probability of the model's priority.
     public var priorityConfidence: Double?
     /// True when judged out of scope (trained class or threshold).

@@ -1,3 +1,4 @@
+import DataPack
 import Foundation
 
 /// How the whole triage decision (model, out-of-scope rule, safety rules,
@@ -53,38 +54,38 @@ public struct TriageMetrics: Codable, Equatable, Sendable {
         }
         let all = Array(examples.indices)
         let service = all.filter { serviceCategories.contains(examples[$0].intent) }
-        let withPriority = service.filter { examples[$0].priority != nil }
-        let p1 = withPriority.filter { examples[$0].priority == "P1" }
+        func gold(_ index: Int) -> Priority? { examples[index].priority.flatMap(Priority.init(rawValue:)) }
+        let withPriority = service.filter { gold($0) != nil }
+        let p1 = withPriority.filter { gold($0) == .p1 }
         // What is filed when each resident answers the safety question truthfully.
-        func filed(_ index: Int) -> String? {
-            decisions[index].emergency == .possible && examples[index].priority == "P1" ? "P1" : decisions[index].priority
+        func filed(_ index: Int) -> Priority? {
+            decisions[index].emergency == .possible && gold(index) == .p1 ? .p1 : decisions[index].priority
         }
-        let decidedP1 = withPriority.filter { filed($0) == "P1" }
-        let p2 = withPriority.filter { examples[$0].priority == "P2" }
-        func level(_ priority: String?) -> Int? { priority.flatMap { Int($0.dropFirst()) } }
+        let decidedP1 = withPriority.filter { filed($0) == .p1 }
+        let p2 = withPriority.filter { gold($0) == .p2 }
         let faqs = all.filter { examples[$0].intent.hasPrefix("faq.") }
         let outOfScope = all.filter { examples[$0].intent == outOfScopeLabel }
         return TriageMetrics(
             messages: examples.count,
             categoryAccuracy: share(service) { decisions[$0].category == examples[$0].intent },
             p1Recall: share(p1) { decisions[$0].emergency != nil },
-            p1Precision: share(decidedP1) { examples[$0].priority == "P1" },
+            p1Precision: share(decidedP1) { gold($0) == .p1 },
             p1CaughtByRules: p1.filter { decisions[$0].safety != nil }.count,
             p1Total: p1.count,
-            rulesFiredOnNonP1: all.filter { decisions[$0].safety != nil && examples[$0].priority != "P1" }.count,
-            priorityAccuracy: share(withPriority) { decisions[$0].priority == examples[$0].priority },
+            rulesFiredOnNonP1: all.filter { decisions[$0].safety != nil && gold($0) != .p1 }.count,
+            priorityAccuracy: share(withPriority) { decisions[$0].priority == gold($0) },
             faqAccuracy: share(faqs) { "faq." + (decisions[$0].faq ?? "") == examples[$0].intent },
             outOfScopeRecall: share(outOfScope) { decisions[$0].outOfScope },
             clarificationRate: share(all) { decisions[$0].needsClarification } ?? 0,
             safetyQuestionRate: share(withPriority) { decisions[$0].emergency == .possible },
-            filedPriorityAccuracy: share(withPriority) { filed($0) == examples[$0].priority },
+            filedPriorityAccuracy: share(withPriority) { filed($0) == gold($0) },
             filedWithinOne: share(withPriority) { index in
-                guard let filed = level(filed(index)), let gold = level(examples[index].priority) else { return false }
-                return abs(filed - gold) <= 1
+                guard let filed = filed(index), let gold = gold(index) else { return false }
+                return abs(filed.level - gold.level) <= 1
             },
-            filedP2Recall: share(p2) { filed($0) == "P2" },
+            filedP2Recall: share(p2) { filed($0) == .p2 },
             filedPriorityConfusion: withPriority.reduce(into: [:]) { table, index in
-                table[examples[index].priority ?? "-", default: [:]][filed(index) ?? "none", default: 0] += 1
+                table[gold(index)?.rawValue ?? "-", default: [:]][filed(index)?.rawValue ?? "none", default: 0] += 1
             })
     }
 }
@@ -135,9 +136,9 @@ extension TriageMetrics {
         thresholds.map { threshold in
             let adjusted = zip(decisions, priorityRows).map { decision, row -> TriageDecision in
                 guard decision.priority != nil, decision.emergency != .certain, decision.urgentCue == nil else { return decision }
-                let p2 = row["P2"] ?? 0, p3 = row["P3"] ?? 0, p4 = row["P4"] ?? 0
+                let p2 = row[Priority.p2.rawValue] ?? 0, p3 = row[Priority.p3.rawValue] ?? 0, p4 = row[Priority.p4.rawValue] ?? 0
                 var changed = decision
-                changed.priority = p2 >= max(p3, p4) && p2 >= threshold ? "P2" : (p3 >= p4 ? "P3" : "P4")
+                changed.priority = p2 >= max(p3, p4) && p2 >= threshold ? .p2 : (p3 >= p4 ? .p3 : .p4)
                 return changed
             }
             return ThresholdSweepPoint(threshold: threshold, metrics: evaluate(decisions: adjusted, on: examples,

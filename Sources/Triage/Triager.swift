@@ -76,7 +76,7 @@ public final class Triager: @unchecked Sendable {
     /// one of these is a service request).
     public let serviceCategories: Set<String>
     /// The default priority of each category (used when the model has no priority head).
-    public let defaultPriorities: [String: String]
+    public let defaultPriorities: [String: Priority]
     /// The pack's urgent rules (`urgent.yaml`): a request one fires on is at least P2.
     public let urgent: SafetyRules?
     /// The pack's `can_wait.yaml` rules: an ordinary request one fires on is P4.
@@ -101,7 +101,7 @@ public final class Triager: @unchecked Sendable {
         urgentCategories = Dictionary(pack.urgentRules.compactMap { rule in rule.category.map { (rule.id, $0) } },
                                       uniquingKeysWith: { first, _ in first })
         serviceCategories = Set(pack.categories.map(\.id))
-        defaultPriorities = Dictionary(uniqueKeysWithValues: pack.categories.map { ($0.id, $0.defaultPriority.rawValue) })
+        defaultPriorities = Dictionary(uniqueKeysWithValues: pack.categories.map { ($0.id, $0.defaultPriority) })
     }
 
     /// Which decisions get the occlusion explanation (one extra batched
@@ -260,20 +260,21 @@ public final class Triager: @unchecked Sendable {
     /// other priorities, with `possible` when P1's probability reaches the
     /// recall-tuned threshold.
     private func decide(emergencyOf decision: inout TriageDecision, probabilities: [ScoredLabel], category: String) {
-        let p1Label = ClassifierSettings.emergencyPriority
+        let p1Label = ClassifierSettings.emergencyPriority.rawValue
         let p1 = probabilities.first { $0.label == p1Label }?.probability
         let best = probabilities.max { $0.probability < $1.probability }
         var ordinary = probabilities.filter { $0.label != p1Label }.max { $0.probability < $1.probability }
-        if ordinary?.label == "P2", (ordinary?.probability ?? 0) < Self.modelUrgent {
+        if ordinary?.label == Priority.p2.rawValue, (ordinary?.probability ?? 0) < Self.modelUrgent {
             // Not sure enough of P2 on its own: the better of P3 and P4 (the urgent rules still raise it).
-            ordinary = probabilities.filter { $0.label == "P3" || $0.label == "P4" }.max { $0.probability < $1.probability }
+            ordinary = probabilities.filter { [Priority.p3.rawValue, Priority.p4.rawValue].contains($0.label) }
+                .max { $0.probability < $1.probability }
         }
-        decision.modelPriority = best?.label
+        decision.modelPriority = best.flatMap { Priority(rawValue: $0.label) }
         decision.priorityConfidence = best?.probability
         decision.p1Probability = p1
-        decision.priority = ordinary?.label ?? defaultPriorities[category] ?? "P3"
+        decision.priority = ordinary.flatMap { Priority(rawValue: $0.label) } ?? defaultPriorities[category] ?? .p3
         if decision.safety != nil {
-            decision.priority = p1Label
+            decision.priority = .p1
             decision.emergency = .certain
             decision.emergencyBasis = .rule
         } else if let p1, p1 >= min(possibleEmergencyThreshold, Self.certainEmergency),
@@ -281,7 +282,7 @@ public final class Triager: @unchecked Sendable {
             // A message that names a hazard only to deny it ("没有着火，就是烟雾报警器坏了")
             // is no emergency: it has answered the safety question already.
             if p1 >= Self.certainEmergency {
-                decision.priority = p1Label
+                decision.priority = .p1
                 decision.emergency = .certain
                 decision.emergencyBasis = .model
             } else {
@@ -291,14 +292,14 @@ public final class Triager: @unchecked Sendable {
         // An essential service lost or security compromised, in reviewed words: at least P2.
         if decision.emergency != .certain, let cue = urgent?.matches(decision.text).first {
             decision.urgentCue = cue.ruleID
-            if let level = Int(decision.priority?.dropFirst() ?? ""), level > 2 { decision.priority = "P2" }
+            if let priority = decision.priority, priority > .p2 { decision.priority = .p2 }
         }
         // "No rush", "不着急": an ordinary repair the resident says can wait is P4
         // (never a request that named a hazard, a lost service, or the model's emergency).
-        if decision.priority == "P3", decision.emergency == nil, decision.urgentCue == nil,
+        if decision.priority == .p3, decision.emergency == nil, decision.urgentCue == nil,
            let cue = canWait?.matches(decision.text).first {
             decision.canWaitCue = cue.ruleID
-            decision.priority = "P4"
+            decision.priority = .p4
         }
     }
 
@@ -367,7 +368,7 @@ public final class Triager: @unchecked Sendable {
         let intentWords = influences(head: TextClassifier.intentHead, labelIndex: modelIntent, full: intentRow)
         var priorityWords: [WordInfluence] = []
         if decision.kind == .serviceRequest, let label = decision.modelPriority ?? decision.priority {
-            priorityWords = influences(head: TextClassifier.priorityHead, labelIndex: priorityLabels.firstIndex(of: label),
+            priorityWords = influences(head: TextClassifier.priorityHead, labelIndex: priorityLabels.firstIndex(of: label.rawValue),
                                        full: priorityRow)
         }
         return Explanation(intentWords: intentWords, priorityWords: priorityWords)

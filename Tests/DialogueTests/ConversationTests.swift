@@ -139,7 +139,7 @@ import Triage
         let resident = Resident("dee", engine: makeEngine(test.store))
         let reply = try await resident.say(message)
         #expect(reply.decision?.safety != nil)
-        #expect(reply.decision?.priority == "P1")
+        #expect(reply.decision?.priority == .p1)
         #expect(reply.text?.contains(guidance) == true)
         let number = try #require(reply.ticketNumbers.first)
         let ticket = try await test.store.ticket(number: number)

@@ -21,11 +21,11 @@ import Triage
 
     @Test func emergencyLevelsAndTheUrgentFloor() throws {
         let gas = try triager.triage("I smell gas in the hallway of building 2")
-        #expect(gas.emergency == .certain && gas.emergencyBasis == .rule && gas.priority == "P1")
+        #expect(gas.emergency == .certain && gas.emergencyBasis == .rule && gas.priority == .p1)
         let hotWater = try triager.triage("there's no hot water in my apartment since this morning")
-        #expect(hotWater.urgentCue == "no_hot_water" && hotWater.priority == "P2" && hotWater.emergency != .certain)
+        #expect(hotWater.urgentCue == "no_hot_water" && hotWater.priority == .p2 && hotWater.emergency != .certain)
         let drip = try triager.triage("the bathroom faucet keeps dripping")
-        #expect(drip.emergency == nil && drip.urgentCue == nil && drip.priority != "P1", "\(drip)")
+        #expect(drip.emergency == nil && drip.urgentCue == nil && drip.priority != .p1, "\(drip)")
         // The new fields print in snake_case.
         let json = try hotWater.jsonLine()
         #expect(json.contains("\"urgent_cue\":\"no_hot_water\"") && json.contains("\"p1_probability\""))
@@ -36,7 +36,7 @@ import Triage
     @Test func anUrgentRuleMakesARequestOfItsCategory() throws {
         let power = try triager.triage("power keeps cutting out in my whole unit, everything shuts off every 10 min or so")
         #expect(power.kind == .serviceRequest && power.category == "electrical" && power.urgentCue == "no_power", "\(power)")
-        #expect(power.priority == "P2" && !power.needsClarification)
+        #expect(power.priority == .p2 && !power.needsClarification)
         // A question the model is sure is an FAQ stays one.
         let faq = try triager.triage("游泳池几点开放")
         #expect(faq.kind == .faq && faq.urgentCue == nil)
@@ -45,9 +45,9 @@ import Triage
     /// "No rush" makes an ordinary repair P4, never a lost service or a hazard.
     @Test func canWaitLowersOnlyOrdinaryRepairs() throws {
         let hinge = try triager.triage("the kitchen cabinet door is loose, no rush")
-        #expect(hinge.priority == "P4", "\(hinge)")
+        #expect(hinge.priority == .p4, "\(hinge)")
         let fridge = try triager.triage("no rush I guess but the fridge died last night and everything is warm")
-        #expect(fridge.priority == "P2" && fridge.urgentCue == "fridge_dead" && fridge.canWaitCue == nil, "\(fridge)")
+        #expect(fridge.priority == .p2 && fridge.urgentCue == "fridge_dead" && fridge.canWaitCue == nil, "\(fridge)")
         let json = try hinge.jsonLine()
         #expect(hinge.canWaitCue == nil || json.contains("\"can_wait_cue\":\"no_rush\""))
     }
@@ -89,7 +89,7 @@ import Triage
     @Test func priorityExplanationFindsTheUrgentWords() throws {
         let decision = try triager.triage("water is pouring through my ceiling", explain: true)
         #expect(decision.kind == .serviceRequest)
-        #expect(decision.priority == "P1")
+        #expect(decision.priority == .p1)
         let words = try #require(decision.explanation?.priorityWords).map { $0.word.lowercased() }
         #expect(words.contains("pouring") || words.contains("ceiling"), "got \(words)")
     }
@@ -97,11 +97,11 @@ import Triage
     @Test func safetyRuleRaisesToP1AndNeverLowers() throws {
         let gas = try triager.triage("I can smell gas in the laundry room")
         #expect(gas.safety != nil)
-        #expect(gas.priority == "P1")
+        #expect(gas.priority == .p1)
         #expect(gas.kind == .serviceRequest)
         let routine = try triager.triage("can someone replace the bulb in my closet sometime, no rush")
         #expect(routine.safety == nil)
-        #expect(routine.priority != "P1")
+        #expect(routine.priority != .p1)
     }
 
     @Test func decisionsCarryKindLanguageAndAlternatives() throws {

@@ -63,8 +63,8 @@ import Triage
             let detail = try await server.store.ticketDetail(number: id)
             let decision = try CommunityFixture.triager.triage("the kitchen tap drips a little, no rush")
             #expect(decision.safety == nil)
-            let plumbingDefault = CommunityFixture.pack.categories.first { $0.id == "plumbing" }?.defaultPriority.rawValue
-            #expect(detail.ticket.priority.rawValue == (decision.priority ?? plumbingDefault), "the same triage as residents' messages")
+            let plumbingDefault = CommunityFixture.pack.categories.first { $0.id == "plumbing" }?.defaultPriority
+            #expect(detail.ticket.priority == (decision.priority ?? plumbingDefault), "the same triage as residents' messages")
             #expect(detail.ticket.safetyRule == nil && detail.ticket.location == "lat 49.2606, long -123.0701")
             #expect(detail.resident?.externalID.hasPrefix("public-") == true, "without an email the key's name is the resident")
             #expect(detail.transcript.first?.text == "the kitchen tap drips a little, no rush")

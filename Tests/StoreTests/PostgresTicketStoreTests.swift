@@ -142,7 +142,7 @@ struct StorePieceTests {
             }
         }
         #expect(TicketStatus(parsing: "In-Progress") == .inProgress)
-        #expect(TicketPriority(parsing: "p2") == .p2 && TicketPriority(parsing: "4") == .p4 && TicketPriority(parsing: "P5") == nil)
+        #expect(Priority(parsing: "p2") == .p2 && Priority(parsing: "4") == .p4 && Priority(parsing: "P5") == nil)
     }
 
     @Test(arguments: [

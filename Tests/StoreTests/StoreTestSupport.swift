@@ -137,7 +137,7 @@ func rawInt(_ store: any TicketStore, _ sql: String) async throws -> Int {
 }
 
 /// A ticket draft with sensible defaults.
-func draft(_ category: String = "plumbing", _ priority: TicketPriority = .p3, _ text: String = "the kitchen tap drips",
+func draft(_ category: String = "plumbing", _ priority: Priority = .p3, _ text: String = "the kitchen tap drips",
            unit: String? = "4B", resident: ResidentInfo? = nil) -> TicketDraft {
     TicketDraft(category: category, priority: priority, description: text, unit: unit, resident: resident)
 }

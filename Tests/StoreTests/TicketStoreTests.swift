@@ -52,7 +52,7 @@ struct TicketStoreTests {
     func queueSortsByPriorityThenAgeAndFilters(_ backend: Backend) async throws {
         try await withTestStore(backend) { store, db in
             // number: priority, category
-            let specs: [(TicketPriority, String)] = [(.p3, "plumbing"), (.p1, "elevator"), (.p3, "noise"), (.p2, "plumbing"),
+            let specs: [(Priority, String)] = [(.p3, "plumbing"), (.p1, "elevator"), (.p3, "noise"), (.p2, "plumbing"),
                                                      (.p1, "safety_hazard"), (.p4, "parking"), (.p2, "heating_cooling")]
             for (priority, category) in specs {
                 try await store.createTicket(draft(category, priority), actor: "t")

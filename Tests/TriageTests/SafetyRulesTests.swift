@@ -182,9 +182,8 @@ struct SafetyRulesTests {
             #expect(SafetyRules.apply(to: priority, matches: fired) == .p1)
             #expect(SafetyRules.apply(to: priority, matches: none) == priority, "never changed without a match")
         }
-        #expect(SafetyRules.apply(to: "P3", matches: fired) == "P1")
-        #expect(SafetyRules.apply(to: "P2", matches: none) == "P2")
-        #expect(SafetyRules.apply(to: String?.none, matches: none) == nil)
+        #expect(SafetyRules.apply(to: Priority?.none, matches: fired) == .p1)
+        #expect(SafetyRules.apply(to: Priority?.none, matches: none) == nil)
     }
 
     @Test func everyRuleHasGuidanceInEveryLanguageAndEveryHazardHasARule() {

@@ -99,7 +99,7 @@ struct Open311RequestView {
     }
 
     /// The community's response target for a priority, in English.
-    func responseTarget(_ priority: TicketPriority) -> String? {
+    func responseTarget(_ priority: Priority) -> String? {
         Priority(rawValue: priority.rawValue).flatMap { pack.community.responseTargets[$0]?.text[.en] }
     }
 

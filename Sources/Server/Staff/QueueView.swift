@@ -8,7 +8,7 @@ import Triage
 struct QueueFilters: Sendable {
     var status: TicketStatus?
     var category: String?
-    var priority: TicketPriority?
+    var priority: Priority?
     var assignee: String?
     var unassigned: Bool
     var mine: Bool
@@ -23,7 +23,7 @@ struct QueueFilters: Sendable {
         }
         status = value("status").flatMap(TicketStatus.init(parsing:))
         category = value("category")
-        priority = value("priority").flatMap(TicketPriority.init(parsing:))
+        priority = value("priority").flatMap(Priority.init(parsing:))
         let who = value("assignee")
         unassigned = who == "-"
         assignee = unassigned ? nil : who
@@ -113,7 +113,7 @@ struct QueuePage: Sendable {
         categoryOptions = [StaffOption(value: "", label: "any", selected: filters.category == nil)]
             + catalog.options(selected: filters.category)
         priorityOptions = [StaffOption(value: "", label: "any", selected: filters.priority == nil)]
-            + TicketPriority.allCases.map { StaffOption(value: $0.rawValue, label: $0.rawValue, selected: $0 == filters.priority) }
+            + Priority.allCases.map { StaffOption(value: $0.rawValue, label: $0.rawValue, selected: $0 == filters.priority) }
         assignee = filters.assignee
         unassigned = filters.unassigned
         mine = filters.mine

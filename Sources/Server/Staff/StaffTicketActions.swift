@@ -159,7 +159,7 @@ struct StaffTicketDesk: Sendable {
 
     func priority(_ request: Request, context: some RequestContext) async throws -> Response {
         try await change(request, context: context) { number, staff, form in
-            guard let priority = form.trimmed("priority").flatMap(TicketPriority.init(parsing:)) else {
+            guard let priority = form.trimmed("priority").flatMap(Priority.init(parsing:)) else {
                 throw StaffFormProblem("Choose P1, P2, P3 or P4.")
             }
             try await gate.store.changePriority(number: number, to: priority, actor: staff.account.name)

@@ -162,7 +162,7 @@ struct TicketPage: Sendable {
         }
         statusOptions = ticket.status.allowedNext.map { StaffOption(value: $0.rawValue, label: StaffFormatting.label($0), selected: false) }
         categoryOptions = catalog.options(selected: ticket.category)
-        priorityOptions = TicketPriority.allCases.map {
+        priorityOptions = Priority.allCases.map {
             StaffOption(value: $0.rawValue, label: $0.rawValue, selected: $0 == ticket.priority)
         }
         self.staffNames = staffNames
@@ -179,7 +179,7 @@ struct TicketPage: Sendable {
         }
         return TriageView(
             kind: decision.kind.rawValue.replacingOccurrences(of: "_", with: " "), intent: decision.intent,
-            category: decision.category, priority: decision.priority, modelPriority: decision.modelPriority,
+            category: decision.category, priority: decision.priority?.rawValue, modelPriority: decision.modelPriority?.rawValue,
             confidence: StaffFormatting.percent(decision.confidence), priorityConfidence: StaffFormatting.percent(decision.priorityConfidence),
             language: decision.language,
             segments: ExplanationHighlight.segments(text: decision.text, explanation: decision.explanation, safety: decision.safety)

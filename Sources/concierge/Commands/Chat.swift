@@ -212,7 +212,7 @@ struct ChatSession {
                     .joined(separator: ", "))
             }
             if !explanation.priorityWords.isEmpty {
-                lines.append("  why \(decision.modelPriority ?? decision.priority ?? ""): "
+                lines.append("  why \((decision.modelPriority ?? decision.priority)?.rawValue ?? ""): "
                              + explanation.priorityWords.map { "\($0.word) (\(String(format: "%.2f", $0.influence)))" }.joined(separator: ", "))
             }
         }

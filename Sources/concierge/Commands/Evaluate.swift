@@ -190,11 +190,11 @@ struct Evaluate: AsyncParsableCommand {
             print(table.render())
         }
         if p1Misses {
-            let emergencies = examples.filter { $0.priority == ClassifierSettings.emergencyPriority }
+            let emergencies = examples.filter { $0.priority == ClassifierSettings.emergencyPriority.rawValue }
             let predictions = try model.classifier.classify(emergencies.map(\.text))
             print("\nP1 messages not given P1 (P1 threshold \(model.classifier.settings.emergencyThreshold.map { String(format: "%.3f", $0) } ?? "none"))")
-            for (example, prediction) in zip(emergencies, predictions) where prediction.priority?.label != ClassifierSettings.emergencyPriority {
-                let p1 = prediction.priorityProbabilities.first { $0.label == ClassifierSettings.emergencyPriority }?.probability ?? 0
+            for (example, prediction) in zip(emergencies, predictions) where prediction.priority?.label != ClassifierSettings.emergencyPriority.rawValue {
+                let p1 = prediction.priorityProbabilities.first { $0.label == ClassifierSettings.emergencyPriority.rawValue }?.probability ?? 0
                 print("  p(P1) \(String(format: "%.3f", p1))  \(example.intent) → \(prediction.intent) "
                     + "\(prediction.priority?.label ?? "-")  \(example.text)")
             }
@@ -274,14 +274,14 @@ struct Evaluate: AsyncParsableCommand {
     /// The P1 messages no safety rule fires on, grouped by category, and the
     /// messages below P1 that a rule fires on, with the rule.
     static func ruleCoverageReport(_ rules: SafetyRules, on examples: [TextExample]) -> String {
-        let emergencies = examples.filter { $0.priority == ClassifierSettings.emergencyPriority }
+        let emergencies = examples.filter { $0.priority == ClassifierSettings.emergencyPriority.rawValue }
         let uncovered = emergencies.filter { rules.matches($0.text).isEmpty }
         var lines = ["\nsafety rules: fire on \(emergencies.count - uncovered.count) of \(emergencies.count) P1 messages; not on these:"]
         for example in uncovered.sorted(by: { ($0.intent, $0.text) < ($1.intent, $1.text) }) {
             lines.append("  \(example.intent)  \(example.text)")
         }
         let falseAlarms = examples.compactMap { example -> (TextExample, SafetyMatch)? in
-            guard example.priority != ClassifierSettings.emergencyPriority, let match = rules.matches(example.text).first else { return nil }
+            guard example.priority != ClassifierSettings.emergencyPriority.rawValue, let match = rules.matches(example.text).first else { return nil }
             return (example, match)
         }
         lines.append("\nsafety rules fire on \(falseAlarms.count) of \(examples.count - emergencies.count) other messages:")

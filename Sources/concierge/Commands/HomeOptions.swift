@@ -91,7 +91,7 @@ enum StoreLogging {
 struct PackFacts {
     var targets: ResponseTargets
     /// Category id → default priority; empty when the pack was not found.
-    var categories: [String: TicketPriority]
+    var categories: [String: Priority]
 
     /// Reads `intents/` (or `--intents`); when it cannot be found, standard
     /// targets and no category check, with a note on stderr.
@@ -106,18 +106,18 @@ struct PackFacts {
 
     /// The facts of a loaded pack.
     init(pack: DataPack) {
-        var hours: [TicketPriority: Double] = [:]
+        var hours: [Priority: Double] = [:]
         for (priority, target) in pack.community.responseTargets {
-            if let value = target.hours, let key = TicketPriority(rawValue: priority.rawValue) { hours[key] = value }
+            if let value = target.hours, let key = Priority(rawValue: priority.rawValue) { hours[key] = value }
         }
-        var categories: [String: TicketPriority] = [:]
+        var categories: [String: Priority] = [:]
         for category in pack.categories {
-            categories[category.id] = TicketPriority(rawValue: category.defaultPriority.rawValue) ?? .p3
+            categories[category.id] = Priority(rawValue: category.defaultPriority.rawValue) ?? .p3
         }
         self.init(targets: ResponseTargets(hours: hours), categories: categories)
     }
 
-    init(targets: ResponseTargets, categories: [String: TicketPriority]) {
+    init(targets: ResponseTargets, categories: [String: Priority]) {
         self.targets = targets
         self.categories = categories
     }

@@ -52,7 +52,7 @@ struct Queue: AsyncParsableCommand {
             return status
         }
         let priorityValues = try priorities.map { text in
-            guard let priority = TicketPriority(parsing: text) else { throw ValidationError("unknown priority \"\(text)\" (P1, P2, P3 or P4)") }
+            guard let priority = Priority(parsing: text) else { throw ValidationError("unknown priority \"\(text)\" (P1, P2, P3 or P4)") }
             return priority
         }
         return QueueFilter(statuses: statusValues, categories: categories, priorities: priorityValues,

@@ -189,7 +189,7 @@ struct StoreCommand: AsyncParsableCommand {
                 var written = 0
                 while count == 0 || written < count {
                     let draft = TicketDraft(category: StoreSeeder.categories[written % StoreSeeder.categories.count],
-                                            priority: TicketPriority(level: 1 + written % 4) ?? .p3,
+                                            priority: Priority(level: 1 + written % 4) ?? .p3,
                                             description: "stress ticket \(written) from \(writer)", unit: "\(1 + written % 30)A",
                                             resident: written % 3 == 0 ? ResidentInfo(channel: "stress", externalID: "\(writer)-\(written % 10)") : nil)
                     let ticket = try await store.createTicket(draft, actor: writer)

@@ -69,9 +69,9 @@ struct TicketCommand: AsyncParsableCommand {
         func run() async throws {
             let facts = PackFacts.load(intents: intents)
             try facts.check(category: category)
-            let chosen: TicketPriority
+            let chosen: Priority
             if let priority {
-                guard let parsed = TicketPriority(parsing: priority) else { throw ValidationError("unknown priority \"\(priority)\" (P1, P2, P3 or P4)") }
+                guard let parsed = Priority(parsing: priority) else { throw ValidationError("unknown priority \"\(priority)\" (P1, P2, P3 or P4)") }
                 chosen = parsed
             } else {
                 chosen = facts.categories[category] ?? .p3
@@ -147,7 +147,7 @@ struct TicketCommand: AsyncParsableCommand {
         @Argument(help: "P1, P2, P3 or P4.") var priority: String
 
         func run() async throws {
-            guard let value = TicketPriority(parsing: priority) else { throw ValidationError("unknown priority \"\(priority)\" (P1, P2, P3 or P4)") }
+            guard let value = Priority(parsing: priority) else { throw ValidationError("unknown priority \"\(priority)\" (P1, P2, P3 or P4)") }
             let facts = PackFacts.load(intents: intents)
             let ticket = try await withStore(storeOptions, targets: facts.targets) { store in
                 try await store.changePriority(number: number, to: value, actor: actorOptions.actor)
