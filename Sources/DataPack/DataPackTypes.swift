@@ -60,10 +60,24 @@ public struct Category: Sendable {
     public var location: SourceLocation
 }
 
+/// What a resident may say around a request that the assistant understands:
+/// each is a file `conversation/<id>.yaml` every pack must have, and the
+/// conversation policy answers each one (no other ids are accepted).
+public enum ConversationIntentID: String, CaseIterable, Sendable {
+    case greet, thanks, goodbye, affirm, deny
+    case ticketStatus = "ticket_status"
+    case cancelTicket = "cancel_ticket"
+    case addDetails = "add_details"
+    case humanHandoff = "human_handoff"
+
+    /// A courtesy: answered, and a pending question asked again.
+    public var isCourtesy: Bool { [.greet, .thanks, .goodbye].contains(self) }
+}
+
 /// A conversational intent, e.g. greet or ticket_status.
 public struct ConversationIntent: Sendable {
-    public static let requiredIDs = ["greet", "thanks", "goodbye", "affirm", "deny", "ticket_status",
-                                     "cancel_ticket", "add_details", "human_handoff"]
+    /// Every id a pack must define (``ConversationIntentID``), in order.
+    public static let requiredIDs = ConversationIntentID.allCases.map(\.rawValue)
     public var id: String
     public var examples: [Example]
     public var location: SourceLocation

@@ -77,7 +77,7 @@ public struct SuggestedReply: Sendable, Equatable, Codable {
 /// conversation in memory, so any number of engines may share one store.
 public final class ConversationEngine: Sendable {
     public let store: any TicketStore
-    public let triager: Triager
+    public let triager: any Triaging
     public let pack: DataPack
     /// Recorded on tickets the assistant files.
     public let modelVersion: String?
@@ -86,7 +86,7 @@ public final class ConversationEngine: Sendable {
     /// How far back an open ticket counts as covering the same problem.
     public let duplicateWindow: TimeInterval
 
-    public init(store: any TicketStore, triager: Triager, pack: DataPack, modelVersion: String? = nil,
+    public init(store: any TicketStore, triager: any Triaging, pack: DataPack, modelVersion: String? = nil,
                 duplicateWindow: TimeInterval = 3 * 86_400, now: @escaping @Sendable () -> Date = { Date() }) {
         self.store = store
         self.triager = triager

@@ -84,6 +84,21 @@ public struct TriageDecision: Codable, Equatable, Sendable {
     }
 }
 
+extension TriageDecision {
+    /// A decision written out by hand (a scripted ``Triaging`` in tests, a
+    /// replay): the language from the text's script, `outOfScope` from the
+    /// kind, everything not given empty.
+    public init(text: String, kind: Kind, intent: String, category: String? = nil, faq: String? = nil,
+                priority: Priority? = nil, confidence: Double = 1, needsClarification: Bool = false,
+                alternatives: [ScoredLabel] = [], emergency: EmergencyLevel? = nil) {
+        self.init(text: text, language: Language.detect(text).rawValue, kind: kind, intent: intent, category: category,
+                  faq: faq, priority: priority, modelPriority: priority, priorityConfidence: nil,
+                  outOfScope: kind == .outOfScope, confidence: confidence, needsClarification: needsClarification,
+                  alternatives: alternatives, safety: nil, explanation: nil)
+        self.emergency = emergency
+    }
+}
+
 /// How sure the triage is that a request is an emergency.
 public enum EmergencyLevel: String, Codable, Sendable {
     /// Filed at once as P1, with guidance.

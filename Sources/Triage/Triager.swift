@@ -65,10 +65,27 @@ public struct DecisionThresholds: Codable, Equatable, Sendable {
     }
 }
 
+/// What the conversation and the other entry points need from the triage:
+/// a decision for each message, its explanation for staff, and the pack facts
+/// decisions are made against. ``Triager`` is the real one (a trained model,
+/// the rules); dialogue tests script decisions with their own, no model needed.
+public protocol Triaging: Sendable {
+    /// The decision for one message, explained according to `policy`.
+    func triage(_ text: String, explaining policy: Triager.ExplanationPolicy) throws -> TriageDecision
+    /// `decision` with its explanation (computed now if it has none).
+    func explained(_ decision: TriageDecision) throws -> TriageDecision
+    /// The pack's service categories (a decision whose label is one is a request).
+    var serviceCategories: Set<String> { get }
+    /// Each category's default priority.
+    var defaultPriorities: [String: Priority] { get }
+    /// The intent confidence below which the assistant asks rather than guesses.
+    var clarifyThreshold: Double { get }
+}
+
 /// Turns a resident's message into a ``TriageDecision``: the model's heads,
 /// the out-of-scope rule, the clarification threshold, the safety rules and,
 /// on request, an explanation.
-public final class Triager: @unchecked Sendable {
+public final class Triager: Triaging, @unchecked Sendable {
     public let classifier: TextClassifier
     public let thresholds: DecisionThresholds
     public let safety: (any SafetyScreen)?
@@ -77,6 +94,9 @@ public final class Triager: @unchecked Sendable {
     public let serviceCategories: Set<String>
     /// The default priority of each category (used when the model has no priority head).
     public let defaultPriorities: [String: Priority]
+    /// The clarification threshold (``DecisionThresholds/clarify``).
+    public var clarifyThreshold: Double { thresholds.clarify }
+
     /// The pack's urgent rules (`urgent.yaml`): a request one fires on is at least P2.
     public let urgent: SafetyRules?
     /// The pack's `can_wait.yaml` rules: an ordinary request one fires on is P4.

@@ -146,6 +146,30 @@ public final class Resident {
     }
 }
 
-public func makeEngine(_ store: any TicketStore, triager: Triager = CommunityFixture.triager) -> ConversationEngine {
+public func makeEngine(_ store: any TicketStore, triager: any Triaging = CommunityFixture.triager) -> ConversationEngine {
     ConversationEngine(store: store, triager: triager, pack: CommunityFixture.pack, modelVersion: "test")
+}
+
+/// A triage that answers from a script: each message's decision is given
+/// by the test, so the conversation policy is tested without a trained model.
+/// A message not in the script is out of scope.
+public struct ScriptedTriager: Triaging {
+    public var decisions: [String: TriageDecision]
+    public var serviceCategories: Set<String>
+    public var defaultPriorities: [String: Priority]
+    public var clarifyThreshold: Double
+
+    /// The pack's categories and defaults (no model), and the decisions by message.
+    public init(_ decisions: [TriageDecision], pack: DataPack = CommunityFixture.pack, clarifyThreshold: Double = 0.6) {
+        self.decisions = Dictionary(decisions.map { ($0.text, $0) }, uniquingKeysWith: { first, _ in first })
+        serviceCategories = Set(pack.categories.map(\.id))
+        defaultPriorities = Dictionary(uniqueKeysWithValues: pack.categories.map { ($0.id, $0.defaultPriority) })
+        self.clarifyThreshold = clarifyThreshold
+    }
+
+    public func triage(_ text: String, explaining policy: Triager.ExplanationPolicy) throws -> TriageDecision {
+        decisions[text] ?? TriageDecision(text: text, kind: .outOfScope, intent: "out_of_scope", confidence: 0.9)
+    }
+
+    public func explained(_ decision: TriageDecision) throws -> TriageDecision { decision }
 }

@@ -123,7 +123,7 @@ struct Open311Endpoints: Sendable {
         let submission = try Open311Submission(parameters, services: services, format: format)
         let triager = engine.triager
         let ticket = try await gate.run {
-            let decision = try triager.triage(submission.description)
+            let decision = try triager.triage(submission.description, explaining: .never)
             metrics.recordDecision(decision)
             let draft = try submission.draft(explained: try triager.explained(decision), triager: triager, key: key,
                                              modelVersion: engine.modelVersion)

@@ -113,7 +113,7 @@ struct Open311Submission: Equatable {
     /// the triage's priority and emergency flag (the category's default when
     /// the words are not read as a request); the category is the caller's
     /// `service_code`. `explained` is the decision with its explanation.
-    func draft(explained decision: TriageDecision, triager: Triager, key: APIKey, modelVersion: String?) throws -> TicketDraft {
+    func draft(explained decision: TriageDecision, triager: any Triaging, key: APIKey, modelVersion: String?) throws -> TicketDraft {
         let resident = ResidentInfo(channel: "open311", externalID: email ?? key.name, displayName: displayName,
                                     language: decision.language, unit: unit)
         return try TicketDrafting.draft(decision, category: serviceCode, defaultPriority: triager.defaultPriorities[serviceCode],
