@@ -130,7 +130,10 @@ let package = Package(
         .testTarget(name: "DataPackTests", dependencies: ["DataPack", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "LineEditorTests", dependencies: ["LineEditor", "TestSupport"]),
         .testTarget(name: "DialogueTests", dependencies: ["Dialogue", "Triage", "Tokenizer", "Store", "DataPack", "TestSupport", "AssistantTestSupport"]),
-        .testTarget(name: "ServerTests", dependencies: ["Server", "Outbox", "Dialogue", "Triage", "Store", "DataPack", "TestSupport", "AssistantTestSupport"]),
+        .testTarget(name: "ServerTests", dependencies: [
+            "Server", "Outbox", "Dialogue", "Triage", "Store", "DataPack", "TestSupport", "AssistantTestSupport",
+            .product(name: "HummingbirdTesting", package: "hummingbird"),
+        ]),
         .testTarget(name: "StaffAuthTests", dependencies: ["StaffAuth"]),
         // The command-line parser, against every command line the documentation shows.
         .testTarget(name: "CLITests", dependencies: ["concierge", .product(name: "ArgumentParser", package: "swift-argument-parser")]),

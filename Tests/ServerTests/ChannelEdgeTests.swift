@@ -9,7 +9,7 @@ import TestSupport
 /// names, and ids that are no ids.
 @Suite(.serialized) struct ChannelEdgeTests {
     @Test func anotherSendersMessageIDIsAnotherMessage() async throws {
-        try await RunningServer.with { server in
+        try await RunningServer.with(transport: .inProcess) { server in
             let alice = try await server.rest("I smell gas in unit 1234", sender: "alice", messageID: "coll-1")
             let aliceReply = try #require((alice.json as? [[String: Any]])?.first)
             let aliceTickets = (aliceReply["custom"] as? [String: Any])?["tickets"] as? [Int] ?? []
@@ -32,11 +32,11 @@ import TestSupport
     }
 
     @Test func emptyIDsAreRefusedAtTheEdgeNotByTheStore() async throws {
-        try await RunningServer.with { server in
+        try await RunningServer.with(transport: .inProcess) { server in
             let emptyMessageID = try await server.rest("my sink leaks", sender: "ana", messageID: "")
             #expect(emptyMessageID.status == 400 && emptyMessageID.errorCode == "malformed_request", "\(emptyMessageID.text)")
-            let emptyHeader = try await HTTPTestClient.postJSON(
-                port: server.port, path: "/webhooks/rest/webhook", json: ["sender": "ana", "message": "my sink leaks"],
+            let emptyHeader = try await server.postJSON(
+                path: "/webhooks/rest/webhook", json: ["sender": "ana", "message": "my sink leaks"],
                 headers: [("Authorization", "Bearer \(TestSecrets.restToken)"), ("Idempotency-Key", "")])
             #expect(emptyHeader.status == 400, "\(emptyHeader.text)")
 

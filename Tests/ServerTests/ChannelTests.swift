@@ -5,13 +5,14 @@ import Store
 import Testing
 import TestSupport
 
-/// Each channel end to end: the platform's request over a real socket to a
-/// server on loopback, the real engine and model, a real SQLite file.
+/// Each channel end to end: the platform's request through the real routes in
+/// process (Hummingbird's router test framework), the real engine and model
+/// (scripted decisions where nothing reaches the triage), a real SQLite file.
 @Suite(.serialized) struct ChannelTests {
     // MARK: REST
 
     @Test func restAnswersAndARepeatedMessageIdChangesNothing() async throws {
-        try await RunningServer.with { server in
+        try await RunningServer.with(transport: .inProcess) { server in
             let first = try await server.rest("my kitchen sink is leaking", sender: "ana", messageID: "m-1")
             #expect(first.status == 200)
             let messages = try #require(first.json as? [[String: Any]])
@@ -29,13 +30,13 @@ import TestSupport
             let after = try await server.store.statistics()
             #expect(after.messages == before.messages, "nothing new was stored")
 
-            let health = try await HTTPTestClient.get(port: server.port, path: "/webhooks/rest/")
+            let health = try await server.get(path: "/webhooks/rest/")
             #expect(health.status == 200 && (health.json as? [String: String])?["status"] == "ok")
         }
     }
 
     @Test func restTakesARequestToATicketWithButtonsForTheConfirmation() async throws {
-        try await RunningServer.with { server in
+        try await RunningServer.with(transport: .inProcess) { server in
             var response = try await server.rest("the hallway light outside 3C is broken", sender: "bo")
             var sawYesNoButtons = false
             var tickets: [Int] = []
@@ -66,8 +67,9 @@ import TestSupport
     }
 
     @Test func restRefusesMissingAndWrongTokens() async throws {
-        try await RunningServer.with { server in
-            let missing = try await HTTPTestClient.postJSON(port: server.port, path: "/webhooks/rest/webhook",
+        // Nothing here reaches the triage: scripted decisions, no model.
+        try await RunningServer.with(transport: .inProcess, triager: ScriptedTriager([])) { server in
+            let missing = try await server.postJSON(path: "/webhooks/rest/webhook",
                                                       json: ["sender": "x", "message": "hi"])
             #expect(missing.status == 401)
             #expect(missing.headers["www-authenticate"]?.hasPrefix("Bearer") == true)
@@ -81,7 +83,7 @@ import TestSupport
     // MARK: Telegram
 
     @Test func telegramRepliesInlineAndDeduplicatesUpdates() async throws {
-        try await RunningServer.with { server in
+        try await RunningServer.with(transport: .inProcess) { server in
             let first = try await server.telegram(updateID: 500, text: "when is the pool open?")
             #expect(first.status == 200)
             let body = try #require(first.json as? [String: Any])
@@ -103,10 +105,11 @@ import TestSupport
     }
 
     @Test func telegramChecksTheSecretAndIgnoresGroupsAndNonText() async throws {
-        try await RunningServer.with { server in
+        // Nothing here reaches the triage: scripted decisions, no model.
+        try await RunningServer.with(transport: .inProcess, triager: ScriptedTriager([])) { server in
             let forged = try await server.telegram(updateID: 1, text: "hello", secret: "telegram-secret-abd")
             #expect(forged.status == 403 && forged.errorCode == "forbidden")
-            let missing = try await HTTPTestClient.postJSON(port: server.port, path: "/webhooks/telegram",
+            let missing = try await server.postJSON(path: "/webhooks/telegram",
                                                       json: ["update_id": 2, "message": ["message_id": 1, "chat": ["id": 1, "type": "private"], "text": "hi"]])
             #expect(missing.status == 403)
 
@@ -122,7 +125,7 @@ import TestSupport
     // MARK: Twilio
 
     @Test func twilioAnswersWithTwiMLSignedOverThePublicURL() async throws {
-        try await RunningServer.with { server in
+        try await RunningServer.with(transport: .inProcess) { server in
             let reply = try await server.sms("厨房水龙头漏水了", sid: "SM0001")
             #expect(reply.status == 200)
             #expect(reply.headers["content-type"]?.hasPrefix("text/xml") == true)
@@ -150,7 +153,7 @@ import TestSupport
     // MARK: Slack
 
     @Test func slackVerifiesAcknowledgesQueuesAndDeduplicatesRetries() async throws {
-        try await RunningServer.with { server in
+        try await RunningServer.with(transport: .inProcess) { server in
             let challenge = try await server.slack(["type": "url_verification", "token": "legacy", "challenge": "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P"])
             #expect(challenge.status == 200)
             #expect((challenge.json as? [String: String])?["challenge"] == "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P")
@@ -172,7 +175,8 @@ import TestSupport
     }
 
     @Test func slackIgnoresBotsAndRefusesBadSignatures() async throws {
-        try await RunningServer.with { server in
+        // Nothing here reaches the triage: scripted decisions, no model.
+        try await RunningServer.with(transport: .inProcess, triager: ScriptedTriager([])) { server in
             for event in [RunningServer.slackMessage(eventID: "Ev1", text: "I am a bot", botID: "B1"),
                           RunningServer.slackMessage(eventID: "Ev2", user: "UBOT", text: "our own echo"),
                           RunningServer.slackMessage(eventID: "Ev3", text: "edited", subtype: "message_changed")] {
@@ -185,7 +189,7 @@ import TestSupport
             #expect(stale.status == 401 && stale.errorCode == "unauthorized")
             let forged = try await server.slack(RunningServer.slackMessage(eventID: "Ev5", text: "forged"), secret: "wrong")
             #expect(forged.status == 401)
-            let unsigned = try await HTTPTestClient.postJSON(port: server.port, path: "/webhooks/slack/events",
+            let unsigned = try await server.postJSON(path: "/webhooks/slack/events",
                                                        json: RunningServer.slackMessage(eventID: "Ev6", text: "unsigned"))
             #expect(unsigned.status == 401)
             #expect(try await server.store.statistics().messages == 0)
@@ -202,7 +206,7 @@ import TestSupport
     /// A ticket filed by one resident is never shown to another, whatever
     /// channel either of them uses (and the owner sees it from their own).
     @Test func noResidentReadsAnothersTicketThroughAnyChannel() async throws {
-        try await RunningServer.with { server in
+        try await RunningServer.with(transport: .inProcess) { server in
             let filed = try await server.sms("I smell gas in the kitchen of unit 7C", sid: "SMgas1")
             #expect(filed.status == 200)
             let ticket = try #require(try await server.store.queue().first)
@@ -226,26 +230,26 @@ import TestSupport
     // MARK: Operations
 
     @Test func readinessWaitsForTheModel() async throws {
-        try await RunningServer.with(loaded: false) { server in
-            #expect(try await HTTPTestClient.get(port: server.port, path: "/healthz").status == 200)
-            let ready = try await HTTPTestClient.get(port: server.port, path: "/readyz")
+        try await RunningServer.with(loaded: false, transport: .inProcess) { server in
+            #expect(try await server.get(path: "/healthz").status == 200)
+            let ready = try await server.get(path: "/readyz")
             #expect(ready.status == 503)
             #expect(((ready.json as? [String: Any])?["checks"] as? [String: String])?["model"] == "loading")
             let early = try await server.rest("hello")
             #expect(early.status == 503 && early.headers["retry-after"] != nil && early.errorCode == "starting")
 
             server.server.assistant.load(makeEngine(server.store))
-            #expect(try await HTTPTestClient.get(port: server.port, path: "/readyz").status == 200)
+            #expect(try await server.get(path: "/readyz").status == 200)
             #expect(try await server.rest("hello").status == 200)
         }
     }
 
     @Test func metricsCountRequestsDecisionsAndTheQueue() async throws {
-        try await RunningServer.with { server in
+        try await RunningServer.with(transport: .inProcess) { server in
             _ = try await server.rest("water is pouring through my ceiling, unit 1203", sender: "cy")
             _ = try await server.rest("hi", token: "wrong")
             _ = try await server.slack(RunningServer.slackMessage(eventID: "EvM", text: "the gym treadmill makes a weird noise"))
-            let metrics = try await HTTPTestClient.get(port: server.port, path: "/metrics")
+            let metrics = try await server.get(path: "/metrics")
             #expect(metrics.status == 200)
             #expect(metrics.headers["content-type"]?.hasPrefix("text/plain") == true)
             let text = metrics.text

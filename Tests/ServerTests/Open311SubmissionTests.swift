@@ -10,7 +10,7 @@ import Triage
 /// same triage as residents' messages.
 @Suite(.serialized) struct Open311SubmissionTests {
     @Test func aGasSmellIsFiledAsP1WithTheGasRuleAndItsGuidance() async throws {
-        try await RunningServer.with { server in
+        try await RunningServer.with(transport: .inProcess) { server in
             let key = try await server.store.addAPIKey(name: "city-311", scope: .public)
             let response = try await server.open311Post([
                 "api_key": key.secret, "jurisdiction_id": "maplecourt.example", "service_code": "building_maintenance",
@@ -53,7 +53,7 @@ import Triage
     }
 
     @Test func anOrdinaryRequestKeepsTheTriagesPriorityAndTheKeysName() async throws {
-        try await RunningServer.with { server in
+        try await RunningServer.with(transport: .inProcess) { server in
             let key = try await server.key(.public)
             let response = try await server.open311Post(["api_key": key, "service_code": "plumbing", "lat": "49.2606", "long": "-123.0701",
                                                          "description": "the kitchen tap drips a little, no rush"])
@@ -69,8 +69,8 @@ import Triage
             #expect(detail.resident?.externalID.hasPrefix("public-") == true, "without an email the key's name is the resident")
             #expect(detail.transcript.first?.text == "the kitchen tap drips a little, no rush")
             // The API key may also come in the query string, as some clients send it.
-            let viaQuery = try await HTTPTestClient.send(
-                port: server.port, path: "/open311/v2/requests.json?api_key=\(key)", headers: [("Content-Type", "application/x-www-form-urlencoded")],
+            let viaQuery = try await server.send(
+                path: "/open311/v2/requests.json?api_key=\(key)", headers: [("Content-Type", "application/x-www-form-urlencoded")],
                 body: Array("service_code=noise&address_id=17&description=dog+barking+all+night".utf8))
             #expect(viaQuery.status == 200, "\(viaQuery.text)")
             #expect(try await server.store.ticket(number: id + 1).description == "dog barking all night")
@@ -78,7 +78,7 @@ import Triage
     }
 
     @Test func refusalsNameTheArgumentAndStoreNothing() async throws {
-        try await RunningServer.with { server in
+        try await RunningServer.with(transport: .inProcess) { server in
             let key = try await server.key(.public)
             let valid = ["api_key": key, "service_code": "plumbing", "description": "sink leaks", "address_string": "unit 4B"]
             func refused(_ fields: [String: String], status: Int, naming: String,

@@ -11,7 +11,7 @@ import TestSupport
     // MARK: Services
 
     @Test func servicesAreThePacksCategoriesWithTheSpecFields() async throws {
-        try await RunningServer.with { server in
+        try await RunningServer.with(transport: .inProcess) { server in
             let response = try await server.open311("services.json")
             #expect(response.status == 200 && response.headers["content-type"]?.hasPrefix("application/json") == true)
             let services = try #require(response.json as? [[String: Any]], "\(response.text)")
@@ -36,7 +36,7 @@ import TestSupport
     }
 
     @Test func xmlIsServedToo() async throws {
-        try await RunningServer.with { server in
+        try await RunningServer.with(transport: .inProcess) { server in
             let services = try await server.open311("services.xml")
             #expect(services.status == 200 && services.headers["content-type"]?.hasPrefix("text/xml") == true)
             #expect(services.text.hasPrefix("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<services><service><service_code>"))
@@ -59,7 +59,7 @@ import TestSupport
     // MARK: Requests: views
 
     @Test func everyoneSeesThePublicViewAndAFullKeyAlsoSeesPrioritiesUnitsAndContacts() async throws {
-        try await RunningServer.with { server in
+        try await RunningServer.with(transport: .inProcess) { server in
             let ana = ResidentInfo(channel: "sms", externalID: "+16045550100", displayName: "Ana Lima", unit: "4B")
             try await server.store.createTicket(TicketDraft(category: "plumbing", priority: .p2, description: "kitchen sink leaks",
                                                             unit: "4B", location: "kitchen", resident: ana), actor: "concierge")
@@ -120,7 +120,7 @@ import TestSupport
     }
 
     @Test func aRevokedOrUnknownKeyIsRefused() async throws {
-        try await RunningServer.with { server in
+        try await RunningServer.with(transport: .inProcess) { server in
             let issued = try await server.store.addAPIKey(name: "old-dashboard", scope: .full)
             #expect(try await server.open311("requests.json?api_key=\(issued.secret)").status == 200)
             try await server.store.revokeAPIKey(name: "old-dashboard")
@@ -136,7 +136,7 @@ import TestSupport
     // MARK: Requests: filters
 
     @Test func requestsAreFilteredByIdCodeStatusAndDates() async throws {
-        try await RunningServer.with { server in
+        try await RunningServer.with(transport: .inProcess) { server in
             for (category, text) in [("plumbing", "sink leaks"), ("noise", "loud music"), ("plumbing", "toilet runs")] {
                 try await server.store.createTicket(TicketDraft(category: category, priority: .p3, description: text), actor: "gina")
             }
@@ -182,24 +182,24 @@ import TestSupport
     // MARK: Errors
 
     @Test func everyRefusalIsAGeoReportErrorList() async throws {
-        try await RunningServer.with { server in
+        try await RunningServer.with(transport: .inProcess) { server in
             #expect(GeoReportSpec.expectError(try await server.open311("tokens/abc.json"), status: 404).contains("/open311/v2/tokens/abc.json"))
             GeoReportSpec.expectError(try await server.open311("discovery.json"), status: 404)
-            GeoReportSpec.expectError(try await HTTPTestClient.get(port: server.port, path: "/open311/v1/services.json"), status: 404)
+            GeoReportSpec.expectError(try await server.get(path: "/open311/v1/services.json"), status: 404)
             #expect(GeoReportSpec.expectError(try await server.open311("services.csv"), status: 400).contains("services.json"))
             GeoReportSpec.expectError(try await server.open311("services"), status: 404)
             GeoReportSpec.expectError(try await server.open311("requests"), status: 404)
-            GeoReportSpec.expectError(try await HTTPTestClient.get(port: server.port, path: "/open311/v2"), status: 404)
-            GeoReportSpec.expectError(try await HTTPTestClient.get(port: server.port, path: "/open311"), status: 404)
+            GeoReportSpec.expectError(try await server.get(path: "/open311/v2"), status: 404)
+            GeoReportSpec.expectError(try await server.get(path: "/open311"), status: 404)
             GeoReportSpec.expectError(try await server.open311Post([:], path: "requests"), status: 404)
-            let delete = try await HTTPTestClient.send(port: server.port, method: "DELETE", path: "/open311/v2/requests/1.json")
+            let delete = try await server.send(method: "DELETE", path: "/open311/v2/requests/1.json")
             #expect(GeoReportSpec.expectError(delete, status: 405).contains("GET"))
             GeoReportSpec.expectError(try await server.open311("requests.json?status=%ZZ"), status: 400)
         }
     }
 
     @Test func everyEndpointAnswers503WhileTheModelLoads() async throws {
-        try await RunningServer.with(loaded: false) { server in
+        try await RunningServer.with(loaded: false, transport: .inProcess) { server in
             for path in ["services.json", "services/plumbing.json", "requests.json", "requests/1.json"] {
                 let response = try await server.open311(path)
                 GeoReportSpec.expectError(response, status: 503)
@@ -215,14 +215,14 @@ import TestSupport
 extension RunningServer {
     /// A GET of `/open311/v2/` + `path`.
     func open311(_ path: String) async throws -> HTTPTestResponse {
-        try await HTTPTestClient.get(port: port, path: "/open311/v2/" + path)
+        try await get(path: "/open311/v2/" + path)
     }
 
     /// A form-encoded POST to `/open311/v2/requests.json` (or `path`).
     func open311Post(_ fields: [String: String], path: String = "requests.json",
                      contentType: String = "application/x-www-form-urlencoded") async throws -> HTTPTestResponse {
         let form = fields.sorted { $0.key < $1.key }.map { "\(Self.formEncode($0.key))=\(Self.formEncode($0.value))" }.joined(separator: "&")
-        return try await HTTPTestClient.send(port: port, path: "/open311/v2/" + path, headers: [("Content-Type", contentType)],
+        return try await send(path: "/open311/v2/" + path, headers: [("Content-Type", contentType)],
                                              body: Array(form.utf8))
     }
 

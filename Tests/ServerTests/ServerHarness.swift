@@ -1,11 +1,14 @@
 import AssistantTestSupport
 import Dialogue
 import Foundation
+import HTTPTypes
 import Hummingbird
+import HummingbirdTesting
 import Logging
 import Outbox
 import Server
 import Store
+import Triage
 import Synchronization
 import TestSupport
 
@@ -24,13 +27,28 @@ enum TestSecrets {
     }
 }
 
-/// A real `ConciergeServer` listening on a free loopback port, with the real
-/// engine (the trained community model) on a fresh SQLite file.
+/// How a test reaches the server.
+enum Transport {
+    /// In process, through Hummingbird's router test framework: the real
+    /// routes, middleware and handlers, no socket (the peer address is unknown).
+    case inProcess
+    /// A real socket on loopback: for what needs one (connection limits,
+    /// timeouts, raw bytes, client addresses, the outbox service, a browser).
+    case socket
+}
+
+/// A real `ConciergeServer` with the real engine on a fresh SQLite file,
+/// reached in process (the default) or over a free loopback port. The engine
+/// triages with the trained community model unless the test scripts the
+/// decisions (`triager:`, no model needed).
 final class RunningServer: @unchecked Sendable {
+    /// The loopback port (0 in process).
     let port: Int
     let testStore: TestStore
     let server: ConciergeServer
-    private let task: Task<Void, any Error>
+    private let task: Task<Void, any Error>?
+    /// The in-process client, while a test runs (`with`).
+    fileprivate(set) var client: (any TestClientProtocol)?
     /// How many times the server rang the outbox bell.
     let bell = Counter()
 
@@ -55,9 +73,10 @@ final class RunningServer: @unchecked Sendable {
 
     /// Starts a server; `loaded: false` leaves the model unloaded (readiness tests).
     init(configuration: ServerConfiguration = RunningServer.configuration(), loaded: Bool = true,
-         secrets: ChannelSecrets = TestSecrets.all, outbox: Bool = false,
-         now: @escaping @Sendable () -> Date = { Date() }) async throws {
-        let triager = await CommunityFixture.preparedTriager()
+         secrets: ChannelSecrets = TestSecrets.all, outbox: Bool = false, transport: Transport = .socket,
+         triager scripted: (any Triaging)? = nil, now: @escaping @Sendable () -> Date = { Date() }) async throws {
+        let triager: any Triaging
+        if let scripted { triager = scripted } else { triager = await CommunityFixture.preparedTriager() }
         testStore = try await TestStore()
         let engine = makeEngine(testStore.store, triager: triager)
         let bell = self.bell
@@ -70,6 +89,11 @@ final class RunningServer: @unchecked Sendable {
         let worker = outbox ? try server.outboxWorker(retry: RetryPolicy(initialDelay: 0.02, maximumDelay: 0.1)) : nil
         if let worker { server.replyQueued = { bell.increment(); worker.wake() } }
         self.server = server
+        guard transport == .socket else {
+            port = 0
+            task = nil
+            return
+        }
         let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
         let application = server.application(services: worker.map { [$0] } ?? []) { port in continuation.yield(port) }
         task = Task { try await application.run() }
@@ -79,9 +103,41 @@ final class RunningServer: @unchecked Sendable {
     }
 
     func stop() async {
-        task.cancel()
-        _ = try? await task.value
+        task?.cancel()
+        _ = try? await task?.value
         await testStore.close()
+    }
+
+    /// One request, over the socket or in process, as `HTTPTestClient` sends it.
+    func send(method: String = "POST", path: String, headers: [(String, String)] = [],
+              body: [UInt8] = []) async throws -> HTTPTestResponse {
+        guard let client else { return try await HTTPTestClient.send(port: port, method: method, path: path, headers: headers, body: body) }
+        var fields = HTTPFields()
+        for (name, value) in headers {
+            guard let field = HTTPField.Name(name) else { throw HTTPTestClient.Failure(description: "bad header name \(name)") }
+            fields.append(HTTPField(name: field, value: value))
+        }
+        let response = try await client.executeRequest(uri: path, method: HTTPRequest.Method(rawValue: method) ?? .post,
+                                                       headers: fields, body: body.isEmpty ? nil : ByteBuffer(bytes: body))
+        var flat: [String: String] = [:]
+        var cookies: [String] = []
+        for field in response.headers {
+            flat[field.name.canonicalName] = field.value
+            if field.name == .setCookie { cookies.append(field.value) }
+        }
+        return HTTPTestResponse(status: Int(response.status.code), headers: flat, body: Array(response.body.readableBytesView),
+                                setCookies: cookies)
+    }
+
+    /// A GET.
+    func get(path: String, headers: [(String, String)] = []) async throws -> HTTPTestResponse {
+        try await send(method: "GET", path: path, headers: headers)
+    }
+
+    /// `json` as the body (`Content-Type: application/json`).
+    func postJSON(path: String, json: Any, headers: [(String, String)] = []) async throws -> HTTPTestResponse {
+        try await send(path: path, headers: [("Content-Type", "application/json")] + headers,
+                       body: Array(try JSONSerialization.data(withJSONObject: json)))
     }
 
     // MARK: Requests as each platform sends them
@@ -90,7 +146,7 @@ final class RunningServer: @unchecked Sendable {
               token: String = TestSecrets.restToken) async throws -> HTTPTestResponse {
         var metadata: [String: Any] = [:]
         if let messageID { metadata["message_id"] = messageID }
-        return try await HTTPTestClient.postJSON(port: port, path: "/webhooks/rest/webhook",
+        return try await postJSON(path: "/webhooks/rest/webhook",
                                            json: ["sender": sender, "message": message, "metadata": metadata],
                                            headers: [("Authorization", "Bearer \(token)")])
     }
@@ -103,7 +159,7 @@ final class RunningServer: @unchecked Sendable {
             "chat": ["id": chatID, "type": chatType],
         ]
         if let text { message["text"] = text }
-        return try await HTTPTestClient.postJSON(port: port, path: "/webhooks/telegram",
+        return try await postJSON(path: "/webhooks/telegram",
                                            json: ["update_id": updateID, "message": message],
                                            headers: [("X-Telegram-Bot-Api-Secret-Token", secret)])
     }
@@ -118,7 +174,7 @@ final class RunningServer: @unchecked Sendable {
         let form = parameters.map { "\(Self.formEncode($0.name))=\(Self.formEncode($0.value))" }.joined(separator: "&")
         let signature = TwilioSignature(authToken: authToken)
             .signature(url: signedURL ?? TestSecrets.publicURL + "/webhooks/twilio", parameters: parameters)
-        return try await HTTPTestClient.send(port: port, path: "/webhooks/twilio",
+        return try await send(path: "/webhooks/twilio",
                                        headers: [("Content-Type", "application/x-www-form-urlencoded"),
                                                  ("X-Twilio-Signature", signature)],
                                        body: Array(form.utf8))
@@ -135,7 +191,7 @@ final class RunningServer: @unchecked Sendable {
                   secret: String = TestSecrets.slackSecret, extraHeaders: [(String, String)] = []) async throws -> HTTPTestResponse {
         let stamp = String(Int(timestamp.timeIntervalSince1970))
         let signature = SlackSignature(signingSecret: secret).signature(timestamp: stamp, body: body)
-        return try await HTTPTestClient.send(port: port, path: "/webhooks/slack/events",
+        return try await send(path: "/webhooks/slack/events",
                                        headers: [("Content-Type", contentType), ("X-Slack-Request-Timestamp", stamp),
                                                  ("X-Slack-Signature", signature)] + extraHeaders,
                                        body: body)
@@ -160,13 +216,25 @@ final class RunningServer: @unchecked Sendable {
 
 extension RunningServer {
     /// Runs `body` against a fresh server and always stops it.
-    static func with<T>(configuration: ServerConfiguration = RunningServer.configuration(), loaded: Bool = true,
-                        secrets: ChannelSecrets = TestSecrets.all, outbox: Bool = false,
-                        now: @escaping @Sendable () -> Date = { Date() },
-                        _ body: (RunningServer) async throws -> T) async throws -> T {
-        let server = try await RunningServer(configuration: configuration, loaded: loaded, secrets: secrets, outbox: outbox, now: now)
+    static func with<T: Sendable>(configuration: ServerConfiguration = RunningServer.configuration(), loaded: Bool = true,
+                                  secrets: ChannelSecrets = TestSecrets.all, outbox: Bool = false,
+                                  transport: Transport = .socket, triager: (any Triaging)? = nil,
+                                  now: @escaping @Sendable () -> Date = { Date() },
+                                  _ body: @escaping (RunningServer) async throws -> T) async throws -> T {
+        let server = try await RunningServer(configuration: configuration, loaded: loaded, secrets: secrets, outbox: outbox,
+                                             transport: transport, triager: triager, now: now)
         do {
-            let result = try await body(server)
+            let result: T
+            if transport == .inProcess {
+                let application = Application(router: server.server.router())
+                nonisolated(unsafe) let body = body
+                result = try await application.test(.router) { client in
+                    server.client = client
+                    return try await body(server)
+                }
+            } else {
+                result = try await body(server)
+            }
             await server.stop()
             return result
         } catch {

@@ -12,16 +12,16 @@ import TestSupport
     }
 
     @Test func pagesWithoutASessionGoToTheLoginPageAndPostsGet401() async throws {
-        try await RunningServer.with { server in
+        try await RunningServer.with(transport: .inProcess) { server in
             for (path, next) in [("/staff", nil), ("/staff/tickets/1", "%2Fstaff%2Ftickets%2F1"), ("/staff/admin", "%2Fstaff%2Fadmin"),
                                  ("/staff?status=new", "%2Fstaff%3Fstatus%3Dnew")] {
-                let response = try await HTTPTestClient.get(port: server.port, path: path)
+                let response = try await server.get(path: path)
                 #expect(response.status == 303, "\(path)")
                 #expect(response.headers["location"] == "/staff/login" + (next.map { "?next=" + $0 } ?? ""), "\(path)")
                 #expect(response.headers["cache-control"] == "no-store")
                 #expect(response.headers["content-security-policy"]?.contains("frame-ancestors 'none'") == true)
             }
-            let client = StaffClient(port: server.port)
+            let client = StaffClient(server: server)
             for path in ["/staff/tickets/1/notes", "/staff/tickets/1/category", "/staff/admin/accounts", "/staff/logout"] {
                 let response = try await client.post(path, [("text", "x")], csrf: .token("a"))
                 #expect(response.status == 401, "\(path)")
@@ -47,17 +47,17 @@ import TestSupport
     }
 
     @Test func forgedExpiredAndRevokedSessionCookiesAreRefused() async throws {
-        try await RunningServer.with { server in
+        try await RunningServer.with(transport: .inProcess) { server in
             let account = try await server.staffAccount("ivy", role: .admin)
-            let forged = StaffClient(port: server.port, session: "A" + String(repeating: "b", count: 42), csrf: nil)
-            let garbage = StaffClient(port: server.port, session: "<script>", csrf: nil)
+            let forged = StaffClient(server: server, session: "A" + String(repeating: "b", count: 42), csrf: nil)
+            let garbage = StaffClient(server: server, session: "<script>", csrf: nil)
             // A session made a day ago for one minute: expired.
             let pastStore = try await StoreLocation.sqlite(server.testStore.file)
                 .open(configuration: StoreConfiguration(now: { Date().addingTimeInterval(-86_400) }))
             let old = try await pastStore.createSession(accountID: account.id, lifetime: 60)
             await pastStore.close()
-            let expired = StaffClient(port: server.port, session: old.token, csrf: old.csrfToken)
-            let revoked = try await StaffClient.session(for: account, store: server.store, port: server.port)
+            let expired = StaffClient(server: server, session: old.token, csrf: old.csrfToken)
+            let revoked = try await StaffClient.session(for: account, store: server.store, server: server)
             try await server.store.revokeSession(token: revoked.session!)
 
             for (name, client) in [("forged", forged), ("garbage", garbage), ("expired", expired), ("revoked", revoked)] {
@@ -69,19 +69,19 @@ import TestSupport
             }
             #expect(try await server.store.staffAccounts().map(\.name) == ["ivy"], "no account was made")
 
-            let live = try await StaffClient.session(for: account, store: server.store, port: server.port)
+            let live = try await StaffClient.session(for: account, store: server.store, server: server)
             let page = try await live.get("/staff")
             #expect(page.status == 200 && page.text.contains("id=\"queue-rows\""), "a live session gets the queue")
         }
     }
 
     @Test func aPostWithoutThisSessionsCSRFTokenIsRefusedAndChangesNothing() async throws {
-        try await RunningServer.with { server in
+        try await RunningServer.with(transport: .inProcess) { server in
             let ticket = try await Self.fileTicket(server.store)
             let ivy = try await StaffClient.session(for: try await server.staffAccount("ivy", role: .staff), store: server.store,
-                                                    port: server.port)
+                                                    server: server)
             let joe = try await StaffClient.session(for: try await server.staffAccount("joe", role: .staff), store: server.store,
-                                                    port: server.port)
+                                                    server: server)
             let path = "/staff/tickets/\(ticket.number)"
             for csrf: StaffClient.CSRFField in [.missing, .token(joe.csrf!), .token(""), .token(String(ivy.csrf!.dropLast()))] {
                 let note = try await ivy.post(path + "/notes", [("text", "forged"), ("visibility", "public")], csrf: csrf)
@@ -105,11 +105,11 @@ import TestSupport
     }
 
     @Test func aStaffAccountCannotReachTheAdminPages() async throws {
-        try await RunningServer.with { server in
+        try await RunningServer.with(transport: .inProcess) { server in
             let staff = try await StaffClient.session(for: try await server.staffAccount("joe", role: .staff), store: server.store,
-                                                      port: server.port)
+                                                      server: server)
             let admin = try await StaffClient.session(for: try await server.staffAccount("ivy", role: .admin), store: server.store,
-                                                      port: server.port)
+                                                      server: server)
             let page = try await staff.get("/staff/admin")
             #expect(page.status == 403)
             #expect(!page.text.contains("add-account"), "no account form")
@@ -136,11 +136,11 @@ import TestSupport
     }
 
     @Test func adminsChangeRolesAndDisableAccountsButKeepAnAdmin() async throws {
-        try await RunningServer.with { server in
+        try await RunningServer.with(transport: .inProcess) { server in
             let admin = try await StaffClient.session(for: try await server.staffAccount("ivy", role: .admin), store: server.store,
-                                                      port: server.port)
+                                                      server: server)
             let joeAccount = try await server.staffAccount("joe", role: .staff)
-            let joe = try await StaffClient.session(for: joeAccount, store: server.store, port: server.port)
+            let joe = try await StaffClient.session(for: joeAccount, store: server.store, server: server)
             let lastAdmin = try await admin.post("/staff/admin/role", [("name", "ivy"), ("role", "staff")])
             #expect(lastAdmin.status == 409 && lastAdmin.text.contains("only enabled admin"), "\(lastAdmin.status)")
             #expect(try await server.store.staffAccount(name: "ivy").role == .admin)
@@ -162,24 +162,24 @@ import TestSupport
     }
 
     @Test func signingInAndOut() async throws {
-        try await RunningServer.with { server in
+        try await RunningServer.with(transport: .inProcess) { server in
             _ = try await server.staffAccount("ivy", role: .staff)
             // The login form's token must come back with its cookie.
-            let form = try await HTTPTestClient.get(port: server.port, path: "/staff/login")
+            let form = try await server.get(path: "/staff/login")
             let token = try #require(StaffClient.hiddenField("_login", in: form.text))
-            let noCookie = try await HTTPTestClient.send(
-                port: server.port, path: "/staff/login", headers: [("Content-Type", "application/x-www-form-urlencoded")],
+            let noCookie = try await server.send(
+                path: "/staff/login", headers: [("Content-Type", "application/x-www-form-urlencoded")],
                 body: Array(StaffClient.form([("_login", token), ("name", "ivy"), ("password", StaffClient.password)]).utf8))
             #expect(noCookie.status == 403 && noCookie.setCookies.isEmpty, "\(noCookie.status)")
             #expect(noCookie.text.contains("HTTPS"), "it says why")
-            let wrong = try await HTTPTestClient.send(
-                port: server.port, path: "/staff/login",
+            let wrong = try await server.send(
+                path: "/staff/login",
                 headers: [("Content-Type", "application/x-www-form-urlencoded"), ("Cookie", "\(StaffClient.loginCookie)=\(token)")],
                 body: Array(StaffClient.form([("_login", token), ("name", "ivy"), ("password", "not the password")]).utf8))
             #expect(wrong.status == 401 && StaffClient.cookie(StaffClient.sessionCookie, in: wrong) == nil)
             #expect(wrong.text.contains("Wrong name or password"))
 
-            let client = try await StaffClient.signIn(port: server.port, name: "ivy")
+            let client = try await StaffClient.signIn(server: server, name: "ivy")
             let token2 = try #require(client.session)
             #expect(try await server.store.session(token: token2)?.account.name == "ivy")
             #expect(client.csrf != nil)
@@ -196,13 +196,13 @@ import TestSupport
     }
 
     @Test func theSessionCookieIsSecureHttpOnlyAndSameSite() async throws {
-        try await RunningServer.with { server in
+        try await RunningServer.with(transport: .inProcess) { server in
             _ = try await server.staffAccount("ivy", role: .staff)
-            let form = try await HTTPTestClient.get(port: server.port, path: "/staff/login?next=%2Fstaff%2Ftickets%2F7")
+            let form = try await server.get(path: "/staff/login?next=%2Fstaff%2Ftickets%2F7")
             let token = try #require(StaffClient.hiddenField("_login", in: form.text))
             #expect(StaffClient.hiddenField("next", in: form.text) == "/staff/tickets/7")
-            let response = try await HTTPTestClient.send(
-                port: server.port, path: "/staff/login",
+            let response = try await server.send(
+                path: "/staff/login",
                 headers: [("Content-Type", "application/x-www-form-urlencoded"), ("Cookie", "\(StaffClient.loginCookie)=\(token)")],
                 body: Array(StaffClient.form([("_login", token), ("name", "IVY"), ("password", StaffClient.password),
                                               ("next", "/staff/tickets/7")]).utf8))
@@ -215,7 +215,7 @@ import TestSupport
 
             // Another site's address is never a place to go back to.
             for next in ["//evil.example/staff", "https://evil.example", "/\\evil.example", "/staffevil", "/staff//evil.example"] {
-                let page = try await HTTPTestClient.get(port: server.port,
+                let page = try await server.get(
                                                         path: "/staff/login?next=" + RunningServer.formEncode(next))
                 #expect(StaffClient.hiddenField("next", in: page.text) == nil, "\(next)")
             }

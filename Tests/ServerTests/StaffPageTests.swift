@@ -10,12 +10,12 @@ import Triage
     static let hostile = "<img src=x onerror=alert(1)><script>alert(2)</script>"
 
     @Test func residentsTextIsEscapedOnEveryPage() async throws {
-        try await RunningServer.with { server in
+        try await RunningServer.with(transport: .inProcess) { server in
             let reply = try await server.rest(Self.hostile + " I smell gas in the hallway \"quoted\" & 'single'", sender: "mallory")
             let tickets = ((reply.json as? [[String: Any]])?.first?["custom"] as? [String: Any])?["tickets"] as? [Int]
             let number = try #require(tickets?.first, "the emergency was filed: \(reply.text)")
             let staff = try await StaffClient.session(for: try await server.staffAccount("ivy", role: .staff), store: server.store,
-                                                      port: server.port)
+                                                      server: server)
             let escaped = "&lt;img src=x onerror=alert(1)&gt;&lt;script&gt;alert(2)&lt;/script&gt;"
             for path in ["/staff", "/staff/queue/rows", "/staff/tickets/\(number)"] {
                 let page = try await staff.get(path)
@@ -34,7 +34,7 @@ import Triage
     }
 
     @Test func theQueueIsMostUrgentFirstWithFiltersAndTheRowsFragment() async throws {
-        try await RunningServer.with { server in
+        try await RunningServer.with(transport: .inProcess) { server in
             let store = server.store
             let routine = try await store.createTicket(TicketDraft(category: "noise", priority: .p3, description: "loud music"), actor: "t")
             let urgent = try await store.createTicket(TicketDraft(category: "plumbing", priority: .p1, description: "burst pipe",
@@ -44,7 +44,7 @@ import Triage
             let mine = try await store.createTicket(TicketDraft(category: "lighting", priority: .p2, description: "hall light"), actor: "t")
             try await store.assign(number: mine.number, to: "ivy", actor: "t")
             let staff = try await StaffClient.session(for: try await server.staffAccount("ivy", role: .staff), store: store,
-                                                      port: server.port)
+                                                      server: server)
             let page = try await staff.get("/staff")
             #expect(Self.rowNumbers(page.text) == [urgent.number, mine.number, routine.number])
             #expect(page.text.contains("87 %") && page.text.contains("4B"), "confidence and location")
@@ -63,12 +63,12 @@ import Triage
     }
 
     @Test func ticketActionsGoThroughTheStore() async throws {
-        try await RunningServer.with { server in
+        try await RunningServer.with(transport: .inProcess) { server in
             let store = server.store
             let first = try await StaffAccessTests.fileTicket(store)
             let second = try await StaffAccessTests.fileTicket(store)
             let ivy = try await StaffClient.session(for: try await server.staffAccount("ivy", role: .staff), store: store,
-                                                    port: server.port)
+                                                    server: server)
             let path = "/staff/tickets/\(first.number)"
             #expect(try await ivy.post(path + "/assign", [("assignee", "ivy")]).status == 303)
             #expect(try await ivy.post(path + "/status", [("status", "in_progress")]).status == 303)

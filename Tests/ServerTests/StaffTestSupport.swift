@@ -3,13 +3,14 @@ import Store
 import TestSupport
 
 /// A browser's side of the staff page for tests: the session cookie and the
-/// CSRF token of the pages it was served, over the raw-socket client.
+/// CSRF token of the pages it was served, through the test server (in
+/// process or over its socket).
 struct StaffClient: Sendable {
     static let password = "correct horse battery staple"
     static let sessionCookie = "__Host-concierge_staff"
     static let loginCookie = "__Host-concierge_login"
 
-    let port: Int
+    let server: RunningServer
     /// The session token (nil: signed out).
     var session: String?
     /// The CSRF token the session's pages carry.
@@ -18,7 +19,7 @@ struct StaffClient: Sendable {
     var cookieHeader: [(String, String)] { session.map { [("Cookie", "\(Self.sessionCookie)=\($0)")] } ?? [] }
 
     func get(_ path: String) async throws -> HTTPTestResponse {
-        try await HTTPTestClient.get(port: port, path: path, headers: cookieHeader)
+        try await server.get(path: path, headers: cookieHeader)
     }
 
     /// Which CSRF token a test form carries.
@@ -39,7 +40,7 @@ struct StaffClient: Sendable {
         case .token(let chosen): chosen
         }
         let all = (token.map { [("_csrf", $0)] } ?? []) + fields
-        return try await HTTPTestClient.send(port: port, path: path,
+        return try await server.send(path: path,
                                              headers: [("Content-Type", "application/x-www-form-urlencoded")] + cookieHeader,
                                              body: Array(StaffClient.form(all).utf8))
     }
@@ -49,26 +50,26 @@ struct StaffClient: Sendable {
     }
 
     /// A client for a session made directly in the store (no password work).
-    static func session(for account: StaffAccount, store: any TicketStore, port: Int) async throws -> StaffClient {
+    static func session(for account: StaffAccount, store: any TicketStore, server: RunningServer) async throws -> StaffClient {
         let issued = try await store.createSession(accountID: account.id, lifetime: 3600)
-        return StaffClient(port: port, session: issued.token, csrf: issued.csrfToken)
+        return StaffClient(server: server, session: issued.token, csrf: issued.csrfToken)
     }
 
     /// Signs in through the login form, as a browser does: fetch the form
     /// (its token and cookie), post name and password, keep the session cookie.
-    static func signIn(port: Int, name: String, password: String = StaffClient.password) async throws -> StaffClient {
-        let form = try await HTTPTestClient.get(port: port, path: "/staff/login")
+    static func signIn(server: RunningServer, name: String, password: String = StaffClient.password) async throws -> StaffClient {
+        let form = try await server.get(path: "/staff/login")
         guard let loginToken = hiddenField("_login", in: form.text) else {
             throw HTTPTestClient.Failure(description: "the login page has no _login field: \(form.text.prefix(300))")
         }
-        let response = try await HTTPTestClient.send(
-            port: port, path: "/staff/login",
+        let response = try await server.send(
+            path: "/staff/login",
             headers: [("Content-Type", "application/x-www-form-urlencoded"), ("Cookie", "\(loginCookie)=\(loginToken)")],
             body: Array(StaffClient.form([("_login", loginToken), ("name", name), ("password", password)]).utf8))
         guard response.status == 303, let session = cookie(sessionCookie, in: response), !session.isEmpty else {
             throw HTTPTestClient.Failure(description: "signing in failed: \(response.status) \(response.text.prefix(300))")
         }
-        var client = StaffClient(port: port, session: session, csrf: nil)
+        var client = StaffClient(server: server, session: session, csrf: nil)
         client.csrf = hiddenField("_csrf", in: try await client.get("/staff").text)
         return client
     }

@@ -12,6 +12,13 @@ public struct HTTPTestResponse: Sendable {
     /// Every `Set-Cookie` header, in order (`headers` keeps only the last of a repeated header).
     public var setCookies: [String] = []
 
+    public init(status: Int, headers: [String: String], body: [UInt8], setCookies: [String] = []) {
+        self.status = status
+        self.headers = headers
+        self.body = body
+        self.setCookies = setCookies
+    }
+
     public var text: String { String(decoding: body, as: UTF8.self) }
 
     /// The body parsed as JSON (nil when it is not JSON).
