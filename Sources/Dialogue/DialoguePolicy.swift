@@ -58,39 +58,56 @@ extension ConversationEngine {
     }
 
     private func respond(to context: TurnContext, state: inout DialogueState, decision: TriageDecision) throws -> Plan {
-        let say = context.say
-        // While the assistant waits for an answer, a conversation intent
-        // (handoff, cancel, status, a courtesy) interrupts only when clear: a
-        // short answer like "工作日晚上" (weekday evenings) can read a little
-        // like anything, and is then taken as the answer.
-        let clearEnough = state.pending == nil || decision.confidence >= Self.clearInterruption
-        let confidentIntent = decision.kind == .conversation && !decision.needsClarification && clearEnough
-            ? ConversationIntentID(rawValue: decision.intent) : nil
-
         // 1. Certain emergencies first (a safety rule fired, or the model is
         // sure and the message does not deny the hazard): filed at once,
         // whatever was pending. Possible ones ask the safety question when
         // the request starts (`beginRequest`).
-        if decision.kind == .serviceRequest, decision.emergency == .certain, !answersPendingDetail(context.text, decision: decision, state: state) {
-            if case .emergencyLocation = state.pending, decision.safety == nil {
-                // Still describing the same emergency: take it as where it is.
-            } else {
-                var intake: Intake
-                if case .intake(let pending) = state.pending {
-                    intake = pending
-                    intake.description += "\n" + context.text
-                    intake.priority = ClassifierSettings.emergencyPriority
-                    intake.safetyRule = decision.safety?.rule ?? intake.safetyRule
-                    if let unit = TextCues.unit(in: context.text) { intake.unit = unit }
-                    if intake.location == nil, let place = TextCues.places(in: context.text).first { intake.location = place.text }
-                } else {
-                    intake = try startIntake(decision, category: decision.category ?? "safety_hazard", context: context)
-                }
-                return try fileEmergency(intake, decision: decision, state: &state, say: say)
-            }
+        if let plan = try certainEmergency(context, decision: decision, state: &state) { return plan }
+        // 2. What works at any point: a handoff, cancel, status, a courtesy, a clear question.
+        if let plan = try interruption(context, decision: decision, state: &state) { return plan }
+        // 3. A pending question.
+        if let pending = state.pending {
+            if let plan = try answer(pending, context: context, decision: decision, state: &state) { return plan }
         }
+        state.pending = nil
+        // 4. A new message.
+        return try newMessage(context, decision: decision, state: &state)
+    }
 
-        // 2. What works at any point.
+    /// A certain emergency is filed at once (with the pending request's
+    /// details, if one was being taken down); nil when there is none, when the
+    /// message is the answer to the question asked, or when it still
+    /// describes an emergency just filed (then it says where it is).
+    private func certainEmergency(_ context: TurnContext, decision: TriageDecision, state: inout DialogueState) throws -> Plan? {
+        guard decision.kind == .serviceRequest, decision.emergency == .certain,
+              !answersPendingDetail(context.text, decision: decision, state: state) else { return nil }
+        if case .emergencyLocation = state.pending, decision.safety == nil { return nil }
+        var intake: Intake
+        if case .intake(let pending) = state.pending {
+            intake = pending
+            intake.description += "\n" + context.text
+            intake.priority = ClassifierSettings.emergencyPriority
+            intake.safetyRule = decision.safety?.rule ?? intake.safetyRule
+            if let unit = TextCues.unit(in: context.text) { intake.unit = unit }
+            if intake.location == nil, let place = TextCues.places(in: context.text).first { intake.location = place.text }
+        } else {
+            intake = try startIntake(decision, category: decision.category ?? "safety_hazard", context: context)
+        }
+        return try fileEmergency(intake, decision: decision, state: &state, say: context.say)
+    }
+
+    /// What interrupts whatever is pending: a clear handoff, cancel or status
+    /// request; a clear courtesy mid-request (answered, the question asked
+    /// again); a clear question mid-request (its FAQ answered, the question
+    /// asked again). Nil when the message may be the answer to what is pending.
+    private func interruption(_ context: TurnContext, decision: TriageDecision, state: inout DialogueState) throws -> Plan? {
+        let say = context.say
+        // While the assistant waits for an answer, a conversation intent
+        // interrupts only when clear: a short answer like "工作日晚上" (weekday
+        // evenings) can read a little like anything, and is then taken as the answer.
+        let clearEnough = state.pending == nil || decision.confidence >= Self.clearInterruption
+        let confidentIntent = decision.kind == .conversation && !decision.needsClarification && clearEnough
+            ? ConversationIntentID(rawValue: decision.intent) : nil
         switch confidentIntent {
         case .humanHandoff:
             state.pending = nil
@@ -104,47 +121,48 @@ extension ConversationEngine {
             return try cancelFlow(context, state: &state)
         case .ticketStatus:
             var plan = try statusReply(context, decision: decision, state: state)
-            if let question = pendingQuestion(state, say: say) { plan.reply! += "\n\n" + question }
+            if let question = pendingQuestion(state, say: say) { plan.reply = (plan.reply ?? "") + "\n\n" + question }
             return plan
         case let courtesy? where courtesy.isCourtesy:
             // Courtesies mid-request ("thank you so much"): answer them and keep
             // the request where it was. Only when clearly one: an answer that
             // names a unit or a place ("在4B室" reads a little like a greeting)
-            // is an answer.
+            // or a time ("this evening" is not "good evening") is an answer.
             if let question = pendingQuestion(state, say: say),
                TextCues.unit(in: context.text) == nil, TextCues.places(in: context.text).isEmpty,
-               !TextCues.saysWhen(context.text) {   // "this evening" is a time, not "good evening"
+               !TextCues.saysWhen(context.text) {
                 return Plan(state: state, reply: words(for: courtesy, context: context) + "\n\n" + question)
             }
         default:
             break
         }
+        return questionMidRequest(context, decision: decision, state: state)
+    }
 
-        // A clear question mid-request ("when is the pool open?") is answered,
-        // and the pending question asked again.
-        // (Not when it could be the answer: a yes/no, a unit, or a place while
-        // asking where; nor a message not put as a question unless the model
-        // is as sure as a conversation intent must be: "anytime", asked
-        // when suits, reads like the trash-days FAQ at 0.66.)
+    /// A clear question mid-request ("when is the pool open?") is answered,
+    /// and the pending question asked again. Not when it could be the answer:
+    /// a yes/no, a unit, or a place while asking where; nor a message not put
+    /// as a question unless the model is as sure as a conversation intent must
+    /// be ("anytime", asked when suits, reads like the trash-days FAQ at 0.66).
+    /// A question put as one interrupts even when the model is unsure which
+    /// FAQ it is: its best guess is answered.
+    private func questionMidRequest(_ context: TurnContext, decision: TriageDecision, state: DialogueState) -> Plan? {
         var askingWhere = false
         if case .intake(let intake) = state.pending { askingWhere = intake.asking == "location" }
-        // A question put as one interrupts even when the model is unsure which FAQ it is: its best guess is answered.
-        if decision.kind == .faq, let faq = decision.faq,
-           TextCues.readsAsQuestion(context.text) || (decision.confidence >= Self.clearInterruption && !decision.needsClarification),
-           let question = pendingQuestion(state, say: say), TextCues.yesNo(context.text) == nil,
-           TextCues.unit(in: context.text) == nil, !(askingWhere && !TextCues.places(in: context.text).isEmpty),
-           let answer = say.faqAnswer(faq) {
-            return Plan(state: state, reply: answer + "\n\n" + question)
-        }
+        guard decision.kind == .faq, let faq = decision.faq,
+              TextCues.readsAsQuestion(context.text) || (decision.confidence >= Self.clearInterruption && !decision.needsClarification),
+              let question = pendingQuestion(state, say: context.say), TextCues.yesNo(context.text) == nil,
+              TextCues.unit(in: context.text) == nil, !(askingWhere && !TextCues.places(in: context.text).isEmpty),
+              let answer = context.say.faqAnswer(faq) else { return nil }
+        return Plan(state: state, reply: answer + "\n\n" + question)
+    }
 
-        // 3. A pending question.
-        if let pending = state.pending {
-            if let plan = try answer(pending, context: context, decision: decision, state: &state) { return plan }
-        }
-        state.pending = nil
-
-        // 4. A new message. Unsure: offer the plausible requests and questions
-        // (never conversation intents), unless the top one is the only plausible one.
+    /// A message with nothing pending. Unsure: offer the plausible requests and
+    /// questions (never conversation intents), unless the top one is the only
+    /// plausible one. Otherwise a request starts, a question is answered, a
+    /// conversation intent is acted on, anything else is declined politely.
+    private func newMessage(_ context: TurnContext, decision: TriageDecision, state: inout DialogueState) throws -> Plan {
+        let say = context.say
         let options = decision.alternatives.filter {
             (triager.serviceCategories.contains($0.label) || $0.label.hasPrefix("faq.")) && $0.probability >= Self.plausible
         }.map(\.label)
@@ -194,36 +212,8 @@ extension ConversationEngine {
         let intent = ConversationIntentID(rawValue: decision.intent)
         let yesNo = TextCues.yesNo(context.text) ?? (intent == .affirm ? .yes : intent == .deny ? .no : nil)
         switch pending {
-        case .intake(var intake):
-            if let corrected = correctedCategory(decision, intake: intake, yesNo: yesNo) {
-                intake = recategorised(intake, to: corrected)
-                return try continueIntake(intake, lead: say.changedCategory(corrected), context: context, state: &state)
-            }
-            if let detail = intake.asking {
-                if fits(context.text, detail: detail, decision: decision, yesNo: yesNo) {
-                    record(answer: context.text, for: detail, in: &intake, yesNo: yesNo, knownUnit: context.knownUnit)
-                } else if intake.reasked != detail {
-                    // Off-topic, or a place given for a time: not stored; asked once more.
-                    intake.reasked = detail
-                    state.pending = .intake(intake)
-                    return Plan(state: state, reply: say.askAgain(detail))
-                }
-                intake.remaining.removeAll { $0 == detail }
-                intake.asking = nil
-                return try continueIntake(intake, lead: nil, context: context, state: &state)
-            }
-            switch yesNo {
-            case .yes:
-                return try file(intake, state: &state, say: say)
-            case .no:
-                state.pending = .intake(intake)
-                return Plan(state: state, reply: say.whatToChange)
-            case nil:
-                // Neither yes nor no: more about the problem.
-                intake.description += "\n" + context.text
-                state.pending = .intake(intake)
-                return Plan(state: state, reply: say.summary(intake))
-            }
+        case .intake(let intake):
+            return try answerIntake(intake, context: context, decision: decision, yesNo: yesNo, state: &state)
 
         case let .duplicate(intake, ticket):
             switch yesNo {
@@ -264,20 +254,63 @@ extension ConversationEngine {
             return Plan(state: state, reply: say.addedDetails(ticket), actions: [.addDetails(ticket: ticket, text: context.text)])
 
         case let .emergencyLocation(category):
-            // Just after an emergency was filed: where it is, when asked, or
-            // a unit or place named now ("it's 4C, right next to me") belongs
-            // to that ticket, not to a new request.
             state.pending = nil
-            let tickets = context.facts.residentTickets
-            guard let ticket = tickets.first(where: { $0.ticket.category == category && $0.ticket.status.isOpen })?.ticket else {
-                return nil
-            }
-            let asked = ticket.unit == nil && ticket.location == nil
-            let namesWhere = TextCues.unit(in: context.text) != nil || !TextCues.places(in: context.text).isEmpty
-            guard asked || namesWhere else { return nil }
-            return Plan(state: state, reply: say.addedLocation(ticket: ticket.number),
-                        actions: [.addDetails(ticket: ticket.number, text: context.text)])
+            return emergencyLocation(category, context: context, state: state)
         }
+    }
+
+    /// The answer to a request's question (a detail, or the summary's yes/no):
+    /// a correction of the category first ("no, it's the heating"); a detail
+    /// that fits is recorded, one that does not is asked once more; at the
+    /// summary yes files, no asks what to change, anything else is added.
+    private func answerIntake(_ pending: Intake, context: TurnContext, decision: TriageDecision, yesNo: TextCues.YesNo?,
+                              state: inout DialogueState) throws -> Plan {
+        let say = context.say
+        var intake = pending
+        if let corrected = correctedCategory(decision, intake: intake, yesNo: yesNo) {
+            intake = recategorised(intake, to: corrected)
+            return try continueIntake(intake, lead: say.changedCategory(corrected), context: context, state: &state)
+        }
+        if let detail = intake.asking {
+            if fits(context.text, detail: detail, decision: decision, yesNo: yesNo) {
+                record(answer: context.text, for: detail, in: &intake, yesNo: yesNo, knownUnit: context.knownUnit)
+            } else if intake.reasked != detail {
+                // Off-topic, or a place given for a time: not stored; asked once more.
+                intake.reasked = detail
+                state.pending = .intake(intake)
+                return Plan(state: state, reply: say.askAgain(detail))
+            }
+            intake.remaining.removeAll { $0 == detail }
+            intake.asking = nil
+            return try continueIntake(intake, lead: nil, context: context, state: &state)
+        }
+        switch yesNo {
+        case .yes:
+            return try file(intake, state: &state, say: say)
+        case .no:
+            state.pending = .intake(intake)
+            return Plan(state: state, reply: say.whatToChange)
+        case nil:
+            // Neither yes nor no: more about the problem.
+            intake.description += "\n" + context.text
+            state.pending = .intake(intake)
+            return Plan(state: state, reply: say.summary(intake))
+        }
+    }
+
+    /// Just after an emergency was filed: where it is, when asked, or a unit
+    /// or place named now ("it's 4C, right next to me") belongs to that
+    /// ticket, not to a new request. Nil: something new.
+    private func emergencyLocation(_ category: String, context: TurnContext, state: DialogueState) -> Plan? {
+        let tickets = context.facts.residentTickets
+        guard let ticket = tickets.first(where: { $0.ticket.category == category && $0.ticket.status.isOpen })?.ticket else {
+            return nil
+        }
+        let asked = ticket.unit == nil && ticket.location == nil
+        let namesWhere = TextCues.unit(in: context.text) != nil || !TextCues.places(in: context.text).isEmpty
+        guard asked || namesWhere else { return nil }
+        return Plan(state: state, reply: context.say.addedLocation(ticket: ticket.number),
+                    actions: [.addDetails(ticket: ticket.number, text: context.text)])
     }
 
     /// The request (or question) of a clarified message: `label` is the

@@ -92,38 +92,11 @@ struct Evaluate: AsyncParsableCommand {
             return
         }
         if let crossValidationFolds {
-            guard crossValidationFolds >= 2 else { throw ValidationError("--cross-validate needs at least 2 folds") }
-            guard file == nil, split == .heldOut else {
-                throw ValidationError("--cross-validate tests on folds of the training side; it takes no --file or --split")
-            }
-            let tokenizer = try WordPieceTokenizer(vocabularyFile: files.vocabularyFile)
-            let bar = ProgressBar()
-            let report = try CrossValidation.run(pack: pack, tokenizer: tokenizer, recipe: recipe, folds: crossValidationFolds) {
-                fold, folds, progress in
-                guard !json else { return }
-                if let progress { bar.update(progress) } else {
-                    if fold > 0 { bar.finish() }
-                    FileHandle.standardError.write(Data("fold \(fold + 1) of \(folds)\n".utf8))
-                }
-            }
-            if !json { bar.finish() }
-            if json { try printJSON(report) } else { print(Self.render(report, source: intentsDirectory.path)) }
+            try crossValidate(pack: pack, recipe: recipe, folds: crossValidationFolds, vocabulary: files.vocabularyFile,
+                              source: intentsDirectory.path)
             return
         }
-        let examples: [TextExample]
-        let source: String
-        if let file {
-            examples = try Self.readJSONLines(URL(fileURLWithPath: file))
-            source = file
-        } else {
-            let data = PackTrainingData(pack: pack)
-            switch split {
-            case .heldOut: examples = data.heldOut
-            case .validation: examples = data.validation
-            case .training: examples = data.train
-            }
-            source = "\(split.rawValue) split of \(intentsDirectory.path) (\(examples.count) messages)"
-        }
+        let (examples, source) = try examplesToEvaluate(pack: pack, directory: intentsDirectory)
         if ruleCoverage {
             // The rules alone: no model is needed.
             print(Self.ruleCoverageReport(SafetyRules(pack: pack), on: examples))
@@ -144,6 +117,45 @@ struct Evaluate: AsyncParsableCommand {
             try printJSON(metrics)
             return
         }
+        try printReport(metrics, model: model, pack: pack, examples: examples, source: source)
+    }
+
+    /// `--cross-validate K`: the recipe on K folds of the training side, pooled.
+    private func crossValidate(pack: DataPack, recipe: TrainingRecipe, folds: Int, vocabulary: URL, source: String) throws {
+        guard folds >= 2 else { throw ValidationError("--cross-validate needs at least 2 folds") }
+        guard file == nil, split == .heldOut else {
+            throw ValidationError("--cross-validate tests on folds of the training side; it takes no --file or --split")
+        }
+        let tokenizer = try WordPieceTokenizer(vocabularyFile: vocabulary)
+        let bar = ProgressBar()
+        let report = try CrossValidation.run(pack: pack, tokenizer: tokenizer, recipe: recipe, folds: folds) {
+            fold, folds, progress in
+            guard !json else { return }
+            if let progress { bar.update(progress) } else {
+                if fold > 0 { bar.finish() }
+                FileHandle.standardError.write(Data("fold \(fold + 1) of \(folds)\n".utf8))
+            }
+        }
+        if !json { bar.finish() }
+        if json { try printJSON(report) } else { print(Self.render(report, source: source)) }
+    }
+
+    /// The messages to evaluate on: `--file`, or a split of the pack; and how to name them.
+    private func examplesToEvaluate(pack: DataPack, directory: URL) throws -> (examples: [TextExample], source: String) {
+        if let file { return (try Self.readJSONLines(URL(fileURLWithPath: file)), file) }
+        let data = PackTrainingData(pack: pack)
+        let examples: [TextExample] = switch split {
+        case .heldOut: data.heldOut
+        case .validation: data.validation
+        case .training: data.train
+        }
+        return (examples, "\(split.rawValue) split of \(directory.path) (\(examples.count) messages)")
+    }
+
+    /// The report for people: the model's metrics, the triage's (what
+    /// residents meet), confusions, and the optional sections.
+    private func printReport(_ metrics: HeldOutMetrics, model: CommunityModel, pack: DataPack,
+                             examples: [TextExample], source: String) throws {
         print("model \(model.card.modelKey), evaluated on the \(source)\n")
         print(ReportRendering.summary("intent", metrics.intent))
         print("  category accuracy        \(metrics.categoryAccuracy.map(percent) ?? "n/a")")
