@@ -103,10 +103,28 @@ public struct DataPackLinter {
     public func lint(_ pack: DataPack) -> LintReport {
         var diagnostics: [Diagnostic] = []
         let examples = pack.labeledExamples
+        let wordsByGroup = duplicates(examples, into: &diagnostics)
+        nearDuplicates(wordsByGroup, into: &diagnostics)
+        let intents = counts(pack, examples)
+        let priorities = priorityBalance(pack, into: &diagnostics)
+        // Safety: every hazard the community has guidance for must have a rule,
+        // or that emergency is never recognised by the rules.
+        let ruleGuidance = Set(pack.safetyRules.map(\.guidance))
+        for hazard in pack.community.emergencyGuidance.keys.sorted() where !ruleGuidance.contains(hazard) {
+            diagnostics.append(Diagnostic(.error, SourceLocation(file: "safety.yaml", line: 1), "emergency_guidance \"\(hazard)\" has no safety rule: add a rule with guidance: \(hazard) to safety.yaml"))
+        }
+        let quality = qualityResults(pack, intents: intents, priorities: priorities)
+        return LintReport(diagnostics: diagnostics, intents: intents, priorities: priorities, quality: quality)
+    }
 
-        // Exact duplicates after normalization, within and across intents.
+    /// The examples' content words, grouped by intent and language.
+    private typealias WordGroups = [String: [(words: [String], example: LabeledExample)]]
+
+    /// Exact duplicates after normalization, within and across intents, and
+    /// examples with no words (errors); returns the words for the near-duplicate check.
+    private func duplicates(_ examples: [LabeledExample], into diagnostics: inout [Diagnostic]) -> WordGroups {
         var firstSeen: [String: LabeledExample] = [:]
-        var wordsByGroup: [String: [(words: [String], example: LabeledExample)]] = [:]
+        var wordsByGroup: WordGroups = [:]
         for example in examples {
             let words = contentWords(example.text)
             let key = words.joined(separator: " ")
@@ -127,8 +145,11 @@ public struct DataPackLinter {
             }
             wordsByGroup[example.intent + "/" + example.language.rawValue, default: []].append((words, example))
         }
+        return wordsByGroup
+    }
 
-        // Near-duplicates: the same sentence with one word swapped.
+    /// Near-duplicates (warnings): the same sentence, of four words or more, with one word swapped.
+    private func nearDuplicates(_ wordsByGroup: WordGroups, into diagnostics: inout [Diagnostic]) {
         for group in wordsByGroup.values {
             var byLength: [Int: [(words: [String], example: LabeledExample)]] = [:]
             for entry in group where entry.words.count >= 4 { byLength[entry.words.count, default: []].append(entry) }
@@ -149,8 +170,10 @@ public struct DataPackLinter {
                 }
             }
         }
+    }
 
-        // Counts and the held-out split.
+    /// Examples per intent and language, in all and in the held-out split.
+    private func counts(_ pack: DataPack, _ examples: [LabeledExample]) -> [IntentCount] {
         let split = DataSplit(examples)
         var totals: [String: [Language: Int]] = [:]
         var heldOut: [String: [Language: Int]] = [:]
@@ -160,13 +183,15 @@ public struct DataPackLinter {
             kinds[example.intent] = example.kind
         }
         for example in split.test { heldOut[example.intent, default: [:]][example.language, default: 0] += 1 }
-        let intents = pack.intentLabels.map { label in
+        return pack.intentLabels.map { label in
             IntentCount(intent: label, kind: kinds[label] ?? .category, total: totals[label] ?? [:], heldOut: heldOut[label] ?? [:])
         }
+    }
 
-        // Priorities: every example should carry the priority the rubric gives it.
-        var priorities: [PriorityBalance] = []
-        for category in pack.categories.sorted(by: { $0.id < $1.id }) {
+    /// Priorities per category and language; a warning for every example that
+    /// relies on its category's default (each should carry the rubric's priority).
+    private func priorityBalance(_ pack: DataPack, into diagnostics: inout [Diagnostic]) -> [PriorityBalance] {
+        pack.categories.sorted(by: { $0.id < $1.id }).map { category in
             var balance = PriorityBalance(category: category.id, defaultPriority: category.defaultPriority, counts: [:],
                                           explicit: 0, relyingOnDefault: 0)
             for example in category.examples {
@@ -179,18 +204,8 @@ public struct DataPackLinter {
                         + "\(category.defaultPriority.rawValue): give it its own (the rubric is in intents/README.md)"))
                 }
             }
-            priorities.append(balance)
+            return balance
         }
-
-        // Safety: every hazard the community has guidance for must have a rule,
-        // or that emergency is never recognised by the rules.
-        let ruleGuidance = Set(pack.safetyRules.map(\.guidance))
-        for hazard in pack.community.emergencyGuidance.keys.sorted() where !ruleGuidance.contains(hazard) {
-            diagnostics.append(Diagnostic(.error, SourceLocation(file: "safety.yaml", line: 1), "emergency_guidance \"\(hazard)\" has no safety rule: add a rule with guidance: \(hazard) to safety.yaml"))
-        }
-
-        let quality = qualityResults(pack, intents: intents, priorities: priorities)
-        return LintReport(diagnostics: diagnostics, intents: intents, priorities: priorities, quality: quality)
     }
 
     private func qualityResults(_ pack: DataPack, intents: [IntentCount], priorities: [PriorityBalance]) -> [QualityResult] {

@@ -17,46 +17,38 @@ public enum DataPackLoader {
     /// Reads the pack, collecting diagnostics instead of throwing. The pack is
     /// nil only when a required file is missing or unreadable.
     public static func read(directory: URL) -> (pack: DataPack?, diagnostics: [Diagnostic]) {
-        var diagnostics: [Diagnostic] = []
-        let fileManager = FileManager.default
-
-        func yamlFiles(_ subdirectory: String) -> [URL] {
-            let folder = directory.appendingPathComponent(subdirectory, isDirectory: true)
-            guard let names = try? fileManager.contentsOfDirectory(atPath: folder.path) else { return [] }
-            return names.filter { $0.hasSuffix(".yaml") || $0.hasSuffix(".yml") }.sorted().map { folder.appendingPathComponent($0) }
+        let files = PackFiles(directory: directory)
+        for required in ["community.yaml", "details.yaml", "out_of_scope.yaml"] where !files.exists(required) {
+            files.diagnostics.append(Diagnostic(.error, SourceLocation(file: required, line: 1), "required file is missing"))
         }
-        func relative(_ url: URL) -> String {
-            let base = directory.standardizedFileURL.path
-            let path = url.standardizedFileURL.path
-            return path.hasPrefix(base + "/") ? String(path.dropFirst(base.count + 1)) : path
-        }
-        /// Parses one file, running `body` on its root node.
-        func withFile<T>(_ url: URL, _ body: (YAMLReader, Node) -> T?) -> T? {
-            let reader = YAMLReader(file: relative(url))
-            defer { diagnostics += reader.diagnostics }
-            guard let data = fileManager.contents(atPath: url.path) else {
-                reader.error(nil, "cannot read the file")
-                return nil
-            }
-            guard let text = String(data: data, encoding: .utf8) else {
-                reader.error(nil, "the file is not valid UTF-8")
-                return nil
-            }
-            guard let root = reader.parse(text) else { return nil }
-            return body(reader, root)
-        }
+        let community = files.withFile(files.url("community.yaml")) { reader, root in readCommunity(reader, root) }
+        let details = readDetails(files)
+        let categories = readCategories(files, detailIDs: Set(details.map(\.id)))
+        let conversation = readConversation(files)
+        let faqs = readFAQs(files)
+        let outOfScope: [Example] = files.withFile(files.url("out_of_scope.yaml")) { reader, root in
+            guard let fields = reader.mapping(root, what: "out_of_scope.yaml", allowed: ["examples"], required: ["examples"]) else { return [] }
+            return reader.examples(fields["examples"], what: "examples", allowPriority: false)
+        } ?? []
+        let corrections = readCorrections(files)
+        let safetyRules = community.map { community in
+            ruleFile(files, "safety.yaml", guidanceKeys: Set(community.emergencyGuidance.keys), categoryIDs: nil)
+        } ?? []
+        let urgentRules = ruleFile(files, "urgent.yaml", guidanceKeys: nil, categoryIDs: Set(categories.map(\.id)))
+        let canWaitRules = ruleFile(files, "can_wait.yaml", guidanceKeys: nil, categoryIDs: nil)
 
-        func fileID(_ url: URL) -> String { url.deletingPathExtension().lastPathComponent }
+        guard let community else { return (nil, files.diagnostics) }
+        var pack = DataPack(community: community, details: details, categories: categories, conversation: conversation,
+                            faqs: faqs, outOfScope: outOfScope, corrections: corrections)
+        pack.safetyRules = safetyRules
+        pack.urgentRules = urgentRules
+        pack.canWaitRules = canWaitRules
+        return (pack, files.diagnostics)
+    }
 
-        let communityURL = directory.appendingPathComponent("community.yaml")
-        let detailsURL = directory.appendingPathComponent("details.yaml")
-        let outOfScopeURL = directory.appendingPathComponent("out_of_scope.yaml")
-        for required in [communityURL, detailsURL, outOfScopeURL] where !fileManager.fileExists(atPath: required.path) {
-            diagnostics.append(Diagnostic(.error, SourceLocation(file: relative(required), line: 1), "required file is missing"))
-        }
-
-        let community = withFile(communityURL) { reader, root in readCommunity(reader, root) }
-        let details: [DetailSpec] = withFile(detailsURL) { reader, root in
+    /// `details.yaml`: the details staff may need, in file order.
+    static func readDetails(_ files: PackFiles) -> [DetailSpec] {
+        files.withFile(files.url("details.yaml")) { reader, root in
             guard let entries = reader.mapping(root, what: "details.yaml") else { return [] }
             return entries.sorted { ($0.value.mark?.line ?? 0) < ($1.value.mark?.line ?? 0) }.compactMap { id, node in
                 guard let fields = reader.mapping(node, what: "detail \(id)", allowed: ["ask"], required: ["ask"]),
@@ -64,17 +56,17 @@ public enum DataPackLoader {
                 return DetailSpec(id: id, ask: ask)
             }
         } ?? []
-        let detailIDs = Set(details.map(\.id))
+    }
 
-        var categories: [Category] = []
-        for url in yamlFiles("categories") {
-            if let category: Category = withFile(url, { reader, root in
+    /// `categories/*.yaml`: one kind of service request each (at least one).
+    static func readCategories(_ files: PackFiles, detailIDs: Set<String>) -> [Category] {
+        let categories = files.yamlFiles("categories").compactMap { url -> Category? in
+            files.withFile(url) { reader, root in
                 guard let fields = reader.mapping(root, what: "a category",
                                                   allowed: ["id", "name", "problem", "default_priority", "details", "examples",
                                                             "description"],
                                                   required: ["id", "name", "default_priority", "examples"]),
-                      let id = reader.string(fields["id"], what: "id") else { return nil }
-                if id != fileID(url) { reader.error(fields["id"], "id \"\(id)\" does not match the file name \"\(fileID(url))\"") }
+                      let id = files.id(reader, fields, of: url) else { return nil }
                 let name = reader.translations(fields["name"], what: "name") ?? [:]
                 let problem = fields["problem"].flatMap { reader.translations($0, what: "problem") } ?? [:]
                 let defaultPriority = reader.priority(fields["default_priority"], what: "default_priority") ?? .p3
@@ -89,54 +81,51 @@ public enum DataPackLoader {
                 let examples = reader.examples(fields["examples"], what: "examples", allowPriority: true)
                 return Category(id: id, name: name, problem: problem, defaultPriority: defaultPriority, details: detailList,
                                 examples: examples, location: reader.location(root))
-            }) {
-                categories.append(category)
             }
         }
         if categories.isEmpty {
-            diagnostics.append(Diagnostic(.error, SourceLocation(file: "categories/", line: 1), "no categories: add at least one categories/<id>.yaml"))
+            files.diagnostics.append(Diagnostic(.error, SourceLocation(file: "categories/", line: 1),
+                                                "no categories: add at least one categories/<id>.yaml"))
         }
+        return categories
+    }
 
-        var conversation: [ConversationIntent] = []
-        for url in yamlFiles("conversation") {
-            if let intent: ConversationIntent = withFile(url, { reader, root in
+    /// `conversation/*.yaml`: exactly the ids of ``ConversationIntentID``, each present.
+    static func readConversation(_ files: PackFiles) -> [ConversationIntent] {
+        let conversation = files.yamlFiles("conversation").compactMap { url -> ConversationIntent? in
+            files.withFile(url) { reader, root in
                 guard let fields = reader.mapping(root, what: "a conversational intent", allowed: ["id", "examples"], required: ["id", "examples"]),
-                      let id = reader.string(fields["id"], what: "id") else { return nil }
-                if id != fileID(url) { reader.error(fields["id"], "id \"\(id)\" does not match the file name \"\(fileID(url))\"") }
+                      let id = files.id(reader, fields, of: url) else { return nil }
                 if !ConversationIntent.requiredIDs.contains(id) {
                     reader.error(fields["id"], "unknown conversational intent \"\(id)\" (the assistant understands: \(ConversationIntent.requiredIDs.joined(separator: ", ")))")
                 }
                 return ConversationIntent(id: id, examples: reader.examples(fields["examples"], what: "examples", allowPriority: false),
                                           location: reader.location(root))
-            }) {
-                conversation.append(intent)
             }
         }
         for id in ConversationIntent.requiredIDs where !conversation.contains(where: { $0.id == id }) {
-            diagnostics.append(Diagnostic(.error, SourceLocation(file: "conversation/\(id).yaml", line: 1), "missing conversational intent \"\(id)\""))
+            files.diagnostics.append(Diagnostic(.error, SourceLocation(file: "conversation/\(id).yaml", line: 1),
+                                                "missing conversational intent \"\(id)\""))
         }
+        return conversation
+    }
 
-        var faqs: [FAQ] = []
-        for url in yamlFiles("faqs") {
-            if let faq: FAQ = withFile(url, { reader, root in
+    /// `faqs/*.yaml`: one question with its answer each.
+    static func readFAQs(_ files: PackFiles) -> [FAQ] {
+        files.yamlFiles("faqs").compactMap { url -> FAQ? in
+            files.withFile(url) { reader, root in
                 guard let fields = reader.mapping(root, what: "an FAQ", allowed: ["id", "questions", "answer"], required: ["id", "questions", "answer"]),
-                      let id = reader.string(fields["id"], what: "id") else { return nil }
-                if id != fileID(url) { reader.error(fields["id"], "id \"\(id)\" does not match the file name \"\(fileID(url))\"") }
+                      let id = files.id(reader, fields, of: url) else { return nil }
                 return FAQ(id: id, questions: reader.examples(fields["questions"], what: "questions", allowPriority: false),
                            answer: reader.translations(fields["answer"], what: "answer") ?? [:], location: reader.location(root))
-            }) {
-                faqs.append(faq)
             }
         }
+    }
 
-        let outOfScope: [Example] = withFile(outOfScopeURL) { reader, root in
-            guard let fields = reader.mapping(root, what: "out_of_scope.yaml", allowed: ["examples"], required: ["examples"]) else { return [] }
-            return reader.examples(fields["examples"], what: "examples", allowPriority: false)
-        } ?? []
-
-        var corrections: [CorrectionExample] = []
-        for url in yamlFiles("corrections") {
-            corrections += withFile(url) { reader, root in
+    /// `corrections/*.yaml`: examples exported from staff corrections.
+    static func readCorrections(_ files: PackFiles) -> [CorrectionExample] {
+        files.yamlFiles("corrections").flatMap { url -> [CorrectionExample] in
+            files.withFile(url) { reader, root in
                 guard let fields = reader.mapping(root, what: "a corrections file", allowed: ["examples"], required: ["examples"]) else { return [] }
                 return (reader.sequence(fields["examples"], what: "examples") ?? []).compactMap { item in
                     guard let entry = reader.mapping(item, what: "a correction", allowed: ["text", "intent", "priority"], required: ["text", "intent"]),
@@ -148,34 +137,14 @@ public enum DataPackLoader {
                 }
             } ?? []
         }
+    }
 
-        let safetyURL = directory.appendingPathComponent("safety.yaml")
-        var safetyRules: [SafetyRule] = []
-        if fileManager.fileExists(atPath: safetyURL.path), let community {
-            safetyRules = withFile(safetyURL) { reader, root in
-                readSafetyRules(reader, root, guidanceKeys: Set(community.emergencyGuidance.keys))
-            } ?? []
-        }
-
-        /// `urgent.yaml` and `can_wait.yaml`: optional rule files without guidance.
-        func cueRules(_ file: String) -> [SafetyRule] {
-            let url = directory.appendingPathComponent(file)
-            guard fileManager.fileExists(atPath: url.path) else { return [] }
-            return withFile(url) { reader, root in
-                readSafetyRules(reader, root, file: file, guidanceKeys: nil,
-                                categoryIDs: file == "urgent.yaml" ? Set(categories.map(\.id)) : nil)
-            } ?? []
-        }
-        let urgentRules = cueRules("urgent.yaml")
-        let canWaitRules = cueRules("can_wait.yaml")
-
-        guard let community else { return (nil, diagnostics) }
-        var pack = DataPack(community: community, details: details, categories: categories, conversation: conversation,
-                            faqs: faqs, outOfScope: outOfScope, corrections: corrections)
-        pack.safetyRules = safetyRules
-        pack.urgentRules = urgentRules
-        pack.canWaitRules = canWaitRules
-        return (pack, diagnostics)
+    /// A rules file (`safety.yaml`, `urgent.yaml`, `can_wait.yaml`); none when it is absent.
+    static func ruleFile(_ files: PackFiles, _ file: String, guidanceKeys: Set<String>?, categoryIDs: Set<String>?) -> [SafetyRule] {
+        guard files.exists(file) else { return [] }
+        return files.withFile(files.url(file)) { reader, root in
+            readSafetyRules(reader, root, file: file, guidanceKeys: guidanceKeys, categoryIDs: categoryIDs)
+        } ?? []
     }
 
     /// `safety.yaml`: `rules:`, a list of `{id, guidance, patterns, except?, requires_any?}`;
@@ -326,5 +295,56 @@ public enum DataPackLoader {
                          staffPhone: staffPhone, staffEmail: staffEmail, staffOffice: staffOffice,
                          afterHoursEmergencyLine: reader.string(fields["after_hours_emergency_line"], what: "after_hours_emergency_line") ?? "",
                          emergencyNumbers: emergencyNumbers, emergencyGuidance: guidance, responseTargets: targets)
+    }
+}
+
+/// The files of a pack folder as the loader reads them, and the diagnostics
+/// they produced (file names relative to the folder).
+final class PackFiles {
+    let directory: URL
+    var diagnostics: [Diagnostic] = []
+    private let fileManager = FileManager.default
+
+    init(directory: URL) { self.directory = directory }
+
+    func url(_ name: String) -> URL { directory.appendingPathComponent(name) }
+
+    func exists(_ name: String) -> Bool { fileManager.fileExists(atPath: url(name).path) }
+
+    /// The `.yaml` / `.yml` files of a subfolder, sorted by name.
+    func yamlFiles(_ subdirectory: String) -> [URL] {
+        let folder = directory.appendingPathComponent(subdirectory, isDirectory: true)
+        guard let names = try? fileManager.contentsOfDirectory(atPath: folder.path) else { return [] }
+        return names.filter { $0.hasSuffix(".yaml") || $0.hasSuffix(".yml") }.sorted().map { folder.appendingPathComponent($0) }
+    }
+
+    func relative(_ url: URL) -> String {
+        let base = directory.standardizedFileURL.path
+        let path = url.standardizedFileURL.path
+        return path.hasPrefix(base + "/") ? String(path.dropFirst(base.count + 1)) : path
+    }
+
+    /// Parses one file, running `body` on its root node; its problems join `diagnostics`.
+    func withFile<T>(_ url: URL, _ body: (YAMLReader, Node) -> T?) -> T? {
+        let reader = YAMLReader(file: relative(url))
+        defer { diagnostics += reader.diagnostics }
+        guard let data = fileManager.contents(atPath: url.path) else {
+            reader.error(nil, "cannot read the file")
+            return nil
+        }
+        guard let text = String(data: data, encoding: .utf8) else {
+            reader.error(nil, "the file is not valid UTF-8")
+            return nil
+        }
+        guard let root = reader.parse(text) else { return nil }
+        return body(reader, root)
+    }
+
+    /// The `id` of a file's mapping, which must match the file name.
+    func id(_ reader: YAMLReader, _ fields: [String: Node], of url: URL) -> String? {
+        guard let id = reader.string(fields["id"], what: "id") else { return nil }
+        let name = url.deletingPathExtension().lastPathComponent
+        if id != name { reader.error(fields["id"], "id \"\(id)\" does not match the file name \"\(name)\"") }
+        return id
     }
 }

@@ -67,6 +67,22 @@ public struct VocabularyBuilder {
         return tokens
     }
 
+    /// `pieces` with every adjacent (`left`, `right`) replaced by `merged`, left to right.
+    static func merging(_ pieces: [Int32], left: Int32, right: Int32, into merged: Int32) -> [Int32] {
+        var rebuilt: [Int32] = []
+        var position = 0
+        while position < pieces.count {
+            if position + 1 < pieces.count && pieces[position] == left && pieces[position + 1] == right {
+                rebuilt.append(merged)
+                position += 2
+            } else {
+                rebuilt.append(pieces[position])
+                position += 1
+            }
+        }
+        return rebuilt
+    }
+
     /// Byte-pair-style merges over `words` (word → count); returns up to
     /// `budget` new pieces in the order they were learned.
     func learnMerges(_ wordCounts: [String: Int], budget: Int) -> [String] {
@@ -123,8 +139,7 @@ public struct VocabularyBuilder {
             guard let key = bestKey else { break }
             let newID = symbolID(bestText)
             if known.insert(bestText).inserted { learned.append(bestText) }
-            let left = Int32(truncatingIfNeeded: key >> 32)
-            let right = Int32(truncatingIfNeeded: key)
+            let (left, right) = (Int32(truncatingIfNeeded: key >> 32), Int32(truncatingIfNeeded: key))
             let affected = (pairWords[key] ?? []).sorted()
             for index in affected {
                 let pieces = words[index]
@@ -135,17 +150,7 @@ public struct VocabularyBuilder {
                     if pairCounts[old] == 0 { pairCounts[old] = nil }
                     pairWords[old]?.remove(index)
                 }
-                var rebuilt: [Int32] = []
-                var position = 0
-                while position < pieces.count {
-                    if position + 1 < pieces.count && pieces[position] == left && pieces[position + 1] == right {
-                        rebuilt.append(newID)
-                        position += 2
-                    } else {
-                        rebuilt.append(pieces[position])
-                        position += 1
-                    }
-                }
+                let rebuilt = Self.merging(pieces, left: left, right: right, into: newID)
                 words[index] = rebuilt
                 if rebuilt.count > 1 {
                     for position in 0..<(rebuilt.count - 1) {

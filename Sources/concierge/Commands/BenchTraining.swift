@@ -102,8 +102,26 @@ struct BenchTraining: ParsableCommand {
             }
             return
         }
+        let examples = syntheticBatch(config: config, sparse: sparse)
+        var results: [String: Any] = [:]
+        if !json {
+            print("small config (D \(config.encoder.dModel), \(config.encoder.layers) layers, FFN \(config.encoder.ffnWidth), vocab \(config.encoder.vocabSize)), heads intent 70 + priority 4"
+                  + (sparse.map { ", sparse \($0.buckets) × \($0.width)" } ?? "") + (hidden > 0 ? ", hidden \(hidden)" : ""))
+            print("batch \(batch) × length \(length), forward + backward + AdamW, dropout \(dropout):")
+        }
+        for t in threads {
+            results[String(t)] = try measure(threads: t, config: config, examples: examples)
+        }
+        if json {
+            let data = try JSONSerialization.data(withJSONObject: ["swift": results], options: [.sortedKeys])
+            print(String(decoding: data, as: UTF8.self))
+        }
+    }
+
+    /// A random batch of `batch` sequences of `length` tokens, half with a priority label.
+    private func syntheticBatch(config: ClassifierConfig, sparse: SparseBranchConfig?) -> [TrainingExample] {
         var rng = Xoshiro256(seed: seed &+ 1)
-        let examples: [TrainingExample] = (0..<batch).map { i in
+        return (0..<batch).map { i in
             let ids = (0..<length).map { _ in Int32(rng.next() % UInt64(config.encoder.vocabSize)) }
             var labels = ["intent": Int(rng.next() % 70)]
             if i % 2 == 0 { labels["priority"] = Int(rng.next() % 4) }
@@ -113,60 +131,54 @@ struct BenchTraining: ParsableCommand {
             }
             return TrainingExample(tokenIDs: ids, sparse: sv, labels: labels)
         }
-        var results: [String: Any] = [:]
+    }
+
+    /// Steps on `examples` with `threads` threads for `seconds` (after 5 warm-up
+    /// steps), printing the figures (and the stage profile with `--stages`);
+    /// returns them for `--json`.
+    private func measure(threads t: Int, config: ClassifierConfig, examples: [TrainingExample]) throws -> [String: Any] {
+        var options = TrainingOptions()
+        options.threads = t
+        options.seed = seed
+        options.dropout = dropout
+        options.sparseDropout = dropout
+        options.hiddenDropout = dropout
+        options.lazyTokenEmbedding = lazyTokenEmbedding
+        let engine = try TrainingEngine(weights: ClassifierWeights(randomWithConfig: config, seed: seed), options: options)
+        let prepared = try engine.prepare(examples)
+        for _ in 0..<5 { try engine.step(prepared[...], learningRate: 1e-4, sparseLearningRate: 1e-3) }
+        var steps = 0
+        let t0 = DispatchTime.now().uptimeNanoseconds
+        let cpu0 = processCPUSeconds()
+        var elapsed = 0.0
+        var lastLoss = 0.0
+        repeat {
+            lastLoss = try engine.step(prepared[...], learningRate: 1e-4, sparseLearningRate: 1e-3).loss
+            steps += 1
+            elapsed = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
+        } while elapsed < seconds
+        let cpu = processCPUSeconds() - cpu0
+        let seqPerSec = Double(steps * batch) / elapsed
+        if stages && !json {
+            let profileEngine = try TrainingEngine(weights: ClassifierWeights(randomWithConfig: config, seed: seed), options: options)
+            let profile = try profileEngine.stageProfile(prepared[...], iterations: 20)
+            var merged: [(String, Double)] = []
+            for (name, ms) in profile {
+                if let i = merged.firstIndex(where: { $0.0 == name }) { merged[i].1 += ms } else { merged.append((name, ms)) }
+            }
+            let sum = merged.reduce(0) { $0 + $1.1 }
+            print("  stages, \(t) thread\(t == 1 ? "" : "s") (fastest of 20 steps per stage; sum \(String(format: "%.2f", sum)) ms/step):")
+            for (name, ms) in merged {
+                print(String(format: "    %-42@ %8.3f ms  %5.1f%%", name as NSString, ms, 100 * ms / sum))
+            }
+        }
         if !json {
-            print("small config (D \(config.encoder.dModel), \(config.encoder.layers) layers, FFN \(config.encoder.ffnWidth), vocab \(config.encoder.vocabSize)), heads intent 70 + priority 4"
-                  + (sparse.map { ", sparse \($0.buckets) × \($0.width)" } ?? "") + (hidden > 0 ? ", hidden \(hidden)" : ""))
-            print("batch \(batch) × length \(length), forward + backward + AdamW, dropout \(dropout):")
+            print(String(format: "  %d thread%@: %8.0f sequences/s  (%.2f ms/step, %d steps, loss %.3f; %.0f sequences per CPU-second, got %.2f CPUs)",
+                         t, t == 1 ? " " : "s", seqPerSec, elapsed * 1000 / Double(steps), steps, lastLoss,
+                         Double(steps * batch) / cpu, cpu / elapsed))
         }
-        for t in threads {
-            var options = TrainingOptions()
-            options.threads = t
-            options.seed = seed
-            options.dropout = dropout
-            options.sparseDropout = dropout
-            options.hiddenDropout = dropout
-            options.lazyTokenEmbedding = lazyTokenEmbedding
-            let engine = try TrainingEngine(weights: ClassifierWeights(randomWithConfig: config, seed: seed), options: options)
-            let prepared = try engine.prepare(examples)
-            for _ in 0..<5 { try engine.step(prepared[...], learningRate: 1e-4, sparseLearningRate: 1e-3) }
-            var steps = 0
-            let t0 = DispatchTime.now().uptimeNanoseconds
-            let cpu0 = processCPUSeconds()
-            var elapsed = 0.0
-            var lastLoss = 0.0
-            repeat {
-                lastLoss = try engine.step(prepared[...], learningRate: 1e-4, sparseLearningRate: 1e-3).loss
-                steps += 1
-                elapsed = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
-            } while elapsed < seconds
-            let cpu = processCPUSeconds() - cpu0
-            let seqPerSec = Double(steps * batch) / elapsed
-            if stages && !json {
-                let profileEngine = try TrainingEngine(weights: ClassifierWeights(randomWithConfig: config, seed: seed), options: options)
-                let profile = try profileEngine.stageProfile(prepared[...], iterations: 20)
-                var merged: [(String, Double)] = []
-                for (name, ms) in profile {
-                    if let i = merged.firstIndex(where: { $0.0 == name }) { merged[i].1 += ms } else { merged.append((name, ms)) }
-                }
-                let sum = merged.reduce(0) { $0 + $1.1 }
-                print("  stages, \(t) thread\(t == 1 ? "" : "s") (fastest of 20 steps per stage; sum \(String(format: "%.2f", sum)) ms/step):")
-                for (name, ms) in merged {
-                    print(String(format: "    %-42@ %8.3f ms  %5.1f%%", name as NSString, ms, 100 * ms / sum))
-                }
-            }
-            results[String(t)] = ["seq_per_s": seqPerSec, "ms_per_step": elapsed * 1000 / Double(steps), "steps": steps,
-                                  "seq_per_cpu_s": Double(steps * batch) / cpu, "cpu_share": cpu / elapsed]
-            if !json {
-                print(String(format: "  %d thread%@: %8.0f sequences/s  (%.2f ms/step, %d steps, loss %.3f; %.0f sequences per CPU-second, got %.2f CPUs)",
-                             t, t == 1 ? " " : "s", seqPerSec, elapsed * 1000 / Double(steps), steps, lastLoss,
-                             Double(steps * batch) / cpu, cpu / elapsed))
-            }
-        }
-        if json {
-            let data = try JSONSerialization.data(withJSONObject: ["swift": results], options: [.sortedKeys])
-            print(String(decoding: data, as: UTF8.self))
-        }
+        return ["seq_per_s": seqPerSec, "ms_per_step": elapsed * 1000 / Double(steps), "steps": steps,
+                "seq_per_cpu_s": Double(steps * batch) / cpu, "cpu_share": cpu / elapsed]
     }
 
     /// CPU time of the whole process (all threads), seconds.
