@@ -488,7 +488,7 @@ extension ConversationEngine {
         let text = text ?? context.text
         let places = TextCues.places(in: text)
         var intake = Intake(category: category, priority: decision.priority ?? .p3, safetyRule: decision.safety?.rule,
-                            description: text, confidence: decision.confidence,
+                            description: text,
                             triage: try decision.jsonLine(), unit: TextCues.unit(in: text),
                             location: places.first?.text, answers: [:], remaining: [], asking: nil)
         if intake.unit == nil, !(places.first?.isCommonArea ?? false) { intake.unit = context.knownUnit }

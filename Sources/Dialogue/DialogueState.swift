@@ -63,7 +63,6 @@ public struct Intake: Codable, Equatable, Sendable {
     public var safetyRule: String?
     /// The resident's description: their first message, plus anything they added.
     public var description: String
-    public var confidence: Double
     /// The triage decision (JSON) to store on the ticket.
     public var triage: String?
     public var unit: String?

@@ -211,7 +211,12 @@ public final class Triager: Triaging, @unchecked Sendable {
 
         // A safety rule fires on any message: "I smell gas" is an emergency even
         // when the model calls it a question or out of scope.
-        if let finding = safety?.firstFinding(in: text) {
+        let finding = safety?.firstFinding(in: text)
+        // The urgent rules, matched once: wherever they can matter (not after a
+        // safety rule, which makes the request P1; not on a confident FAQ).
+        let urgentCue = finding == nil && !(decision.kind == .faq && !decision.needsClarification)
+            ? urgent?.matches(text).first : nil
+        if let finding {
             decision.safety = finding
             if decision.kind != .serviceRequest {
                 decision.kind = .serviceRequest
@@ -220,9 +225,7 @@ public final class Triager: Triaging, @unchecked Sendable {
                 decision.outOfScope = false
             }
             decision.needsClarification = false
-        } else if decision.kind != .serviceRequest || decision.needsClarification,
-                  !(decision.kind == .faq && !decision.needsClarification),
-                  let cue = urgent?.matches(text).first,
+        } else if decision.kind != .serviceRequest || decision.needsClarification, let cue = urgentCue,
                   let category = urgentCategories[cue.ruleID] ?? ranked(prediction.ranked, firstOf: serviceCategories)?.label {
             // An essential service lost, in reviewed words ("the fridge conked out",
             // "power keeps cutting out in my whole unit"), is a request of the rule's
@@ -241,7 +244,7 @@ public final class Triager: Triaging, @unchecked Sendable {
         let plausibleRequest = decision.needsClarification
             ? alternatives.first { serviceCategories.contains($0.label) && $0.probability >= Self.plausibleRequest }?.label : nil
         guard let category = decision.kind == .serviceRequest ? decision.category : plausibleRequest else { return decision }
-        decide(emergencyOf: &decision, probabilities: prediction.priorityProbabilities, category: category)
+        decide(emergencyOf: &decision, probabilities: prediction.priorityProbabilities, category: category, urgentCue: urgentCue)
         return decision
     }
 
@@ -278,8 +281,10 @@ public final class Triager: Triaging, @unchecked Sendable {
     /// when a safety rule fired or the model is sure (and the message does
     /// not deny the hazard it names); otherwise the most probable of the
     /// other priorities, with `possible` when P1's probability reaches the
-    /// recall-tuned threshold.
-    private func decide(emergencyOf decision: inout TriageDecision, probabilities: [ScoredLabel], category: String) {
+    /// recall-tuned threshold; at least P2 when `urgentCue` (an urgent rule that
+    /// fired) is set, P4 for an ordinary repair the resident says can wait.
+    private func decide(emergencyOf decision: inout TriageDecision, probabilities: [ScoredLabel], category: String,
+                        urgentCue: SafetyMatch?) {
         let p1Label = ClassifierSettings.emergencyPriority.rawValue
         let p1 = probabilities.first { $0.label == p1Label }?.probability
         let best = probabilities.max { $0.probability < $1.probability }
@@ -310,7 +315,7 @@ public final class Triager: Triaging, @unchecked Sendable {
             }
         }
         // An essential service lost or security compromised, in reviewed words: at least P2.
-        if decision.emergency != .certain, let cue = urgent?.matches(decision.text).first {
+        if decision.emergency != .certain, let cue = urgentCue {
             decision.urgentCue = cue.ruleID
             if let priority = decision.priority, priority > .p2 { decision.priority = .p2 }
         }

@@ -188,7 +188,7 @@ import Triage
 
     @Test func englishProseUsesTheArticleAndTheProblem() {
         let say = Phrases(language: .en, pack: CommunityFixture.pack)
-        let intake = Intake(category: "appliances", priority: .p3, description: "fridge", confidence: 0.9, unit: "4B",
+        let intake = Intake(category: "appliances", priority: .p3, description: "fridge", unit: "4B",
                             answers: [:], remaining: [])
         #expect(say.understood(intake) == "Got it: an appliance problem (unit 4B).")
         #expect(Phrases(language: .zh, pack: CommunityFixture.pack).understood(intake).contains("家电问题"))
