@@ -165,10 +165,15 @@ public final class ConversationEngine: Sendable {
 public enum DialogueError: Error, Equatable, CustomStringConvertible {
     /// A message with no text (only spaces).
     case emptyMessage
+    /// A clarifying question was answered, but the turn's facts lack the
+    /// triage of the message it was about (a caller of `decide` that did not
+    /// read the facts with `clarifiedDecision`).
+    case missingClarifiedDecision
 
     public var description: String {
         switch self {
         case .emptyMessage: "the message is empty"
+        case .missingClarifiedDecision: "the triage of the message being clarified was not read before deciding"
         }
     }
 }
@@ -205,6 +210,9 @@ struct TurnFacts {
     /// Open tickets filed within the duplicate window, by category, for the
     /// categories this turn may file under (a category not read has none).
     var recentOpenTickets: [String: [Ticket]] = [:]
+    /// The triage of the message a pending clarifying question is about (see
+    /// ``ConversationEngine/clarifiedDecision(_:)``); nil when none is pending.
+    var clarifiedDecision: TriageDecision?
 
     /// The resident's tickets that are still open.
     var ownOpenTickets: [Ticket] { residentTickets.map(\.ticket).filter { $0.status.isOpen } }

@@ -15,16 +15,27 @@ import Triage
 extension ConversationEngine {
     /// One turn: triage the message, read what the policy needs from the store
     /// (``TurnFacts``), then ``decide(_:state:decision:)`` — which reads and
-    /// writes nothing. The engine commits the plan.
+    /// writes nothing and runs no model. The engine commits the plan.
     func respond(to context: TurnContext, state: DialogueState) async throws -> Plan {
-        // Staff see why a request was triaged so: its explanation is computed
-        // when it becomes a ticket (`draft`), not for every message that might.
-        let decision = try triager.triage(context.text, explaining: context.message.explain ? .always : .never)
+        // Staff see why a request was triaged so: a message that may become a
+        // ticket is explained now, and the decision travels with the intake.
+        let decision = try triager.triage(context.text, explaining: context.message.explain ? .always : .possibleRequests)
         var context = context
         context.facts = try await facts(for: context, state: state, decision: decision)
+        context.facts.clarifiedDecision = try clarifiedDecision(state)
         var plan = try decide(context, state: state, decision: decision)
         plan.decision = decision
         return plan
+    }
+
+    /// The triage of the message a pending clarifying question is about, as it
+    /// stands: the one kept from when it was asked, or, once the resident has
+    /// added words to it, the triage of the longer text (explained, since it
+    /// becomes a request when the resident chooses).
+    func clarifiedDecision(_ state: DialogueState) throws -> TriageDecision? {
+        guard case let .clarify(_, message, followUp) = state.pending else { return nil }
+        if let kept = followUp?.decision, kept.text == message { return kept }
+        return try triager.triage(message, explaining: .always)
     }
 
     /// What the policy may need this turn: the resident's tickets, and the
@@ -169,7 +180,7 @@ extension ConversationEngine {
         if decision.needsClarification, !decision.outOfScope, !options.isEmpty,
            options.count >= 2 || options[0] != decision.intent {
             let offered = Array(options.prefix(3))
-            state.pending = .clarify(options: offered, message: context.text)
+            state.pending = .clarify(options: offered, message: context.text, followUp: ClarifyFollowUp(decision: decision))
             return Plan(state: state, reply: say.clarify(offered))
         }
         switch decision.kind {
@@ -323,7 +334,7 @@ extension ConversationEngine {
         if label.hasPrefix("faq.") {
             return Plan(state: state, reply: say.faqAnswer(String(label.dropFirst(4))) ?? say.capabilities)
         }
-        var original = try triager.triage(message, explaining: .never)
+        guard var original = context.facts.clarifiedDecision else { throw DialogueError.missingClarifiedDecision }
         original.category = label
         original.kind = .serviceRequest
         var intake = try startIntake(original, category: label, context: context, text: message)
@@ -489,7 +500,7 @@ extension ConversationEngine {
         let places = TextCues.places(in: text)
         var intake = Intake(category: category, priority: decision.priority ?? .p3, safetyRule: decision.safety?.rule,
                             description: text,
-                            triage: try decision.jsonLine(), unit: TextCues.unit(in: text),
+                            triage: decision, unit: TextCues.unit(in: text),
                             location: places.first?.text, answers: [:], remaining: [], asking: nil)
         if intake.unit == nil, !(places.first?.isCommonArea ?? false) { intake.unit = context.knownUnit }
         intake.remaining = details(for: category).filter { !isAnswered($0, intake) }
@@ -587,13 +598,11 @@ extension ConversationEngine {
         return nil
     }
 
-    /// The ticket for `intake` (``TicketDrafting``), its triage decision
-    /// explained (occlusion over the resident's words) so staff see what drove
-    /// category and priority. The conversation has settled the priority.
+    /// The ticket for `intake` (``TicketDrafting``), with the triage decision
+    /// it carries (explained when it was triaged, so staff see what drove
+    /// category and priority). The conversation has settled the priority.
     private func draft(_ intake: Intake, emergency: TicketEmergency? = nil) throws -> TicketDraft {
-        let stored = intake.triage.flatMap { try? TriageDecision.decode(jsonLine: $0) }
-        let decision = try stored.map { try triager.explained($0) }
-        return try TicketDrafting.draft(decision, category: intake.category, defaultPriority: triager.defaultPriorities[intake.category],
+        try TicketDrafting.draft(intake.triage, category: intake.category, defaultPriority: triager.defaultPriorities[intake.category],
                                         settled: (intake.priority, emergency, intake.safetyRule),
                                         description: intake.description, unit: intake.unit, location: intake.location,
                                         accessNotes: accessNotes(intake), modelVersion: modelVersion)

@@ -47,11 +47,15 @@ public struct ClarifyFollowUp: Codable, Equatable, Sendable {
     public var location: String?
     /// True once the choice was asked again.
     public var askedAgain: Bool
+    /// The triage of the message being clarified, as it stands (its `text`
+    /// tells whether words were added since).
+    public var decision: TriageDecision?
 
-    public init(unit: String? = nil, location: String? = nil, askedAgain: Bool = false) {
+    public init(unit: String? = nil, location: String? = nil, askedAgain: Bool = false, decision: TriageDecision? = nil) {
         self.unit = unit
         self.location = location
         self.askedAgain = askedAgain
+        self.decision = decision
     }
 }
 
@@ -63,8 +67,10 @@ public struct Intake: Codable, Equatable, Sendable {
     public var safetyRule: String?
     /// The resident's description: their first message, plus anything they added.
     public var description: String
-    /// The triage decision (JSON) to store on the ticket.
-    public var triage: String?
+    /// The triage decision of the resident's first message, with its
+    /// explanation when one was computed: it travels with the intake so
+    /// filing never runs the classifier again.
+    public var triage: TriageDecision?
     public var unit: String?
     /// Where: a common area (`lobby`) or a room, as the resident wrote it.
     public var location: String?
@@ -86,4 +92,35 @@ public struct Intake: Codable, Equatable, Sendable {
     /// The ticket this request was already filed as (a possible emergency is
     /// filed before its questions); confirming the summary completes it.
     public var filedTicket: Int? = nil
+}
+
+extension Intake {
+    private enum CodingKeys: String, CodingKey {
+        case category, priority, safetyRule, description, triage, unit, location, answers, remaining, asking
+        case categoryConfirmed, reasked, duplicateDeclined, filedTicket
+    }
+
+    /// Reads an intake; `triage` may be the decision itself or, in a
+    /// conversation stored by an older version, its JSON line.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        category = try c.decode(String.self, forKey: .category)
+        priority = try c.decode(Priority.self, forKey: .priority)
+        safetyRule = try c.decodeIfPresent(String.self, forKey: .safetyRule)
+        description = try c.decode(String.self, forKey: .description)
+        if let line = try? c.decodeIfPresent(String.self, forKey: .triage) {
+            triage = try? TriageDecision.decode(jsonLine: line)
+        } else {
+            triage = try c.decodeIfPresent(TriageDecision.self, forKey: .triage)
+        }
+        unit = try c.decodeIfPresent(String.self, forKey: .unit)
+        location = try c.decodeIfPresent(String.self, forKey: .location)
+        answers = try c.decode([String: String].self, forKey: .answers)
+        remaining = try c.decode([String].self, forKey: .remaining)
+        asking = try c.decodeIfPresent(String.self, forKey: .asking)
+        categoryConfirmed = try c.decodeIfPresent(Bool.self, forKey: .categoryConfirmed) ?? false
+        reasked = try c.decodeIfPresent(String.self, forKey: .reasked)
+        duplicateDeclined = try c.decodeIfPresent(Bool.self, forKey: .duplicateDeclined)
+        filedTicket = try c.decodeIfPresent(Int.self, forKey: .filedTicket)
+    }
 }

@@ -146,17 +146,6 @@ public final class Encoder: @unchecked Sendable {
         if let ws { returnWorkspaces([ws]) }
     }
 
-    /// Runs the forward pass for `tokenIDs` on the calling thread into a
-    /// caller-owned workspace (training keeps its activations there).
-    /// The workspace must fit the batch; ids are validated.
-    public func forward(tokenIDs: ArraySlice<[Int32]>, workspace: EncoderWorkspace) throws {
-        try validate(Array(tokenIDs))
-        let seq = max(1, tokenIDs.map(\.count).max() ?? 1)
-        precondition(workspace.config == config && workspace.fits(batch: tokenIDs.count, seqLen: seq),
-                     "workspace too small for this batch")
-        run(tokenIDs, workspace)
-    }
-
     private func validate(_ ids: [[Int32]]) throws {
         for (s, seq) in ids.enumerated() {
             if seq.count > config.maxLength {
@@ -188,99 +177,53 @@ public final class Encoder: @unchecked Sendable {
         }
     }
 
-    /// The whole forward pass of one shard, on the calling thread.
-    /// `stage` is called after each stage; returning false abandons the pass
-    /// (the result is then false and the workspace's outputs are garbage).
+    /// The whole forward pass of one chunk, on the calling thread: the
+    /// ``ForwardStages`` over padded rows (row `s · seq + t` is token t of
+    /// sequence s; padded rows are zero and masked out of attention and
+    /// pooling). `stage` is called after each stage; returning false abandons
+    /// the pass (the result is then false and the workspace's outputs are garbage).
     @discardableResult
-    private func run(_ ids: ArraySlice<[Int32]>, _ ws: EncoderWorkspace, stage: ((String) -> Bool)? = nil) -> Bool {
+    private func run(_ ids: ArraySlice<[Int32]>, _ ws: EncoderWorkspace, stage: ForwardStages.StageHook? = nil) -> Bool {
         let c = config
-        let b = ids.count
+        let b = ids.count, d = c.dModel
         let seq = max(1, ids.map(\.count).max() ?? 1)
-        let d = c.dModel, f = c.ffnWidth
         let rows = b * seq
-        let eps = EncoderConfig.layerNormEpsilon
+        let hook = stage ?? { _ in true }
         ws.batch = b
         ws.seqLen = seq
-
-        // Embeddings: x[s, t] = E_tok[id] + E_pos[t]; padded rows are 0.
-        let x0 = ws.hidden[0].pointer
-        let tok = weights.tokenEmbedding.pointer, pos = weights.positionEmbedding.pointer
-        for (s, seqIDs) in ids.enumerated() {
-            ws.lengths[s] = Int32(seqIDs.count)
-            for t in 0..<seq {
-                let row = x0 + (s * seq + t) * d
-                if t < seqIDs.count {
-                    let e = tok + Int(seqIDs[seqIDs.startIndex + t]) * d, p = pos + t * d
-                    for j in 0..<d { row[j] = e[j] + p[j] }
-                } else {
-                    row.update(repeating: 0, count: d)
-                }
-            }
+        let x = ws.hidden.pointer
+        x.update(repeating: 0, count: rows * d)
+        for (s, sequence) in ids.enumerated() {
+            ws.lengths[s] = Int32(sequence.count)
+            ForwardStages.embed(sequence[...], tokenTable: weights.tokenEmbedding.pointer, positionTable: weights.positionEmbedding.pointer,
+                                dim: d, into: x + s * seq * d)
         }
-
-        if stage?("embedding") == false { return false }
+        if !hook("embedding") { return false }
         for l in 0..<c.layers {
             let lw = weights.layers[l], pw = packed.layers[l]
-            let a = ws.layerActivations[ws.retainsActivations ? l : 0]
-            let xIn = ws.hidden[ws.retainsActivations ? l : 0].pointer
-            let xMid = ws.retainsActivations ? ws.afterAttention[l].pointer : xIn
-            let xOut = ws.retainsActivations ? ws.hidden[l + 1].pointer : xIn
-
-            layerNorm(xIn, rows: rows, dim: d, gamma: lw.norm1Weight.pointer, beta: lw.norm1Bias.pointer,
-                      epsilon: eps, into: a.norm1.pointer, mean: a.norm1Mean.pointer, rstd: a.norm1Rstd.pointer)
-            if stage?("layer norm") == false { return false }
-            matmul(a.norm1.pointer, rows: rows, inner: d, packedWeights: pw.qkv.pointer, columns: 3 * d,
-                   bias: lw.qkvBias.pointer, residual: nil, into: a.qkv.pointer)
-            if stage?("matmul qkv") == false { return false }
-            multiHeadSelfAttention(qkv: a.qkv.pointer, batch: b, seqLen: seq, heads: c.heads, headDim: c.headDim,
-                                   lengths: ws.lengths, output: a.attention.pointer,
-                                   logSumExp: ws.retainsActivations ? a.logSumExp.pointer : nil,
-                                   scratch: ws.attentionScratch.pointer)
-            if stage?("attention") == false { return false }
-            matmul(a.attention.pointer, rows: rows, inner: d, packedWeights: pw.out.pointer, columns: d,
-                   bias: lw.outBias.pointer, residual: xIn, into: xMid)
-            if stage?("matmul out") == false { return false }
-            layerNorm(xMid, rows: rows, dim: d, gamma: lw.norm2Weight.pointer, beta: lw.norm2Bias.pointer,
-                      epsilon: eps, into: a.norm2.pointer, mean: a.norm2Mean.pointer, rstd: a.norm2Rstd.pointer)
-            if stage?("layer norm") == false { return false }
-            // GELU fused into the up-projection's epilogue; the pre-activation is
-            // only written when a training workspace keeps it.
-            matmulGELU(a.norm2.pointer, rows: rows, inner: d, packedWeights: pw.up.pointer, columns: f,
-                       bias: lw.upBias.pointer, into: a.ffnAct.pointer,
-                       preActivation: ws.retainsActivations ? a.ffnPre.pointer : nil)
-            if stage?("matmul up + gelu") == false { return false }
-            matmul(a.ffnAct.pointer, rows: rows, inner: f, packedWeights: pw.down.pointer, columns: d,
-                   bias: lw.downBias.pointer, residual: xMid, into: xOut)
-            if stage?("matmul ffn down") == false { return false }
+            let attended = ForwardStages.attentionBlock(
+                x, rows: rows, config: c, layer: lw, packedQKV: pw.qkv.pointer, packedOut: pw.out.pointer,
+                buffers: ws.attentionBuffers, into: x,
+                attend: { qkv, attention in
+                    multiHeadSelfAttention(qkv: qkv, batch: b, seqLen: seq, heads: c.heads, headDim: c.headDim, lengths: ws.lengths,
+                                           output: attention, logSumExp: nil, scratch: ws.attentionScratch.pointer)
+                }, stage: hook)
+            if !attended { return false }
+            if !ForwardStages.feedForwardBlock(x, rows: rows, config: c, layer: lw, packedUp: pw.up.pointer, packedDown: pw.down.pointer,
+                                               buffers: ws.feedForwardBuffers, into: x, stage: hook) { return false }
         }
-
-        let xLast = ws.hidden[ws.retainsActivations ? c.layers : 0].pointer
-        layerNorm(xLast, rows: rows, dim: d, gamma: weights.finalNormWeight.pointer, beta: weights.finalNormBias.pointer,
-                  epsilon: eps, into: ws.finalNormed.pointer, mean: ws.finalMean.pointer, rstd: ws.finalRstd.pointer)
-        if stage?("layer norm") == false { return false }
-
-        // Mean over the valid tokens of each sequence.
-        let pooled = ws.pooled.pointer
+        ForwardStages.finalNorm(x, rows: rows, weights: weights, into: ws.finalNormed.pointer,
+                                mean: ws.normMean.pointer, rstd: ws.normRstd.pointer)
+        if !hook("layer norm") { return false }
         for s in 0..<b {
-            let out = pooled + s * d
-            out.update(repeating: 0, count: d)
-            let n = Int(ws.lengths[s])
-            if n == 0 { continue }
-            for t in 0..<n {
-                let h = ws.finalNormed.pointer + (s * seq + t) * d
-                for j in 0..<d { out[j] += h[j] }
-            }
-            let inv = 1 / Float(n)
-            for j in 0..<d { out[j] *= inv }
+            ForwardStages.meanPool(ws.finalNormed.pointer + s * seq * d, count: Int(ws.lengths[s]), dim: d, into: ws.pooled.pointer + s * d)
         }
-
         for head in c.outputHeads {
-            let hw = weights.heads[head.name]!, hp = packed.heads[head.name]!
-            matmul(pooled, rows: b, inner: d, packedWeights: hp.pointer, columns: head.classes,
-                   bias: hw.bias.pointer, residual: nil, into: ws.logits[head.name]!.pointer)
+            guard let hw = weights.heads[head.name], let hp = packed.heads[head.name], let out = ws.logits[head.name] else { continue }
+            ForwardStages.headLogits(ws.pooled.pointer, rows: b, inner: d, classes: head.classes, head: hw, packed: hp.pointer,
+                                     into: out.pointer)
         }
-        if stage?("pooling + heads") == false { return false }
-        return true
+        return hook("pooling + heads")
     }
 
     /// Time spent per stage of a batch-1 forward pass of `length` random

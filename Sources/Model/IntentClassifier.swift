@@ -88,6 +88,7 @@ public final class IntentClassifier: @unchecked Sendable {
     public let encoder: Encoder
     private var packedHidden: Tensor?
     private var packedHeads: [String: Tensor] = [:]
+    private let tails: ClassifierTailPool
 
     /// A classifier over existing weights (shared, not copied).
     public init(weights: ClassifierWeights, labels: [String: [String]]? = nil, vocabHash: String = "", extra: [String: String] = [:]) {
@@ -97,6 +98,7 @@ public final class IntentClassifier: @unchecked Sendable {
         self.vocabHash = vocabHash
         self.extra = extra
         self.encoder = Encoder(weights: weights.encoder, vocabHash: vocabHash)
+        self.tails = ClassifierTailPool(config: weights.config)
         repackTail()
     }
 
@@ -166,59 +168,97 @@ public final class IntentClassifier: @unchecked Sendable {
             return ClassifierOutput(pooled: [], features: [], logits: empty, probabilities: empty)
         }
         let pooled = try encoder.forward(tokenIDs: tokenIDs, threads: threads).pooled
-        let d = config.pooledWidth, zw = config.featureWidth
-        let z = Tensor(shape: [n, zw])
-        for (i, p) in pooled.enumerated() {
-            p.withUnsafeBufferPointer { (z.pointer + i * zw).update(from: $0.baseAddress!, count: d) }
-        }
-        if let branch = config.sparse {
-            sparseBranch(sparse, rows: n, branch: branch, z: z)
-        }
-        var features: [[Float]] = []
-        features.reserveCapacity(n)
-        for i in 0..<n { features.append(Array(UnsafeBufferPointer(start: z.pointer + i * zw, count: zw))) }
+        let tail = tails.take(rows: n)
+        defer { tails.give(tail) }
+        return runTail(pooled: pooled, sparse: sparse, tail)
+    }
 
-        var headInput = z
-        if let hw = weights.hiddenWeight, let hb = weights.hiddenBias, let hp = packedHidden {
-            let h = Tensor(shape: [n, config.hiddenWidth])
-            matmulGELU(z.pointer, rows: n, inner: zw, packedWeights: hp.pointer, columns: hw.shape[0], bias: hb.pointer,
-                       into: h.pointer, preActivation: nil)
-            headInput = h
+    /// z = [pooled | n-gram branch] → hidden layer → heads → softmax, in
+    /// `tail`'s buffers (the ``ForwardStages`` training runs too).
+    private func runTail(pooled: [[Float]], sparse: [SparseVector]?, _ tail: ClassifierTailWorkspace) -> ClassifierOutput {
+        let n = pooled.count, d = config.pooledWidth, zw = config.featureWidth
+        let z = tail.z.pointer
+        for (i, p) in pooled.enumerated() {
+            p.withUnsafeBufferPointer { (z + i * zw).update(from: $0.baseAddress!, count: d) }
+        }
+        if let branch = config.sparse, let table = weights.sparseEmbedding {
+            for i in 0..<n {
+                ForwardStages.ngramBag(indices: sparse?[i].indices ?? [], values: sparse?[i].values ?? [], table: table.pointer,
+                                       width: branch.width, into: tail.bags.pointer + i * branch.width)
+            }
+            ForwardStages.ngramBranch(bags: tail.bags.pointer, rows: n, config: config, weights: weights,
+                                      normed: tail.normed.pointer, mean: nil, rstd: nil, into: z)
+        }
+        let features = (0..<n).map { Array(UnsafeBufferPointer(start: z + $0 * zw, count: zw)) }
+        var headInput = UnsafePointer(z)
+        if let hb = weights.hiddenBias, let hp = packedHidden {
+            ForwardStages.hiddenLayer(z, rows: n, config: config, bias: hb.pointer, packed: hp.pointer,
+                                      into: tail.hidden.pointer, preActivation: nil)
+            headInput = UnsafePointer(tail.hidden.pointer)
         }
         var logits: [String: [[Float]]] = [:], probabilities: [String: [[Float]]] = [:]
-        let iw = config.headInputWidth
         for head in config.heads {
+            guard let hw = weights.heads[head.name], let hp = packedHeads[head.name], let out = tail.logits[head.name] else { continue }
             let c = head.classes
-            let out = Tensor(shape: [n, c])
-            matmul(headInput.pointer, rows: n, inner: iw, packedWeights: packedHeads[head.name]!.pointer, columns: c,
-                   bias: weights.heads[head.name]!.bias.pointer, residual: nil, into: out.pointer)
+            ForwardStages.headLogits(headInput, rows: n, inner: config.headInputWidth, classes: c, head: hw, packed: hp.pointer,
+                                     into: out.pointer)
             logits[head.name] = (0..<n).map { Array(UnsafeBufferPointer(start: out.pointer + $0 * c, count: c)) }
             softmaxRows(out.pointer, rows: n, cols: c, into: out.pointer)
             probabilities[head.name] = (0..<n).map { Array(UnsafeBufferPointer(start: out.pointer + $0 * c, count: c)) }
         }
         return ClassifierOutput(pooled: pooled, features: features, logits: logits, probabilities: probabilities)
     }
+}
 
-    /// Writes the sparse branch output of every example into columns
-    /// `D ..< D + Ds` of `z` (row stride `featureWidth`).
-    private func sparseBranch(_ sparse: [SparseVector]?, rows n: Int, branch: SparseBranchConfig, z: Tensor) {
-        let d = config.pooledWidth, zw = config.featureWidth, ds = branch.width
-        let table = weights.sparseEmbedding!.pointer
-        let bag = Tensor(shape: [n, ds])
-        if let sparse {
-            for (i, v) in sparse.enumerated() {
-                let out = bag.pointer + i * ds
-                for (idx, value) in zip(v.indices, v.values) {
-                    let row = table + Int(idx) * ds
-                    for j in 0..<ds { out[j] += value * row[j] }
-                }
-            }
+/// The classifier tail's buffers for up to `rows` messages (B = rows,
+/// Z = feature width, Ds = n-gram branch width, Hd = hidden width,
+/// C = a head's classes), allocated once and reused.
+final class ClassifierTailWorkspace: @unchecked Sendable {
+    let rows: Int
+    let z: Tensor  // [B, Z]    [pooled | n-gram branch]
+    let bags: Tensor  // [B, Ds]   Σ value · embedding of each message's n-grams
+    let normed: Tensor  // [B, Ds]   the bags after the branch's layer norm
+    let hidden: Tensor  // [B, Hd]   GELU(hidden layer)
+    let logits: [String: Tensor]  // head → [B, C]  (probabilities after the softmax)
+
+    init(config: ClassifierConfig, rows: Int) {
+        self.rows = rows
+        let ds = max(config.sparseWidth, 1)
+        z = Tensor(shape: [rows, config.featureWidth])
+        bags = Tensor(shape: [rows, ds])
+        normed = Tensor(shape: [rows, ds])
+        hidden = Tensor(shape: [rows, max(config.hiddenWidth, 1)])
+        logits = Dictionary(uniqueKeysWithValues: config.heads.map { ($0.name, Tensor(shape: [rows, $0.classes])) })
+    }
+}
+
+/// A small pool of tail workspaces, so concurrent calls each get their own
+/// and a steady stream of requests allocates nothing.
+final class ClassifierTailPool: @unchecked Sendable {
+    private let config: ClassifierConfig
+    private let lock = NSLock()
+    private var spare: [ClassifierTailWorkspace] = []
+    /// Workspaces kept between calls.
+    static let capacity = 4
+
+    init(config: ClassifierConfig) { self.config = config }
+
+    /// A workspace for at least `rows` messages (one from the pool if it fits).
+    func take(rows: Int) -> ClassifierTailWorkspace {
+        lock.lock()
+        defer { lock.unlock() }
+        if let i = spare.firstIndex(where: { $0.rows >= rows }) { return spare.remove(at: i) }
+        return ClassifierTailWorkspace(config: config, rows: max(rows, 1))
+    }
+
+    /// Returns a workspace to the pool (the largest few are kept).
+    func give(_ workspace: ClassifierTailWorkspace) {
+        lock.lock()
+        defer { lock.unlock() }
+        spare.append(workspace)
+        if spare.count > Self.capacity {
+            spare.sort { $0.rows > $1.rows }
+            spare.removeLast(spare.count - Self.capacity)
         }
-        if branch.layerNorm {
-            layerNorm(bag.pointer, rows: n, dim: ds, gamma: weights.sparseNormWeight!.pointer, beta: weights.sparseNormBias!.pointer,
-                      epsilon: EncoderConfig.layerNormEpsilon, into: bag.pointer)
-        }
-        if branch.activation == .gelu { geluTanh(bag.pointer, count: n * ds, into: bag.pointer) }
-        for i in 0..<n { (z.pointer + i * zw + d).update(from: bag.pointer + i * ds, count: ds) }
     }
 }

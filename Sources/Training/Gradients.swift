@@ -1,3 +1,4 @@
+import Kernels
 import Model
 
 /// Gradient of an embedding table in which few rows are touched per step

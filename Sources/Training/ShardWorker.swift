@@ -43,6 +43,14 @@ final class ShardWorker {
         var pre = Buffer(), act = Buffer()  // [R, F]
         var attMask = Buffer(), ffnMask = Buffer()  // [R, D] dropout scale factors
         var out = Buffer()  // [R, D]  layer output
+
+        var attentionBuffers: AttentionBlockBuffers {
+            AttentionBlockBuffers(normed: norm1.pointer, mean: mean1.pointer, rstd: rstd1.pointer, qkv: qkv.pointer, attention: att.pointer)
+        }
+        var feedForwardBuffers: FeedForwardBlockBuffers {
+            FeedForwardBlockBuffers(normed: norm2.pointer, mean: mean2.pointer, rstd: rstd2.pointer,
+                                    preActivation: pre.pointer, activation: act.pointer)
+        }
     }
     private var layers: [LayerBuffers]
     private var x0 = Buffer(), embMask = Buffer()  // [R, D]
@@ -100,6 +108,19 @@ final class ShardWorker {
         dHeadIn.ensure(b1 * iw); dZ.ensure(b1 * zw); dSparse.ensure(b1 * max(ds, 1)); dBag.ensure(b1 * max(ds, 1))
     }
 
+    /// How a head's examples are weighted in the loss (see ``run``).
+    struct LossWeights {
+        var headScales: [Float]
+        var classWeights: [[Float]]
+        var labelSmoothing: Float
+
+        /// The loss weight of an example of class `label` in head `k`.
+        func scale(head k: Int, label: Int) -> Float {
+            let perClass = k < classWeights.count ? classWeights[k] : []
+            return perClass.isEmpty ? headScales[k] : headScales[k] * perClass[label]
+        }
+    }
+
     /// Runs forward (and, with `backward`, backward into ``grads``, which it
     /// zeroes first) on `examples`.
     ///
@@ -118,128 +139,122 @@ final class ShardWorker {
     func run(_ examples: ArraySlice<PreparedExample>, firstIndex: Int, weights w: ClassifierWeights, packed: PackedClassifier,
              headScales: [Float], classWeights: [[Float]] = [], labelSmoothing: Float, dropout: DropoutRates, maskSeed: UInt64,
              backward: Bool) -> Double {
-        let c = config.encoder
-        let d = c.dModel, f = c.ffnWidth, hd = c.headDim
-        let eps = EncoderConfig.layerNormEpsilon
-        batch = examples.count
-        layout = RaggedLayout(lengths: examples.map { $0.tokenIDs.count }, heads: c.heads)
-        let rows = layout.rows
-        ensureCapacity(rows: rows, batch: batch, probs: layout.probCount, dropout: dropout)
-        let b = batch
+        prepare(examples, firstIndex: firstIndex, dropout: dropout, maskSeed: maskSeed)
+        forwardEncoder(examples, weights: w, packed: packed, dropout: dropout)
+        forwardFeatures(examples, weights: w, dropout: dropout)
+        let headInput = forwardHidden(weights: w, packed: packed, dropout: dropout)
+        let lossWeights = LossWeights(headScales: headScales, classWeights: classWeights, labelSmoothing: labelSmoothing)
+        let loss = headsAndLoss(examples, headInput: headInput, weights: w, packed: packed, lossWeights: lossWeights, backward: backward)
+        stage?("fwd norm, pool, sparse, hidden, heads, loss")
+        if !backward { return loss }
 
-        // Dropout masks (scale factors 0 or 1/(1-p)), per example in a fixed site order.
-        if dropout.encoder > 0 || dropout.sparse > 0 || dropout.hidden > 0 {
-            makeMasks(examples, firstIndex: firstIndex, dropout: dropout, maskSeed: maskSeed)
+        grads.zero()
+        stage?("bwd zero gradients")
+        let dz = backwardHeadsAndHidden(headInput: headInput, packed: packed, dropout: dropout)
+        backwardNgramBranch(examples, dz: dz, weights: w)
+        backwardPoolAndFinalNorm(dz: dz, weights: w)
+        stage?("bwd heads, hidden, sparse, pool, norm")
+        for l in stride(from: config.encoder.layers - 1, through: 0, by: -1) {
+            backwardFeedForward(layer: l, weights: w, packed: packed, dropout: dropout)
+            backwardAttention(layer: l, weights: w, packed: packed, dropout: dropout)
         }
+        backwardEmbeddings(examples, dropout: dropout)
+        stage?("bwd embeddings")
+        return loss
+    }
 
-        // Embeddings.
-        let tok = w.encoder.tokenEmbedding.pointer, pos = w.encoder.positionEmbedding.pointer
+    // MARK: Forward
+
+    /// Lays the shard out (ragged), sizes the buffers and draws the dropout masks.
+    private func prepare(_ examples: ArraySlice<PreparedExample>, firstIndex: Int, dropout: DropoutRates, maskSeed: UInt64) {
+        batch = examples.count
+        layout = RaggedLayout(lengths: examples.map { $0.tokenIDs.count }, heads: config.encoder.heads)
+        ensureCapacity(rows: layout.rows, batch: batch, probs: layout.probCount, dropout: dropout)
+        // Dropout masks (scale factors 0 or 1/(1-p)), per example in a fixed site order.
+        if !dropout.isOff { makeMasks(examples, firstIndex: firstIndex, dropout: dropout, maskSeed: maskSeed) }
+    }
+
+    /// The stage hook ``ForwardStages`` calls, forwarding to ``stage`` with a "fwd " prefix.
+    private var forwardHook: ForwardStages.StageHook {
+        guard let stage else { return { _ in true } }
+        return { name in stage("fwd " + name); return true }
+    }
+
+    /// Embeddings and every encoder layer (``ForwardStages``), keeping each
+    /// layer's activations; the last layer's output is `layers[L-1].out`.
+    private func forwardEncoder(_ examples: ArraySlice<PreparedExample>, weights w: ClassifierWeights, packed: PackedClassifier,
+                                dropout: DropoutRates) {
+        let c = config.encoder, d = c.dModel, rows = layout.rows
         for (s, ex) in examples.enumerated() {
-            let off = layout.offsets[s]
-            for (t, id) in ex.tokenIDs.enumerated() {
-                let row = x0.pointer + (off + t) * d, e = tok + Int(id) * d, p = pos + t * d
-                for j in 0..<d { row[j] = e[j] + p[j] }
-            }
+            ForwardStages.embed(ex.tokenIDs[...], tokenTable: w.encoder.tokenEmbedding.pointer,
+                                positionTable: w.encoder.positionEmbedding.pointer, dim: d, into: x0.pointer + layout.offsets[s] * d)
         }
         if dropout.encoder > 0 { multiply(x0.pointer, embMask.pointer, count: rows * d, into: x0.pointer) }
         stage?("fwd embeddings + masks")
-
-        // Encoder layers.
+        let hook = forwardHook, layout = self.layout, scratch = attScratch.pointer
         var xIn = x0.pointer
         for l in 0..<c.layers {
-            let lw = w.encoder.layers[l], pw = packed.layers[l]
-            let a = layers[l]
-            layerNorm(xIn, rows: rows, dim: d, gamma: lw.norm1Weight.pointer, beta: lw.norm1Bias.pointer, epsilon: eps,
-                      into: a.norm1.pointer, mean: a.mean1.pointer, rstd: a.rstd1.pointer)
-            stage?("fwd layer norm")
-            matmul(a.norm1.pointer, rows: rows, inner: d, packedWeights: pw.qkv.forward.pointer, columns: 3 * d,
-                   bias: lw.qkvBias.pointer, residual: nil, into: a.qkv.pointer)
-            stage?("fwd qkv")
-            raggedAttentionForward(qkv: a.qkv.pointer, layout: layout, heads: c.heads, headDim: hd,
-                                   att: a.att.pointer, probs: a.probs.pointer, scratch: attScratch.pointer)
-            stage?("fwd attention")
-            if dropout.encoder > 0 {
-                matmul(a.att.pointer, rows: rows, inner: d, packedWeights: pw.out.forward.pointer, columns: d,
-                       bias: lw.outBias.pointer, residual: nil, into: tmp.pointer)
-                multiply(tmp.pointer, a.attMask.pointer, count: rows * d, into: tmp.pointer)
-                a.mid.pointer.update(from: xIn, count: rows * d)
-                add(tmp.pointer, count: rows * d, into: a.mid.pointer)
-            } else {
-                matmul(a.att.pointer, rows: rows, inner: d, packedWeights: pw.out.forward.pointer, columns: d,
-                       bias: lw.outBias.pointer, residual: xIn, into: a.mid.pointer)
-            }
-            stage?("fwd out")
-            layerNorm(a.mid.pointer, rows: rows, dim: d, gamma: lw.norm2Weight.pointer, beta: lw.norm2Bias.pointer, epsilon: eps,
-                      into: a.norm2.pointer, mean: a.mean2.pointer, rstd: a.rstd2.pointer)
-            stage?("fwd layer norm")
-            matmulGELU(a.norm2.pointer, rows: rows, inner: d, packedWeights: pw.up.forward.pointer, columns: f,
-                       bias: lw.upBias.pointer, into: a.act.pointer, preActivation: a.pre.pointer)
-            stage?("fwd up + gelu")
-            if dropout.encoder > 0 {
-                matmul(a.act.pointer, rows: rows, inner: f, packedWeights: pw.down.forward.pointer, columns: d,
-                       bias: lw.downBias.pointer, residual: nil, into: tmp.pointer)
-                multiply(tmp.pointer, a.ffnMask.pointer, count: rows * d, into: tmp.pointer)
-                a.out.pointer.update(from: a.mid.pointer, count: rows * d)
-                add(tmp.pointer, count: rows * d, into: a.out.pointer)
-            } else {
-                matmul(a.act.pointer, rows: rows, inner: f, packedWeights: pw.down.forward.pointer, columns: d,
-                       bias: lw.downBias.pointer, residual: a.mid.pointer, into: a.out.pointer)
-            }
-            stage?("fwd down")
+            let lw = w.encoder.layers[l], pw = packed.layers[l], a = layers[l]
+            let attentionDropout = dropout.encoder > 0 ? ResidualDropout(mask: a.attMask.pointer, scratch: tmp.pointer) : nil
+            let ffnDropout = dropout.encoder > 0 ? ResidualDropout(mask: a.ffnMask.pointer, scratch: tmp.pointer) : nil
+            ForwardStages.attentionBlock(
+                xIn, rows: rows, config: c, layer: lw, packedQKV: pw.qkv.forward.pointer, packedOut: pw.out.forward.pointer,
+                buffers: a.attentionBuffers, dropout: attentionDropout, into: a.mid.pointer,
+                attend: { qkv, attention in
+                    raggedAttentionForward(qkv: qkv, layout: layout, heads: c.heads, headDim: c.headDim,
+                                           att: attention, probs: a.probs.pointer, scratch: scratch)
+                }, stage: hook)
+            ForwardStages.feedForwardBlock(a.mid.pointer, rows: rows, config: c, layer: lw, packedUp: pw.up.forward.pointer,
+                                           packedDown: pw.down.forward.pointer, buffers: a.feedForwardBuffers, dropout: ffnDropout,
+                                           into: a.out.pointer, stage: hook)
             xIn = a.out.pointer
         }
-        layerNorm(xIn, rows: rows, dim: d, gamma: w.encoder.finalNormWeight.pointer, beta: w.encoder.finalNormBias.pointer,
-                  epsilon: eps, into: fnorm.pointer, mean: fmean.pointer, rstd: frstd.pointer)
+    }
 
-        // z = [pooled | sparse branch] (then dropout).
-        let zw = config.featureWidth, ds = config.sparseWidth
+    /// The last layer's output (or the embeddings, with no layers).
+    private var encoderOutput: UnsafeMutablePointer<Float> {
+        config.encoder.layers > 0 ? layers[config.encoder.layers - 1].out.pointer : x0.pointer
+    }
+
+    /// z = [mean-pooled final norm | n-gram branch], then its dropout.
+    private func forwardFeatures(_ examples: ArraySlice<PreparedExample>, weights w: ClassifierWeights, dropout: DropoutRates) {
+        let d = config.encoder.dModel, zw = config.featureWidth, b = batch
+        ForwardStages.finalNorm(encoderOutput, rows: layout.rows, weights: w.encoder, into: fnorm.pointer,
+                                mean: fmean.pointer, rstd: frstd.pointer)
         for s in 0..<b {
-            let out = z.pointer + s * zw
-            out.update(repeating: 0, count: d)
-            let n = layout.lengths[s]
-            if n == 0 { continue }
-            let off = layout.offsets[s]
-            for t in 0..<n { add(fnorm.pointer + (off + t) * d, count: d, into: out) }
-            let inv = 1 / Float(n)
-            for j in 0..<d { out[j] *= inv }
+            ForwardStages.meanPool(fnorm.pointer + layout.offsets[s] * d, count: layout.lengths[s], dim: d, into: z.pointer + s * zw)
         }
-        if let branch = config.sparse {
-            let table = w.sparseEmbedding!.pointer
+        if let branch = config.sparse, let table = w.sparseEmbedding {
             for (s, ex) in examples.enumerated() {
-                let out = bag.pointer + s * ds
-                out.update(repeating: 0, count: ds)
-                for (idx, v) in zip(ex.sparseIndices, ex.sparseValues) { addScaled(table + Int(idx) * ds, scale: v, count: ds, into: out) }
+                ForwardStages.ngramBag(indices: ex.sparseIndices, values: ex.sparseValues, table: table.pointer, width: branch.width,
+                                       into: bag.pointer + s * branch.width)
             }
-            var sparseOut = bag.pointer
-            if branch.layerNorm {
-                layerNorm(bag.pointer, rows: b, dim: ds, gamma: w.sparseNormWeight!.pointer, beta: w.sparseNormBias!.pointer,
-                          epsilon: eps, into: bagNormed.pointer, mean: bagMean.pointer, rstd: bagRstd.pointer)
-                sparseOut = bagNormed.pointer
-            }
-            for s in 0..<b {
-                let dst = z.pointer + s * zw + d
-                dst.update(from: sparseOut + s * ds, count: ds)
-                if branch.activation == .gelu { geluTanh(dst, count: ds, into: dst) }
-            }
+            ForwardStages.ngramBranch(bags: bag.pointer, rows: b, config: config, weights: w, normed: bagNormed.pointer,
+                                      mean: bagMean.pointer, rstd: bagRstd.pointer, into: z.pointer)
         }
         if dropout.encoder > 0 || dropout.sparse > 0 { multiply(z.pointer, zMask.pointer, count: b * zw, into: z.pointer) }
+    }
 
-        // Hidden layer.
-        let iw = config.headInputWidth, hw = config.hiddenWidth
-        var headInput = z.pointer
-        if hw > 0 {
-            matmulGELU(z.pointer, rows: b, inner: zw, packedWeights: packed.hidden!.forward.pointer, columns: hw,
-                       bias: w.hiddenBias!.pointer, into: headIn.pointer, preActivation: hpre.pointer)
-            if dropout.hidden > 0 { multiply(headIn.pointer, hMask.pointer, count: b * hw, into: headIn.pointer) }
-            headInput = headIn.pointer
-        }
+    /// The hidden layer (and its dropout); returns the heads' input (z without a hidden layer).
+    private func forwardHidden(weights w: ClassifierWeights, packed: PackedClassifier, dropout: DropoutRates) -> UnsafeMutablePointer<Float> {
+        let hw = config.hiddenWidth
+        guard hw > 0, let bias = w.hiddenBias, let hidden = packed.hidden else { return z.pointer }
+        ForwardStages.hiddenLayer(z.pointer, rows: batch, config: config, bias: bias.pointer, packed: hidden.forward.pointer,
+                                  into: headIn.pointer, preActivation: hpre.pointer)
+        if dropout.hidden > 0 { multiply(headIn.pointer, hMask.pointer, count: batch * hw, into: headIn.pointer) }
+        return headIn.pointer
+    }
 
-        // Heads and loss (logits buffers become probabilities; dLogits written).
+    /// Every head's logits and the weighted cross-entropy; the logits become
+    /// probabilities and, with `backward`, `dLogits` the loss gradient.
+    private func headsAndLoss(_ examples: ArraySlice<PreparedExample>, headInput: UnsafeMutablePointer<Float>, weights w: ClassifierWeights,
+                              packed: PackedClassifier, lossWeights: LossWeights, backward: Bool) -> Double {
         var loss = 0.0
         for (k, head) in config.heads.enumerated() {
             let cls = head.classes
-            matmul(headInput, rows: b, inner: iw, packedWeights: packed.heads[head.name]!.forward.pointer, columns: cls,
-                   bias: w.heads[head.name]!.bias.pointer, residual: nil, into: logits[k].pointer)
+            guard let hw = w.heads[head.name], let hp = packed.heads[head.name] else { continue }
+            ForwardStages.headLogits(headInput, rows: batch, inner: config.headInputWidth, classes: cls, head: hw,
+                                     packed: hp.forward.pointer, into: logits[k].pointer)
             for (s, ex) in examples.enumerated() {
                 let label = Int(ex.labels[k])
                 let dl = dLogits[k].pointer + s * cls
@@ -247,62 +262,68 @@ final class ShardWorker {
                     if backward { dl.update(repeating: 0, count: cls) }
                     continue
                 }
-                let perClass = k < classWeights.count ? classWeights[k] : []
-                let scale = perClass.isEmpty ? headScales[k] : headScales[k] * perClass[label]
+                let scale = lossWeights.scale(head: k, label: label)
                 loss += Double(scale) * crossEntropy(logits: logits[k].pointer + s * cls, classes: cls, label: label,
-                                                     smoothing: labelSmoothing, gradientScale: scale,
+                                                     smoothing: lossWeights.labelSmoothing, gradientScale: scale,
                                                      gradient: backward ? dl : nil)
             }
         }
-        stage?("fwd norm, pool, sparse, hidden, heads, loss")
-        if !backward { return loss }
+        return loss
+    }
 
-        // ---------------- Backward ----------------
-        grads.zero()
-        stage?("bwd zero gradients")
+    // MARK: Backward
+
+    /// Heads, then the hidden layer; returns d(loss)/dz (after z's dropout).
+    private func backwardHeadsAndHidden(headInput: UnsafeMutablePointer<Float>, packed: PackedClassifier,
+                                        dropout: DropoutRates) -> UnsafeMutablePointer<Float> {
+        let b = batch, iw = config.headInputWidth, hw = config.hiddenWidth, zw = config.featureWidth
         // Heads: dW += dLᵀ·in, db += Σ dL, dIn (+)= dL·W.
         for (k, head) in config.heads.enumerated() {
-            let cls = head.classes
-            linearBackward(x: headInput, dy: dLogits[k].pointer, packedTransposed: packed.heads[head.name]!.backward.pointer,
-                           rows: b, inner: iw, outer: cls,
+            guard let hp = packed.heads[head.name] else { continue }
+            linearBackward(x: headInput, dy: dLogits[k].pointer, packedTransposed: hp.backward.pointer,
+                           rows: b, inner: iw, outer: head.classes,
                            dWeight: grads["heads.\(head.name).weight"].pointer, dBias: grads["heads.\(head.name).bias"].pointer,
                            dx: dHeadIn.pointer, accumulateDX: k > 0, scratch: gemmScratch)
         }
-        // Hidden layer.
         var dz = dHeadIn.pointer
-        if hw > 0 {
+        if hw > 0, let hidden = packed.hidden {
             if dropout.hidden > 0 { multiply(dHeadIn.pointer, hMask.pointer, count: b * hw, into: dHeadIn.pointer) }
             geluBackward(pre: hpre.pointer, dy: dHeadIn.pointer, count: b * hw, into: dHeadIn.pointer)
-            linearBackward(x: z.pointer, dy: dHeadIn.pointer, packedTransposed: packed.hidden!.backward.pointer, rows: b, inner: zw, outer: hw,
+            linearBackward(x: z.pointer, dy: dHeadIn.pointer, packedTransposed: hidden.backward.pointer, rows: b, inner: zw, outer: hw,
                            dWeight: grads["hidden.weight"].pointer, dBias: grads["hidden.bias"].pointer,
                            dx: dZ.pointer, accumulateDX: false, scratch: gemmScratch)
             dz = dZ.pointer
         }
         if dropout.encoder > 0 || dropout.sparse > 0 { multiply(dz, zMask.pointer, count: b * zw, into: dz) }
+        return dz
+    }
 
-        // Sparse branch.
-        if let branch = config.sparse {
-            let sg = grads.sparse!
-            for s in 0..<b { (dSparse.pointer + s * ds).update(from: dz + s * zw + d, count: ds) }
-            if branch.activation == .gelu {
-                let geluIn = branch.layerNorm ? bagNormed.pointer : bag.pointer
-                geluBackward(pre: geluIn, dy: dSparse.pointer, count: b * ds, into: dSparse.pointer)
-            }
-            var dBagIn = dSparse.pointer
-            if branch.layerNorm {
-                layerNormBackward(x: bag.pointer, mean: bagMean.pointer, rstd: bagRstd.pointer, gamma: w.sparseNormWeight!.pointer,
-                                  dy: dSparse.pointer, rows: b, dim: ds, dx: dBag.pointer,
-                                  accumulate: false, dGamma: grads["sparse.norm.weight"].pointer, dBeta: grads["sparse.norm.bias"].pointer)
-                dBagIn = dBag.pointer
-            }
-            for (s, ex) in examples.enumerated() {
-                let g = dBagIn + s * ds
-                for (idx, v) in zip(ex.sparseIndices, ex.sparseValues) { addScaled(g, scale: v, count: ds, into: sg.row(Int(idx))) }
-            }
+    /// The n-gram branch: GELU, layer norm, then each bag's rows of the sparse table.
+    private func backwardNgramBranch(_ examples: ArraySlice<PreparedExample>, dz: UnsafeMutablePointer<Float>, weights w: ClassifierWeights) {
+        guard let branch = config.sparse, let sg = grads.sparse else { return }
+        let b = batch, d = config.encoder.dModel, zw = config.featureWidth, ds = config.sparseWidth
+        for s in 0..<b { (dSparse.pointer + s * ds).update(from: dz + s * zw + d, count: ds) }
+        if branch.activation == .gelu {
+            let geluIn = branch.layerNorm ? bagNormed.pointer : bag.pointer
+            geluBackward(pre: geluIn, dy: dSparse.pointer, count: b * ds, into: dSparse.pointer)
         }
+        var dBagIn = dSparse.pointer
+        if branch.layerNorm, let gamma = w.sparseNormWeight {
+            layerNormBackward(x: bag.pointer, mean: bagMean.pointer, rstd: bagRstd.pointer, gamma: gamma.pointer,
+                              dy: dSparse.pointer, rows: b, dim: ds, dx: dBag.pointer,
+                              accumulate: false, dGamma: grads["sparse.norm.weight"].pointer, dBeta: grads["sparse.norm.bias"].pointer)
+            dBagIn = dBag.pointer
+        }
+        for (s, ex) in examples.enumerated() {
+            let g = dBagIn + s * ds
+            for (idx, v) in zip(ex.sparseIndices, ex.sparseValues) { addScaled(g, scale: v, count: ds, into: sg.row(Int(idx))) }
+        }
+    }
 
-        // Mean pooling → final norm.
-        for s in 0..<b {
+    /// Mean pooling, then the final norm; leaves d(loss)/d(last layer output) in `dX`.
+    private func backwardPoolAndFinalNorm(dz: UnsafeMutablePointer<Float>, weights w: ClassifierWeights) {
+        let d = config.encoder.dModel, zw = config.featureWidth
+        for s in 0..<batch {
             let n = layout.lengths[s]
             if n == 0 { continue }
             let off = layout.offsets[s], inv = 1 / Float(n)
@@ -312,61 +333,69 @@ final class ShardWorker {
                 for j in 0..<d { dst[j] = src[j] * inv }
             }
         }
-        let lastOut = c.layers > 0 ? layers[c.layers - 1].out.pointer : x0.pointer
-        layerNormBackward(x: lastOut, mean: fmean.pointer, rstd: frstd.pointer, gamma: w.encoder.finalNormWeight.pointer,
-                          dy: dTmp.pointer, rows: rows, dim: d, dx: dX.pointer, accumulate: false,
+        layerNormBackward(x: encoderOutput, mean: fmean.pointer, rstd: frstd.pointer, gamma: w.encoder.finalNormWeight.pointer,
+                          dy: dTmp.pointer, rows: layout.rows, dim: d, dx: dX.pointer, accumulate: false,
                           dGamma: grads["final_norm.weight"].pointer, dBeta: grads["final_norm.bias"].pointer)
-        stage?("bwd heads, hidden, sparse, pool, norm")
+    }
 
-        // Layers, last to first. dX holds d(loss)/d(layer output).
-        for l in stride(from: c.layers - 1, through: 0, by: -1) {
-            let lw = w.encoder.layers[l], a = layers[l], pw = packed.layers[l]
-            let p = "layers.\(l)."
-            let layerIn = l > 0 ? layers[l - 1].out.pointer : x0.pointer
-            // FFN block: out = mid + mask ∘ (down(gelu(up(LN2(mid))))).
-            var dDown = UnsafePointer(dX.pointer)
-            if dropout.encoder > 0 {
-                multiply(dX.pointer, a.ffnMask.pointer, count: rows * d, into: dTmp.pointer)
-                dDown = UnsafePointer(dTmp.pointer)
-            }
-            linearBackward(x: a.act.pointer, dy: dDown, packedTransposed: pw.down.backward.pointer, rows: rows, inner: f, outer: d,
-                           dWeight: grads[p + "ffn.down.weight"].pointer, dBias: grads[p + "ffn.down.bias"].pointer,
-                           dx: dF.pointer, accumulateDX: false, scratch: gemmScratch)
-            stage?("bwd down")
-            geluBackward(pre: a.pre.pointer, dy: dF.pointer, count: rows * f, into: dF.pointer)
-            stage?("bwd gelu")
-            linearBackward(x: a.norm2.pointer, dy: dF.pointer, packedTransposed: pw.up.backward.pointer, rows: rows, inner: d, outer: f,
-                           dWeight: grads[p + "ffn.up.weight"].pointer, dBias: grads[p + "ffn.up.bias"].pointer,
-                           dx: dTmp.pointer, accumulateDX: false, scratch: gemmScratch)
-            stage?("bwd up")
-            layerNormBackward(x: a.mid.pointer, mean: a.mean2.pointer, rstd: a.rstd2.pointer, gamma: lw.norm2Weight.pointer,
-                              dy: dTmp.pointer, rows: rows, dim: d, dx: dX.pointer, accumulate: true,
-                              dGamma: grads[p + "norm2.weight"].pointer, dBeta: grads[p + "norm2.bias"].pointer)
-            stage?("bwd layer norm")
-            // Attention block: mid = in + mask ∘ out(attention(LN1(in))).
-            var dOutProj = UnsafePointer(dX.pointer)
-            if dropout.encoder > 0 {
-                multiply(dX.pointer, a.attMask.pointer, count: rows * d, into: dTmp.pointer)
-                dOutProj = UnsafePointer(dTmp.pointer)
-            }
-            linearBackward(x: a.att.pointer, dy: dOutProj, packedTransposed: pw.out.backward.pointer, rows: rows, inner: d, outer: d,
-                           dWeight: grads[p + "attention.out.weight"].pointer, dBias: grads[p + "attention.out.bias"].pointer,
-                           dx: dAtt.pointer, accumulateDX: false, scratch: gemmScratch)
-            stage?("bwd out")
-            raggedAttentionBackward(qkv: a.qkv.pointer, probs: a.probs.pointer, dAtt: dAtt.pointer, layout: layout,
-                                    heads: c.heads, headDim: hd, dQKV: dQKV.pointer, scratch: attScratch.pointer)
-            stage?("bwd attention")
-            linearBackward(x: a.norm1.pointer, dy: dQKV.pointer, packedTransposed: pw.qkv.backward.pointer, rows: rows, inner: d, outer: 3 * d,
-                           dWeight: grads[p + "attention.qkv.weight"].pointer, dBias: grads[p + "attention.qkv.bias"].pointer,
-                           dx: dTmp.pointer, accumulateDX: false, scratch: gemmScratch)
-            stage?("bwd qkv")
-            layerNormBackward(x: layerIn, mean: a.mean1.pointer, rstd: a.rstd1.pointer, gamma: lw.norm1Weight.pointer,
-                              dy: dTmp.pointer, rows: rows, dim: d, dx: dX.pointer, accumulate: true,
-                              dGamma: grads[p + "norm1.weight"].pointer, dBeta: grads[p + "norm1.bias"].pointer)
-            stage?("bwd layer norm")
+    /// The FFN block of layer `l`, out = mid + mask ∘ down(gelu(up(LN₂(mid)))):
+    /// turns `dX` = d/d(out) into d/d(mid).
+    private func backwardFeedForward(layer l: Int, weights w: ClassifierWeights, packed: PackedClassifier, dropout: DropoutRates) {
+        let c = config.encoder, d = c.dModel, f = c.ffnWidth, rows = layout.rows
+        let lw = w.encoder.layers[l], a = layers[l], pw = packed.layers[l], p = "layers.\(l)."
+        var dDown = UnsafePointer(dX.pointer)
+        if dropout.encoder > 0 {
+            multiply(dX.pointer, a.ffnMask.pointer, count: rows * d, into: dTmp.pointer)
+            dDown = UnsafePointer(dTmp.pointer)
         }
-        // Embeddings.
-        if dropout.encoder > 0 { multiply(dX.pointer, embMask.pointer, count: rows * d, into: dX.pointer) }
+        linearBackward(x: a.act.pointer, dy: dDown, packedTransposed: pw.down.backward.pointer, rows: rows, inner: f, outer: d,
+                       dWeight: grads[p + "ffn.down.weight"].pointer, dBias: grads[p + "ffn.down.bias"].pointer,
+                       dx: dF.pointer, accumulateDX: false, scratch: gemmScratch)
+        stage?("bwd down")
+        geluBackward(pre: a.pre.pointer, dy: dF.pointer, count: rows * f, into: dF.pointer)
+        stage?("bwd gelu")
+        linearBackward(x: a.norm2.pointer, dy: dF.pointer, packedTransposed: pw.up.backward.pointer, rows: rows, inner: d, outer: f,
+                       dWeight: grads[p + "ffn.up.weight"].pointer, dBias: grads[p + "ffn.up.bias"].pointer,
+                       dx: dTmp.pointer, accumulateDX: false, scratch: gemmScratch)
+        stage?("bwd up")
+        layerNormBackward(x: a.mid.pointer, mean: a.mean2.pointer, rstd: a.rstd2.pointer, gamma: lw.norm2Weight.pointer,
+                          dy: dTmp.pointer, rows: rows, dim: d, dx: dX.pointer, accumulate: true,
+                          dGamma: grads[p + "norm2.weight"].pointer, dBeta: grads[p + "norm2.bias"].pointer)
+        stage?("bwd layer norm")
+    }
+
+    /// The attention block of layer `l`, mid = in + mask ∘ out(attention(LN₁(in))):
+    /// turns `dX` = d/d(mid) into d/d(in).
+    private func backwardAttention(layer l: Int, weights w: ClassifierWeights, packed: PackedClassifier, dropout: DropoutRates) {
+        let c = config.encoder, d = c.dModel, rows = layout.rows
+        let lw = w.encoder.layers[l], a = layers[l], pw = packed.layers[l], p = "layers.\(l)."
+        let layerIn = l > 0 ? layers[l - 1].out.pointer : x0.pointer
+        var dOutProj = UnsafePointer(dX.pointer)
+        if dropout.encoder > 0 {
+            multiply(dX.pointer, a.attMask.pointer, count: rows * d, into: dTmp.pointer)
+            dOutProj = UnsafePointer(dTmp.pointer)
+        }
+        linearBackward(x: a.att.pointer, dy: dOutProj, packedTransposed: pw.out.backward.pointer, rows: rows, inner: d, outer: d,
+                       dWeight: grads[p + "attention.out.weight"].pointer, dBias: grads[p + "attention.out.bias"].pointer,
+                       dx: dAtt.pointer, accumulateDX: false, scratch: gemmScratch)
+        stage?("bwd out")
+        raggedAttentionBackward(qkv: a.qkv.pointer, probs: a.probs.pointer, dAtt: dAtt.pointer, layout: layout,
+                                heads: c.heads, headDim: c.headDim, dQKV: dQKV.pointer, scratch: attScratch.pointer)
+        stage?("bwd attention")
+        linearBackward(x: a.norm1.pointer, dy: dQKV.pointer, packedTransposed: pw.qkv.backward.pointer, rows: rows, inner: d, outer: 3 * d,
+                       dWeight: grads[p + "attention.qkv.weight"].pointer, dBias: grads[p + "attention.qkv.bias"].pointer,
+                       dx: dTmp.pointer, accumulateDX: false, scratch: gemmScratch)
+        stage?("bwd qkv")
+        layerNormBackward(x: layerIn, mean: a.mean1.pointer, rstd: a.rstd1.pointer, gamma: lw.norm1Weight.pointer,
+                          dy: dTmp.pointer, rows: rows, dim: d, dx: dX.pointer, accumulate: true,
+                          dGamma: grads[p + "norm1.weight"].pointer, dBeta: grads[p + "norm1.bias"].pointer)
+        stage?("bwd layer norm")
+    }
+
+    /// The embeddings: each token's gradient into its position and token rows.
+    private func backwardEmbeddings(_ examples: ArraySlice<PreparedExample>, dropout: DropoutRates) {
+        let d = config.encoder.dModel
+        if dropout.encoder > 0 { multiply(dX.pointer, embMask.pointer, count: layout.rows * d, into: dX.pointer) }
         let dPos = grads["position_embedding.weight"].pointer
         for (s, ex) in examples.enumerated() {
             let off = layout.offsets[s]
@@ -376,8 +405,6 @@ final class ShardWorker {
                 add(g, count: d, into: grads.tokens.row(Int(id)))
             }
         }
-        stage?("bwd embeddings")
-        return loss
     }
 
     /// Dropout masks for every site, example by example.

@@ -72,8 +72,6 @@ public struct DecisionThresholds: Codable, Equatable, Sendable {
 public protocol Triaging: Sendable {
     /// The decision for one message, explained according to `policy`.
     func triage(_ text: String, explaining policy: Triager.ExplanationPolicy) throws -> TriageDecision
-    /// `decision` with its explanation (computed now if it has none).
-    func explained(_ decision: TriageDecision) throws -> TriageDecision
     /// The pack's service categories (a decision whose label is one is a request).
     var serviceCategories: Set<String> { get }
     /// Each category's default priority.
@@ -130,12 +128,18 @@ public final class Triager: Triaging, @unchecked Sendable {
         case never
         /// Only service requests: what may become a ticket, which staff review.
         case serviceRequests
+        /// Service requests and the messages the assistant will ask about
+        /// (a clarifying question may turn them into requests): the
+        /// conversation explains these once, when they arrive, and keeps the
+        /// explanation with the request.
+        case possibleRequests
         case always
 
         func applies(to decision: TriageDecision) -> Bool {
             switch self {
             case .never: false
             case .serviceRequests: decision.kind == .serviceRequest
+            case .possibleRequests: decision.kind == .serviceRequest || decision.needsClarification
             case .always: true
             }
         }
@@ -169,19 +173,6 @@ public final class Triager: Triaging, @unchecked Sendable {
             }
             return decision
         }
-    }
-
-    /// `decision` with its explanation (computed now if it has none): the
-    /// conversation explains a request once, when it becomes a ticket,
-    /// rather than every message that might.
-    public func explained(_ decision: TriageDecision) throws -> TriageDecision {
-        guard decision.explanation == nil else { return decision }
-        let heads = try classifier.probabilities([decision.text], threads: 1)
-        guard let intentRow = heads[TextClassifier.intentHead]?.first else { return decision }
-        var explained = decision
-        explained.explanation = try explanation(of: decision, intentRow: intentRow,
-                                                priorityRow: heads[TextClassifier.priorityHead]?.first)
-        return explained
     }
 
     private static let faqPrefix = "faq."

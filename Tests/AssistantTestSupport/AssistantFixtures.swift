@@ -170,6 +170,4 @@ public struct ScriptedTriager: Triaging {
     public func triage(_ text: String, explaining policy: Triager.ExplanationPolicy) throws -> TriageDecision {
         decisions[text] ?? TriageDecision(text: text, kind: .outOfScope, intent: "out_of_scope", confidence: 0.9)
     }
-
-    public func explained(_ decision: TriageDecision) throws -> TriageDecision { decision }
 }

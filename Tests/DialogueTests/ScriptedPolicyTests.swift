@@ -69,4 +69,51 @@ import Triage
         #expect(ticket == existing.number)
         #expect(reply.ticketNumbers.isEmpty, "nothing filed while the offer is open")
     }
+
+    /// The decision of the message that becomes a ticket travels with the
+    /// request: choosing an option of a clarifying question and answering the
+    /// questions triages each new message once, never the first one again,
+    /// and the ticket carries the first message's explanation.
+    @Test func aClarifiedRequestIsFiledWithItsFirstDecisionWithoutTriagingItAgain() async throws {
+        let test = try await TestStore()
+        defer { Task { await test.close() } }
+        let message = "something is wrong under the sink"
+        let explanation = Explanation(intentWords: [WordInfluence(word: "sink", start: 28, end: 32, influence: 0.4)], priorityWords: [])
+        var unsure = TriageDecision(text: message, kind: .serviceRequest, intent: "plumbing", category: "plumbing", priority: .p3,
+                                    confidence: 0.4, needsClarification: true,
+                                    alternatives: [ScoredLabel(label: "plumbing", probability: 0.4),
+                                                   ScoredLabel(label: "appliances", probability: 0.35)])
+        unsure.explanation = explanation
+        let triager = CountingTriager(ScriptedTriager([unsure]))
+        let resident = Resident("di", unit: "4B", engine: makeEngine(test.store, triager: triager))
+        let first = try await resident.say(message)
+        guard case .clarify = first.pending else { Issue.record("expected a clarifying question: \(String(describing: first.pending))"); return }
+        let chosen = try await resident.say("1")
+        let replies = try await resident.answerQuestions(after: chosen, language: .en)
+        let number = try #require(replies.flatMap(\.ticketNumbers).first, "the request was filed")
+        #expect(triager.texts.filter { $0 == message }.count == 1, "the first message was triaged once: \(triager.texts)")
+        let stored = try #require(try await test.store.ticket(number: number).triage)
+        let decision = try TriageDecision.decode(jsonLine: stored)
+        #expect(decision.category == "plumbing" && decision.explanation == explanation)
+    }
+}
+
+/// Records every message triaged, then answers from the script.
+final class CountingTriager: Triaging, @unchecked Sendable {
+    private let script: ScriptedTriager
+    private let lock = NSLock()
+    private var triaged: [String] = []
+
+    init(_ script: ScriptedTriager) { self.script = script }
+
+    /// Every text triaged so far, in order.
+    var texts: [String] { lock.withLock { triaged } }
+    var serviceCategories: Set<String> { script.serviceCategories }
+    var defaultPriorities: [String: Priority] { script.defaultPriorities }
+    var clarifyThreshold: Double { script.clarifyThreshold }
+
+    func triage(_ text: String, explaining policy: Triager.ExplanationPolicy) throws -> TriageDecision {
+        lock.withLock { triaged.append(text) }
+        return try script.triage(text, explaining: policy)
+    }
 }

@@ -111,25 +111,6 @@ func chunkedBatchMatchesSingles() throws {
     }
 }
 
-@Test("a workspace that retains activations gives the same outputs and keeps every layer")
-func retainedWorkspaceMatchesInference() throws {
-    let encoder = try Encoder(config: testConfig, seed: 4)
-    let batch: [[Int32]] = [[1, 2, 3, 4, 5], [9, 8], [50, 51, 52, 53, 54, 55, 56, 57, 58]]
-    let reference = try encoder.forward(tokenIDs: batch, threads: 1)
-    let ws = EncoderWorkspace(config: testConfig, batch: 3, seqLen: 9, retainsActivations: true)
-    try encoder.forward(tokenIDs: batch[...], workspace: ws)
-    #expect(ws.hidden.count == testConfig.layers + 1 && ws.layerActivations.count == testConfig.layers)
-    for s in 0..<3 {
-        let pooled = Array(UnsafeBufferPointer(start: ws.pooled.pointer + s * testConfig.dModel, count: testConfig.dModel))
-        #expect(maxAbsDiff(pooled, reference.pooled[s]) <= 1e-6)
-    }
-    // Layer 1's input differs from layer 0's (the residual stream was kept, not overwritten).
-    let d = testConfig.dModel
-    let h0 = Array(UnsafeBufferPointer(start: ws.hidden[0].pointer, count: d))
-    let h1 = Array(UnsafeBufferPointer(start: ws.hidden[1].pointer, count: d))
-    #expect(maxAbsDiff(h0, h1) > 1e-4)
-}
-
 // MARK: - Inputs
 
 @Test("bad token ids and over-long sequences throw; an empty message gets a zero vector")

@@ -123,9 +123,10 @@ struct Open311Endpoints: Sendable {
         let submission = try Open311Submission(parameters, services: services, format: format)
         let triager = engine.triager
         let ticket = try await gate.run {
-            let decision = try triager.triage(submission.description, explaining: .never)
+            // Every submission becomes a ticket: explained once, now.
+            let decision = try triager.triage(submission.description, explaining: .always)
             metrics.recordDecision(decision)
-            let draft = try submission.draft(explained: try triager.explained(decision), triager: triager, key: key,
+            let draft = try submission.draft(explained: decision, triager: triager, key: key,
                                              modelVersion: engine.modelVersion)
             return try await store.createTicket(draft, actor: "open311:\(key.name)")
         }

@@ -170,28 +170,6 @@ func addColumnSums(_ m: UnsafePointer<Float>, rows: Int, cols: Int, ld: Int, int
     }
 }
 
-/// `y[i] = a[i] · b[i]` over `count` floats (`y` may alias either input).
-func multiply(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int, into y: UnsafeMutablePointer<Float>) {
-    var i = 0
-    while i + 8 <= count { st8(ld8(a + i) * ld8(b + i), y + i); i += 8 }
-    while i < count { y[i] = a[i] * b[i]; i += 1 }
-}
-
-/// `y[i] += a[i] · s` over `count` floats.
-func addScaled(_ a: UnsafePointer<Float>, scale s: Float, count: Int, into y: UnsafeMutablePointer<Float>) {
-    let sv = SIMD8<Float>(repeating: s)
-    var i = 0
-    while i + 8 <= count { st8(ld8(y + i).addingProduct(ld8(a + i), sv), y + i); i += 8 }
-    while i < count { y[i] += a[i] * s; i += 1 }
-}
-
-/// `y[i] += a[i]` over `count` floats.
-func add(_ a: UnsafePointer<Float>, count: Int, into y: UnsafeMutablePointer<Float>) {
-    var i = 0
-    while i + 8 <= count { st8(ld8(y + i) + ld8(a + i), y + i); i += 8 }
-    while i < count { y[i] += a[i]; i += 1 }
-}
-
 /// Σ a[i]² in Double (for gradient norms), vectorised in Float per 8-block then accumulated in Double per 1024 elements.
 func sumOfSquares(_ a: UnsafePointer<Float>, count: Int) -> Double {
     var total = 0.0
