@@ -127,91 +127,80 @@ public final class Trainer {
             }
         }
         let classifier = IntentClassifier(weights: weights, labels: labels, vocabHash: vocabHash, extra: extra)
-
-        let batchSize = options.batchSize
-        let stepsPerEpoch = (prepared.count + batchSize - 1) / batchSize
-        let totalSteps = stepsPerEpoch * options.epochs
-        let schedule = LearningRateSchedule(warmupSteps: Int((Float(totalSteps) * options.warmupFraction).rounded()),
-                                            totalSteps: totalSteps, decay: options.decay, floorFraction: options.floorFraction)
+        var run = TrainingRun(examples: prepared.count, options: options)
         var order = Array(prepared.indices)
         var records: [EpochRecord] = []
-        var best: (epoch: Int, metric: Double, weights: ClassifierWeights)?
-        var sinceBest = 0
         var stoppedEarly = false
-        let start = DispatchTime.now().uptimeNanoseconds
-        var trainNanos: UInt64 = 0
-        var sequences = 0
-        func seconds(since t: UInt64) -> Double { Double(DispatchTime.now().uptimeNanoseconds - t) / 1e9 }
-        var lastMetric: Double?, lastAccuracy: Double?
-
         for epoch in 1...options.epochs {
             let epochStart = DispatchTime.now().uptimeNanoseconds
             var rng = Xoshiro256(seed: options.seed ^ (0xE90C_0000_0000_0000 &+ UInt64(epoch)))
             order.shuffle(using: &rng)
-            var lossSum = 0.0, batches = 0
-            var lr: Float = 0
-            for b in 0..<stepsPerEpoch {
-                let batch = order[(b * batchSize)..<min(order.count, (b + 1) * batchSize)].map { prepared[$0] }
-                let m = schedule.multiplier(at: engine.stepCount)
-                lr = options.learningRate * m
-                let t0 = DispatchTime.now().uptimeNanoseconds
-                let result = try engine.step(batch[...], learningRate: lr, sparseLearningRate: options.sparseLearningRate * m)
-                trainNanos += DispatchTime.now().uptimeNanoseconds - t0
-                sequences += batch.count
-                lossSum += result.loss
-                batches += 1
-                if let progress {
-                    let elapsed = seconds(since: start)
-                    let done = engine.stepCount
-                    progress(TrainingProgress(event: .step, epoch: epoch, epochs: options.epochs, step: done, totalSteps: totalSteps,
-                                              loss: lossSum / Double(batches), learningRate: lr, validationMetric: lastMetric,
-                                              validationAccuracy: lastAccuracy, elapsedSeconds: elapsed,
-                                              etaSeconds: elapsed / Double(done) * Double(totalSteps - done)))
-                }
-            }
-            // Validation.
-            var record = EpochRecord(epoch: epoch, trainLoss: lossSum / Double(max(batches, 1)), validationMetric: nil,
-                                     validationAccuracy: nil, learningRate: lr, seconds: 0)
+            var record = try trainEpoch(epoch, order: order, prepared: prepared, engine: engine, run: &run, progress: progress)
             if !validation.isEmpty {
                 classifier.weightsDidChange()
-                let probabilities = try predictAll(classifier, validation)
-                let value = metric.evaluate(probabilities, validation)
-                let (p, a) = ValidationMetric.pairs(probabilities, validation, head: accuracyHead)
-                record.validationMetric = value
-                record.validationAccuracy = a.isEmpty ? nil : ClassificationMetrics.accuracy(predicted: p, actual: a)
-                lastMetric = value
-                lastAccuracy = record.validationAccuracy
-                if best == nil || value > best!.metric {
-                    if let old = best?.weights { old.assign(from: weights) } else { best = (epoch, value, weights.copy()) }
-                    best = (epoch, value, best!.weights)
-                    sinceBest = 0
-                } else {
-                    sinceBest += 1
-                }
+                try validate(classifier, on: validation, epoch: epoch, weights: weights, record: &record, run: &run)
             }
-            record.seconds = seconds(since: epochStart)
+            record.seconds = TrainingRun.seconds(since: epochStart)
             records.append(record)
-            if let progress {
-                let elapsed = seconds(since: start)
-                let done = engine.stepCount
-                progress(TrainingProgress(event: .epochEnd, epoch: epoch, epochs: options.epochs, step: done, totalSteps: totalSteps,
-                                          loss: record.trainLoss, learningRate: lr, validationMetric: lastMetric,
-                                          validationAccuracy: lastAccuracy, elapsedSeconds: elapsed,
-                                          etaSeconds: elapsed / Double(max(done, 1)) * Double(totalSteps - done)))
-            }
-            if options.patience > 0 && sinceBest >= options.patience && epoch < options.epochs {
+            progress?(run.progress(.epochEnd, epoch: epoch, step: engine.stepCount, loss: record.trainLoss, learningRate: record.learningRate))
+            if options.patience > 0 && run.sinceBest >= options.patience && epoch < options.epochs {
                 stoppedEarly = true
                 break
             }
         }
-        if let best { weights.assign(from: best.weights) }
+        if let best = run.best { weights.assign(from: best.weights) }
         classifier.weightsDidChange()
-        let trainSeconds = Double(trainNanos) / 1e9
-        let report = TrainingReport(metricName: metric.name, epochs: records, bestEpoch: best?.epoch ?? records.count,
-                                    bestMetric: best?.metric, stoppedEarly: stoppedEarly, steps: engine.stepCount,
-                                    trainingSeconds: seconds(since: start),
-                                    sequencesPerSecond: trainSeconds > 0 ? Double(sequences) / trainSeconds : 0)
+        let trainSeconds = Double(run.trainNanos) / 1e9
+        let report = TrainingReport(metricName: metric.name, epochs: records, bestEpoch: run.best?.epoch ?? records.count,
+                                    bestMetric: run.best?.metric, stoppedEarly: stoppedEarly, steps: engine.stepCount,
+                                    trainingSeconds: TrainingRun.seconds(since: run.start),
+                                    sequencesPerSecond: trainSeconds > 0 ? Double(run.sequences) / trainSeconds : 0)
         return (classifier, report)
+    }
+
+    /// One pass over the shuffled training examples, a step per batch.
+    private func trainEpoch(_ epoch: Int, order: [Int], prepared: [PreparedExample], engine: TrainingEngine, run: inout TrainingRun,
+                            progress: ((TrainingProgress) -> Void)?) throws -> EpochRecord {
+        let batchSize = options.batchSize
+        var lossSum = 0.0, batches = 0
+        var lr: Float = 0
+        for b in 0..<run.stepsPerEpoch {
+            let batch = order[(b * batchSize)..<min(order.count, (b + 1) * batchSize)].map { prepared[$0] }
+            let m = run.schedule.multiplier(at: engine.stepCount)
+            lr = options.learningRate * m
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            let result = try engine.step(batch[...], learningRate: lr, sparseLearningRate: options.sparseLearningRate * m)
+            run.trainNanos += DispatchTime.now().uptimeNanoseconds - t0
+            run.sequences += batch.count
+            lossSum += result.loss
+            batches += 1
+            progress?(run.progress(.step, epoch: epoch, step: engine.stepCount, loss: lossSum / Double(batches), learningRate: lr))
+        }
+        return EpochRecord(epoch: epoch, trainLoss: lossSum / Double(max(batches, 1)), validationMetric: nil,
+                           validationAccuracy: nil, learningRate: lr, seconds: 0)
+    }
+
+    /// The validation metric after an epoch; keeps a copy of the weights when it is the best so far.
+    private func validate(_ classifier: IntentClassifier, on validation: [TrainingExample], epoch: Int, weights: ClassifierWeights,
+                          record: inout EpochRecord, run: inout TrainingRun) throws {
+        let probabilities = try predictAll(classifier, validation)
+        let value = metric.evaluate(probabilities, validation)
+        let (p, a) = ValidationMetric.pairs(probabilities, validation, head: accuracyHead)
+        record.validationMetric = value
+        record.validationAccuracy = a.isEmpty ? nil : ClassificationMetrics.accuracy(predicted: p, actual: a)
+        run.lastMetric = value
+        run.lastAccuracy = record.validationAccuracy
+        guard value > (run.best?.metric ?? -.infinity) || run.best == nil else {
+            run.sinceBest += 1
+            return
+        }
+        if let old = run.best?.weights {
+            old.assign(from: weights)
+            run.best = (epoch, value, old)
+        } else {
+            run.best = (epoch, value, weights.copy())
+        }
+        run.sinceBest = 0
     }
 
     /// Probabilities for every example, in batches.
@@ -226,5 +215,40 @@ public final class Trainer {
             i += 256
         }
         return out
+    }
+}
+
+/// The bookkeeping of one training run: the schedule, the best epoch so far
+/// (early stopping), the last validation figures, and throughput counters.
+private struct TrainingRun {
+    let stepsPerEpoch: Int
+    let totalSteps: Int
+    let schedule: LearningRateSchedule
+    let epochs: Int
+    let start = DispatchTime.now().uptimeNanoseconds
+    var best: (epoch: Int, metric: Double, weights: ClassifierWeights)?
+    var sinceBest = 0
+    var lastMetric: Double?
+    var lastAccuracy: Double?
+    var trainNanos: UInt64 = 0
+    var sequences = 0
+
+    init(examples: Int, options: TrainingOptions) {
+        stepsPerEpoch = (examples + options.batchSize - 1) / options.batchSize
+        totalSteps = stepsPerEpoch * options.epochs
+        epochs = options.epochs
+        schedule = LearningRateSchedule(warmupSteps: Int((Float(totalSteps) * options.warmupFraction).rounded()),
+                                        totalSteps: totalSteps, decay: options.decay, floorFraction: options.floorFraction)
+    }
+
+    static func seconds(since t: UInt64) -> Double { Double(DispatchTime.now().uptimeNanoseconds - t) / 1e9 }
+
+    /// A progress report at `step` (steps done so far), with the ETA from the pace so far.
+    func progress(_ event: TrainingProgress.Event, epoch: Int, step done: Int, loss: Double, learningRate: Float) -> TrainingProgress {
+        let elapsed = Self.seconds(since: start)
+        return TrainingProgress(event: event, epoch: epoch, epochs: epochs, step: done, totalSteps: totalSteps,
+                                loss: loss, learningRate: learningRate, validationMetric: lastMetric,
+                                validationAccuracy: lastAccuracy, elapsedSeconds: elapsed,
+                                etaSeconds: elapsed / Double(max(done, 1)) * Double(totalSteps - done))
     }
 }

@@ -147,16 +147,46 @@ public final class TrainingEngine {
     @discardableResult
     public func step(_ batch: ArraySlice<PreparedExample>, learningRate: Float, sparseLearningRate: Float) throws -> StepResult {
         precondition(!batch.isEmpty, "TrainingEngine.step: empty batch")
+        let shards = shardRanges(batch)
+        let loss = forwardBackward(batch, shards: shards)
+        stage?("workers (forward + backward)")
+        if !loss.isFinite { throw TrainingError.diverged(step: stepCount) }
+        let norm = reduceGradients(workersUsed: shards.count)
+        if !norm.isFinite { throw TrainingError.diverged(step: stepCount) }
+        stage?("reduce + norm")
+        let clip: Float = options.clipNorm > 0 && norm > Double(options.clipNorm) ? Float(Double(options.clipNorm) / norm) : 1
+
+        stepCount += 1
+        let t = Float(stepCount)
+        let adam = AdamStep(learningRate: learningRate, weightDecay: options.weightDecay, beta1: options.beta1, beta2: options.beta2,
+                            epsilon: options.adamEpsilon, gradientScale: clip,
+                            biasCorrection1: 1 - Foundation.pow(options.beta1, t), biasCorrection2: 1 - Foundation.pow(options.beta2, t))
+        updateDense(adam)
+        stage?("adamw dense")
+        updateTokenEmbedding(adam)
+        stage?("adamw token embedding")
+        updateSparseTable(adam, learningRate: sparseLearningRate, clip: clip)
+        stage?("sparse table update")
+        // Re-pack the forward copies of the linear weights.
+        let packCount = packed.pairs.count
+        parallel(min(threads, packCount)) { part in
+            self.packed.repack(tensorsAt: Array(stride(from: part, to: packCount, by: self.threads)))
+        }
+        stage?("re-pack weights")
+        return StepResult(loss: loss, gradientNorm: norm, learningRate: learningRate)
+    }
+
+    /// Forward and backward of every shard, one worker each, in parallel;
+    /// returns the batch loss.
+    private func forwardBackward(_ batch: ArraySlice<PreparedExample>, shards: [Range<Int>]) -> Double {
         let scales = headScales(batch)
         let dropout = DropoutRates(encoder: options.dropout, sparse: config.sparse == nil ? 0 : options.sparseDropout,
                                    hidden: config.hiddenWidth > 0 ? options.hiddenDropout : 0)
         var sm = SplitMix64(seed: options.seed ^ 0xD50F_0000_0000_0000 &+ UInt64(stepCount))
         let maskSeed = sm.next()
-
-        let shards = shardRanges(batch)
         var losses = [Double](repeating: 0, count: shards.count)
         losses.withUnsafeMutableBufferPointer { lp in
-            let lossesPointer = lp.baseAddress!
+            guard let lossesPointer = lp.baseAddress else { return }
             parallel(shards.count) { s in
                 let r = shards[s]
                 lossesPointer[s] = workers[s].run(batch[r], firstIndex: r.lowerBound - batch.startIndex, weights: weights,
@@ -165,16 +195,16 @@ public final class TrainingEngine {
                                                   backward: true)
             }
         }
-        stage?("workers (forward + backward)")
-        let loss = losses.reduce(0, +)
-        if !loss.isFinite { throw TrainingError.diverged(step: stepCount) }
+        return losses.reduce(0, +)
+    }
 
-        // Reduce into worker 0 (fixed order) and take squares per chunk.
-        let used = shards.count
+    /// Sums the workers' gradients into worker 0's (in a fixed order) and
+    /// returns the global gradient norm.
+    private func reduceGradients(workersUsed used: Int) -> Double {
         var squares = [Double](repeating: 0, count: chunks.count)
         let g0 = workers[0].grads
         squares.withUnsafeMutableBufferPointer { sq in
-            let sqp = sq.baseAddress!
+            guard let sqp = sq.baseAddress else { return }
             parallelChunks { c in
                 let (pi, range) = chunks[c]
                 let dst = g0.dense[pi].tensor.pointer + range.lowerBound
@@ -186,32 +216,29 @@ public final class TrainingEngine {
         }
         for w in 1..<max(used, 1) {
             g0.tokens.merge(from: workers[w].grads.tokens)
-            if let s = g0.sparse { s.merge(from: workers[w].grads.sparse!) }
+            if let s = g0.sparse, let other = workers[w].grads.sparse { s.merge(from: other) }
         }
         var total = squares.reduce(0, +)
         total += g0.tokens.sumOfSquaresTouched()
         if let s = g0.sparse { total += s.sumOfSquaresTouched() }
-        let norm = total.squareRoot()
-        if !norm.isFinite { throw TrainingError.diverged(step: stepCount) }
-        stage?("reduce + norm")
-        let clip: Float = options.clipNorm > 0 && norm > Double(options.clipNorm) ? Float(Double(options.clipNorm) / norm) : 1
+        return total.squareRoot()
+    }
 
-        // AdamW.
-        stepCount += 1
-        let t = Float(stepCount)
-        var adam = AdamStep(learningRate: learningRate, weightDecay: options.weightDecay, beta1: options.beta1, beta2: options.beta2,
-                            epsilon: options.adamEpsilon, gradientScale: clip,
-                            biasCorrection1: 1 - Foundation.pow(options.beta1, t), biasCorrection2: 1 - Foundation.pow(options.beta2, t))
-        let frozenAdam = adam
+    /// AdamW on every dense parameter, chunks in parallel.
+    private func updateDense(_ adam: AdamStep) {
+        let g0 = workers[0].grads
         parallelChunks { c in
             let (pi, range) = chunks[c]
             let p = denseParams[pi]
             let o = range.lowerBound
-            frozenAdam.update(p.value.pointer + o, p.state.m.pointer + o, p.state.v.pointer + o,
-                              g0.dense[pi].tensor.pointer + o, count: range.count, decay: p.decay)
+            adam.update(p.value.pointer + o, p.state.m.pointer + o, p.state.v.pointer + o,
+                        g0.dense[pi].tensor.pointer + o, count: range.count, decay: p.decay)
         }
-        stage?("adamw dense")
-        // Token embedding: no decay; dense (exact AdamW) or lazy on touched rows.
+    }
+
+    /// The token embedding: no decay; dense (exact AdamW) or lazy on touched rows.
+    private func updateTokenEmbedding(_ adam: AdamStep) {
+        let g0 = workers[0].grads
         let d = config.encoder.dModel
         let tok = weights.encoder.tokenEmbedding
         if options.lazyTokenEmbedding {
@@ -219,42 +246,37 @@ public final class TrainingEngine {
                 let o = Int(r) * d
                 adam.update(tok.pointer + o, tokenState.m.pointer + o, tokenState.v.pointer + o, g0.tokens.slotRow(i), count: d, decay: false)
             }
+            return
+        }
+        let vocab = config.encoder.vocabSize
+        let parts = threads
+        parallel(parts) { part in
+            let lo = vocab * part / parts, hi = vocab * (part + 1) / parts
+            for r in lo..<hi {
+                let slot = g0.tokens.slot(of: r)
+                let o = r * d
+                adam.update(tok.pointer + o, self.tokenState.m.pointer + o, self.tokenState.v.pointer + o,
+                            slot >= 0 ? UnsafePointer(g0.tokens.slotRow(slot)) : nil, count: d, decay: false)
+            }
+        }
+    }
+
+    /// The n-gram table, touched rows only: AdamW at the sparse learning rate,
+    /// or plain SGD (clipped) when the table has no optimizer state.
+    private func updateSparseTable(_ adam: AdamStep, learningRate: Float, clip: Float) {
+        guard let table = weights.sparseEmbedding, let sg = workers[0].grads.sparse else { return }
+        let ds = config.sparseWidth
+        if let st = sparseState {
+            var adam = adam
+            adam.learningRate = learningRate
+            for (i, r) in sg.touched.enumerated() {
+                let o = Int(r) * ds
+                adam.update(table.pointer + o, st.m.pointer + o, st.v.pointer + o, sg.slotRow(i), count: ds, decay: false)
+            }
         } else {
-            let vocab = config.encoder.vocabSize
-            let parts = threads
-            parallel(parts) { part in
-                let lo = vocab * part / parts, hi = vocab * (part + 1) / parts
-                for r in lo..<hi {
-                    let slot = g0.tokens.slot(of: r)
-                    let o = r * d
-                    frozenAdam.update(tok.pointer + o, self.tokenState.m.pointer + o, self.tokenState.v.pointer + o,
-                                      slot >= 0 ? UnsafePointer(g0.tokens.slotRow(slot)) : nil, count: d, decay: false)
-                }
-            }
+            let step = -learningRate * clip
+            for (i, r) in sg.touched.enumerated() { addScaled(sg.slotRow(i), scale: step, count: ds, into: table.pointer + Int(r) * ds) }
         }
-        stage?("adamw token embedding")
-        // Sparse table: touched rows only.
-        if let table = weights.sparseEmbedding, let sg = g0.sparse {
-            let ds = config.sparseWidth
-            if let st = sparseState {
-                adam.learningRate = sparseLearningRate
-                for (i, r) in sg.touched.enumerated() {
-                    let o = Int(r) * ds
-                    adam.update(table.pointer + o, st.m.pointer + o, st.v.pointer + o, sg.slotRow(i), count: ds, decay: false)
-                }
-            } else {
-                let step = -sparseLearningRate * clip
-                for (i, r) in sg.touched.enumerated() { addScaled(sg.slotRow(i), scale: step, count: ds, into: table.pointer + Int(r) * ds) }
-            }
-        }
-        stage?("sparse table update")
-        // Re-pack the forward copies of the linear weights.
-        let packCount = packed.pairs.count
-        parallel(min(threads, packCount)) { part in
-            self.packed.repack(tensorsAt: Array(stride(from: part, to: packCount, by: self.threads)))
-        }
-        stage?("re-pack weights")
-        return StepResult(loss: loss, gradientNorm: norm, learningRate: learningRate)
     }
 
     private var stage: ((String) -> Void)?
