@@ -65,8 +65,7 @@ let package = Package(
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
             ]
         ),
-        // The ticket store: SQLite (GRDB, system libsqlite3) or PostgreSQL (postgres-nio),
-        // and the data directory (ConciergeHome).
+        // The ticket store: SQLite (GRDB, system libsqlite3) or PostgreSQL (postgres-nio).
         .target(
             name: "Store",
             dependencies: [
@@ -77,6 +76,9 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // The data directory (ConciergeHome): the SQLite store's default file, trained models,
+        // config.json, and the store a command uses (StoreLocation.resolve). Depends on Store, never the reverse.
+        .target(name: "Home", dependencies: ["Store"]),
         // Line editing and history for the chat REPL (raw termios, UTF-8, display width), and TTY-aware styling.
         .target(name: "LineEditor"),
         // The conversation: policy, state (kept in the store), replies in both languages.
@@ -111,7 +113,7 @@ let package = Package(
         .executableTarget(
             name: "concierge",
             dependencies: [
-                "Tokenizer", "DataPack", "Model", "Training", "Evaluation", "Triage", "Store", "Dialogue", "LineEditor", "Server", "Outbox",
+                "Tokenizer", "DataPack", "Model", "Training", "Evaluation", "Triage", "Store", "Home", "Dialogue", "LineEditor", "Server", "Outbox",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -138,7 +140,7 @@ let package = Package(
         // The command-line parser, against every command line the documentation shows.
         .testTarget(name: "CLITests", dependencies: ["concierge", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .testTarget(name: "StoreTests", dependencies: [
-            "Store", "StaffAuth", "DataPack", "TestSupport",
+            "Store", "Home", "StaffAuth", "DataPack", "TestSupport",
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "PostgresNIO", package: "postgres-nio"),
         ]),

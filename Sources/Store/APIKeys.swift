@@ -67,7 +67,15 @@ extension TicketStore {
         let secret = SecretToken.generate()
         let digest = SecretToken.digest(secret)
         let key = try await run(StoreOperation(.write) { session, context in
-            try StoreEngine.insertAPIKey(session, name: name, scope: scope, keyHash: digest, now: context.now)
+            let now = Date(millisecondsSince1970: context.now.millisecondsSince1970)
+            // ON CONFLICT: a live key of the same name (or, never in practice, the same hash) makes it a no-op.
+            guard let row = try session.queryOne("""
+                INSERT INTO api_keys (name, name_key, key_hash, scope, created_at) VALUES (?, ?, ?, ?, ?)
+                ON CONFLICT DO NOTHING RETURNING id
+                """, [.text(name), .text(APIKeyName.key(name)), .text(digest), .text(scope.rawValue), .date(now)]) else {
+                throw StoreError.apiKeyNameTaken(name)
+            }
+            return APIKey(id: try row.required(row.int64("id"), "id"), name: name, scope: scope, createdAt: now, revokedAt: nil)
         })
         return IssuedAPIKey(secret: secret, key: key)
     }
@@ -75,8 +83,8 @@ extension TicketStore {
     /// Every key, revoked ones too, by name, then newest first.
     public func apiKeys() async throws -> [APIKey] {
         try await run(StoreOperation(.read) { session, _ in
-            try session.query("SELECT \(StoreEngine.apiKeyColumns) FROM api_keys ORDER BY name_key, created_at DESC, id DESC", [])
-                .map(StoreEngine.apiKey(from:))
+            try session.query("SELECT \(APIKey.columns) FROM api_keys ORDER BY name_key, created_at DESC, id DESC", [])
+                .map(APIKey.init(row:))
         })
     }
 
@@ -85,7 +93,13 @@ extension TicketStore {
     @discardableResult
     public func revokeAPIKey(name: String) async throws -> APIKey {
         try await run(StoreOperation(.write) { session, context in
-            try StoreEngine.revokeAPIKey(session, name: name, now: context.now)
+            let now = Date(millisecondsSince1970: context.now.millisecondsSince1970)
+            guard let row = try session.queryOne("""
+                UPDATE api_keys SET revoked_at = ? WHERE name_key = ? AND revoked_at IS NULL RETURNING \(APIKey.columns)
+                """, [.date(now), .text(APIKeyName.key(name))]) else {
+                throw StoreError.apiKeyNotFound(name.trimmingCharacters(in: .whitespacesAndNewlines))
+            }
+            return try APIKey(row: row)
         })
     }
 
@@ -96,9 +110,9 @@ extension TicketStore {
         guard SecretToken.isWellFormed(secret) else { return nil }
         let digest = SecretToken.digest(secret)
         let found = try await run(StoreOperation(.read) { session, _ in
-            try session.queryOne("SELECT \(StoreEngine.apiKeyColumns), key_hash FROM api_keys WHERE key_hash = ? AND revoked_at IS NULL",
+            try session.queryOne("SELECT \(APIKey.columns), key_hash FROM api_keys WHERE key_hash = ? AND revoked_at IS NULL",
                                  [.text(digest)]).map { row in
-                (try StoreEngine.apiKey(from: row), try row.required(row.string("key_hash"), "key_hash"))
+                (try APIKey(row: row), try row.required(row.string("key_hash"), "key_hash"))
             }
         })
         guard let found, SecretToken.constantTimeEquals(found.1, digest) else { return nil }
@@ -106,35 +120,14 @@ extension TicketStore {
     }
 }
 
-extension StoreEngine {
-    static let apiKeyColumns = "id, name, scope, created_at, revoked_at"
+extension APIKey {
+    /// The columns `APIKey(row:)` reads (never the key's hash).
+    fileprivate static let columns = "id, name, scope, created_at, revoked_at"
 
-    static func apiKey(from row: SQLRow) throws -> APIKey {
+    fileprivate init(row: SQLRow) throws {
         let scopeName = try row.required(row.string("scope"), "scope")
         guard let scope = APIKeyScope(rawValue: scopeName) else { throw StoreError.database("an API key has an unknown scope \(scopeName)") }
-        return APIKey(id: try row.required(row.int64("id"), "id"), name: try row.required(row.string("name"), "name"), scope: scope,
-                      createdAt: try row.required(row.date("created_at"), "created_at"), revokedAt: row.date("revoked_at"))
-    }
-
-    static func insertAPIKey(_ session: SQLSession, name: String, scope: APIKeyScope, keyHash: String, now: Date) throws -> APIKey {
-        let now = Date(millisecondsSince1970: now.millisecondsSince1970)
-        // ON CONFLICT: a live key of the same name (or, never in practice, the same hash) makes it a no-op.
-        guard let row = try session.queryOne("""
-            INSERT INTO api_keys (name, name_key, key_hash, scope, created_at) VALUES (?, ?, ?, ?, ?)
-            ON CONFLICT DO NOTHING RETURNING id
-            """, [.text(name), .text(APIKeyName.key(name)), .text(keyHash), .text(scope.rawValue), .date(now)]) else {
-            throw StoreError.apiKeyNameTaken(name)
-        }
-        return APIKey(id: try row.required(row.int64("id"), "id"), name: name, scope: scope, createdAt: now, revokedAt: nil)
-    }
-
-    static func revokeAPIKey(_ session: SQLSession, name: String, now: Date) throws -> APIKey {
-        let now = Date(millisecondsSince1970: now.millisecondsSince1970)
-        guard let row = try session.queryOne("""
-            UPDATE api_keys SET revoked_at = ? WHERE name_key = ? AND revoked_at IS NULL RETURNING \(apiKeyColumns)
-            """, [.date(now), .text(APIKeyName.key(name))]) else {
-            throw StoreError.apiKeyNotFound(name.trimmingCharacters(in: .whitespacesAndNewlines))
-        }
-        return try apiKey(from: row)
+        self.init(id: try row.required(row.int64("id"), "id"), name: try row.required(row.string("name"), "name"), scope: scope,
+                  createdAt: try row.required(row.date("created_at"), "created_at"), revokedAt: row.date("revoked_at"))
     }
 }

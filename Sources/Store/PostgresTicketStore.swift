@@ -74,7 +74,7 @@ public struct PostgresURL: Sendable, Equatable, CustomStringConvertible {
 /// The shared ticket store: a PostgreSQL database that several Concierge
 /// servers can use at once, through postgres-nio.
 ///
-/// It runs the same operations (`StoreEngine`) and the same migrations, with
+/// It runs the same operations (the `TicketStore` extensions) and the same migrations, with
 /// the same version numbers, as `SQLiteTicketStore`. Each operation is one
 /// transaction (READ COMMITTED) on a pooled connection; rows that an
 /// operation changes are locked (`SELECT … FOR UPDATE`, the ticket-number
@@ -106,9 +106,9 @@ public final class PostgresTicketStore: TicketStore {
         let location = url.description
         let now = configuration.now()
         do {
-            _ = try await transaction(.read) { session in try StoreEngine.inspect(session, location: location) }
+            _ = try await transaction(.read) { session in try session.inspectSchema(location: location) }
             let applied = try await transaction(.write) { session in
-                try StoreEngine.migrate(session, location: location, now: now)
+                try session.migrate(location: location, now: now)
             }
             if !applied.isEmpty { configuration.logger.info("migrated \(location) to schema version \(Migrations.latestVersion)") }
         } catch {
@@ -144,7 +144,7 @@ public final class PostgresTicketStore: TicketStore {
     /// PostgreSQL checks its own pages.
     public func check() async throws -> IntegrityReport {
         try await transaction(.read) { session in
-            let numbers = try StoreEngine.checkNumbers(session)
+            let numbers = try session.checkTicketNumbers()
             return IntegrityReport(problems: numbers.problems, tickets: numbers.tickets, highestNumber: numbers.highest)
         }
     }
@@ -152,7 +152,7 @@ public final class PostgresTicketStore: TicketStore {
     /// `EXPLAIN ANALYZE` of the queue listing.
     public func explainQueue(_ filter: QueueFilter) async throws -> String {
         try await transaction(.read) { session in
-            let (sql, binds) = StoreEngine.queueQuery(filter)
+            let (sql, binds) = filter.listingQuery()
             return try session.query("EXPLAIN ANALYZE " + sql, binds).compactMap { $0.values.first }.map { value in
                 if case .text(let line) = value { return line }
                 return ""

@@ -29,134 +29,28 @@ public struct ResidentTicket: Sendable, Equatable {
     public var lastPublicNote: Note?
 }
 
-extension StoreEngine {
-    /// The actor name recorded for what residents do themselves.
-    static let residentActor = "resident"
-
-    /// Locks ticket `number` and checks it is the resident's own.
-    static func lockOwnTicket(_ session: SQLSession, number: Int, residentID: Int64) throws -> Ticket {
-        let ticket = try lockTicket(session, number: number)
-        // Someone else's ticket is reported exactly like a missing one, so a
-        // resident cannot probe which numbers exist.
-        guard ticket.residentID == residentID else { throw StoreError.ticketNotFound(number) }
-        return ticket
-    }
-
-    static func apply(_ action: TicketAction, _ session: SQLSession, residentID: Int64, resident: ResidentInfo,
-                      now: Date, targets: ResponseTargets) throws {
-        switch action {
-        case let .linkReport(number, text):
-            let ticket = try lockTicket(session, number: number)
-            guard ticket.status.isOpen else {
-                throw StoreError.invalidInput("ticket #\(number) is \(ticket.status.rawValue); a report can only be added to an open ticket")
-            }
-            let who = resident.unit.map { "a resident of \($0)" } ?? "another resident"
-            try insertNote(session, ticket: ticket, author: "concierge", visibility: .internal,
-                           text: "Also reported by \(who) (resident \(residentID)): \(text)", now: now)
-            try appendEvent(session, ticketID: ticket.id, actor: "concierge", kind: "linked_report", from: nil,
-                            to: "resident \(residentID)", now: now)
-        case let .addDetails(number, text):
-            let ticket = try lockOwnTicket(session, number: number, residentID: residentID)
-            try insertNote(session, ticket: ticket, author: residentActor, visibility: .internal, text: text, now: now)
-            try appendEvent(session, ticketID: ticket.id, actor: residentActor, kind: "resident_details", from: nil,
-                            to: nil, now: now)
-        case let .cancel(number):
-            let ticket = try lockOwnTicket(session, number: number, residentID: residentID)
-            guard ticket.status.isOpen else {
-                throw StoreError.illegalTransition(ticket: number, from: ticket.status, to: .rejected)
-            }
-            try session.execute("UPDATE tickets SET status = 'rejected', closed_at = ?, updated_at = ? WHERE id = ?",
-                                [.date(now), .date(now), .integer(ticket.id)])
-            try appendEvent(session, ticketID: ticket.id, actor: residentActor, kind: "status",
-                            from: ticket.status.rawValue, to: TicketStatus.rejected.rawValue, now: now)
-            try insertNote(session, ticket: ticket, author: residentActor, visibility: .internal,
-                           text: "Cancelled by the resident.", now: now)
-        case let .confirmEmergency(number):
-            let ticket = try lockOwnTicket(session, number: number, residentID: residentID)
-            try setEmergency(session, ticket: ticket, priority: .p1, emergency: .residentConfirmed, now: now, targets: targets)
-        case let .settleEmergency(number, priority):
-            let ticket = try lockOwnTicket(session, number: number, residentID: residentID)
-            try setEmergency(session, ticket: ticket, priority: priority, emergency: nil, now: now, targets: targets)
-        case let .completeRequest(number, unit, location, accessNotes):
-            let ticket = try lockOwnTicket(session, number: number, residentID: residentID)
-            try session.execute("""
-                UPDATE tickets SET unit = COALESCE(?, unit), location = COALESCE(?, location),
-                    access_notes = COALESCE(?, access_notes), updated_at = ? WHERE id = ?
-                """, [.optional(unit), .optional(location), .optional(accessNotes), .date(now), .integer(ticket.id)])
-            try appendEvent(session, ticketID: ticket.id, actor: residentActor, kind: "resident_details", from: nil,
-                            to: nil, now: now)
-        }
-    }
-
-    /// The resident's answer to the safety question: the priority (with its
-    /// response target) and the emergency flag, with an `emergency` event.
-    /// Not a staff correction: nothing is recorded for training.
-    private static func setEmergency(_ session: SQLSession, ticket: Ticket, priority: Priority,
-                                     emergency: TicketEmergency?, now: Date, targets: ResponseTargets) throws {
-        let due = targets.dueDate(for: priority, createdAt: ticket.createdAt)
-        try session.execute("UPDATE tickets SET priority = ?, sla_due_at = ?, emergency = ?, updated_at = ? WHERE id = ?",
-                            [.int(priority.level), .optional(due), .optional(emergency?.rawValue), .date(now), .integer(ticket.id)])
-        try appendEvent(session, ticketID: ticket.id, actor: residentActor, kind: "emergency",
-                        from: "\(ticket.priority.rawValue) \(ticket.emergency?.rawValue ?? "-")",
-                        to: "\(priority.rawValue) \(emergency?.rawValue ?? "no danger, said the resident")", now: now)
-    }
-
-    static func insertNote(_ session: SQLSession, ticket: Ticket, author: String, visibility: NoteVisibility,
-                           text: String, now: Date) throws {
-        try session.execute("""
-            INSERT INTO notes (ticket_id, author, visibility, text, created_at) VALUES (?, ?, ?, ?, ?)
-            """, [.integer(ticket.id), .text(author), .text(visibility.rawValue), .text(text), .date(now)])
-        try session.execute("UPDATE tickets SET updated_at = ? WHERE id = ?", [.date(now), .integer(ticket.id)])
-    }
-
-    static func residentTickets(_ session: SQLSession, channel: String, externalID: String, limit: Int) throws -> [ResidentTicket] {
-        let tickets = try session.query("""
-            SELECT \(ticketColumns) FROM tickets t JOIN residents r ON r.id = t.resident_id
-            WHERE r.channel = ? AND r.external_id = ?
-            ORDER BY CASE WHEN t.status IN ('new', 'triaged', 'in_progress', 'pending_resident') THEN 0 ELSE 1 END,
-                t.created_at DESC, t.id DESC
-            LIMIT ?
-            """, [.text(channel), .text(externalID), .int(limit)]).map(ticket(from:))
-        return try tickets.map { ticket in
-            let note = try session.queryOne("""
-                SELECT * FROM notes WHERE ticket_id = ? AND visibility = 'public' AND text IS NOT NULL ORDER BY id DESC LIMIT 1
-                """, [.integer(ticket.id)]).map { row in
-                Note(id: try row.required(row.int64("id"), "id"), ticketNumber: ticket.number, author: row.string("author") ?? "",
-                     visibility: .public, text: row.string("text"),
-                     createdAt: try row.required(row.date("created_at"), "created_at"))
-            }
-            return ResidentTicket(ticket: ticket, lastPublicNote: note)
-        }
-    }
-
-    static func openTickets(_ session: SQLSession, category: String, since: Date, limit: Int) throws -> [Ticket] {
-        try session.query("""
-            SELECT \(ticketColumns) FROM tickets t
-            WHERE t.category = ? AND t.created_at >= ? AND t.status IN ('new', 'triaged', 'in_progress', 'pending_resident')
-            ORDER BY t.created_at DESC, t.id DESC LIMIT ?
-            """, [.text(category), .date(since), .int(limit)]).map(ticket(from:))
-    }
-
-    static func setHandoff(_ session: SQLSession, channel: String, externalID: String, handoff: Bool, now: Date) throws -> Bool {
-        guard let resident = try session.queryOne("SELECT id FROM residents WHERE channel = ? AND external_id = ?",
-                                                  [.text(channel), .text(externalID)]),
-              let residentID = resident.int64("id") else {
-            throw StoreError.residentNotFound("\(channel):\(externalID)")
-        }
-        let changed = try session.execute("""
-            UPDATE conversations SET handoff = ?, state_version = state_version + 1, updated_at = ?
-            WHERE resident_id = ? AND handoff <> ?
-            """, [.bool(handoff), .date(now), .integer(residentID), .bool(handoff)])
-        return changed > 0
-    }
-}
-
 extension TicketStore {
     /// The resident's tickets, open ones first, newest first within each group,
     /// each with its newest public note. Only that resident's tickets.
     public func residentTickets(channel: String, externalID: String, limit: Int = 20) async throws -> [ResidentTicket] {
         try await run(StoreOperation(.read) { session, _ in
-            try StoreEngine.residentTickets(session, channel: channel, externalID: externalID, limit: limit)
+            let tickets = try session.query("""
+                SELECT \(Ticket.columns) FROM tickets t JOIN residents r ON r.id = t.resident_id
+                WHERE r.channel = ? AND r.external_id = ?
+                ORDER BY CASE WHEN t.status IN ('new', 'triaged', 'in_progress', 'pending_resident') THEN 0 ELSE 1 END,
+                    t.created_at DESC, t.id DESC
+                LIMIT ?
+                """, [.text(channel), .text(externalID), .int(limit)]).map(Ticket.init(row:))
+            return try tickets.map { ticket in
+                let note = try session.queryOne("""
+                    SELECT * FROM notes WHERE ticket_id = ? AND visibility = 'public' AND text IS NOT NULL ORDER BY id DESC LIMIT 1
+                    """, [.integer(ticket.id)]).map { row in
+                    Note(id: try row.required(row.int64("id"), "id"), ticketNumber: ticket.number, author: row.string("author") ?? "",
+                         visibility: .public, text: row.string("text"),
+                         createdAt: try row.required(row.date("created_at"), "created_at"))
+                }
+                return ResidentTicket(ticket: ticket, lastPublicNote: note)
+            }
         })
     }
 
@@ -164,17 +58,95 @@ extension TicketStore {
     /// candidates a new report may duplicate.
     public func openTickets(category: String, since: Date, limit: Int = 20) async throws -> [Ticket] {
         try await run(StoreOperation(.read) { session, _ in
-            try StoreEngine.openTickets(session, category: category, since: since, limit: limit)
+            try session.query("""
+                SELECT \(Ticket.columns) FROM tickets t
+                WHERE t.category = ? AND t.created_at >= ? AND t.status IN ('new', 'triaged', 'in_progress', 'pending_resident')
+                ORDER BY t.created_at DESC, t.id DESC LIMIT ?
+                """, [.text(category), .date(since), .int(limit)]).map(Ticket.init(row:))
         })
     }
+}
 
-    /// Hands the conversation to staff (`true`: the assistant stays quiet) or
-    /// gives it back (`false`). Returns false when it already was so. Bumps the
-    /// conversation version, so a turn computed before the change is retried.
-    @discardableResult
-    public func setHandoff(channel: String, externalID: String, handoff: Bool) async throws -> Bool {
-        try await run(StoreOperation(.write) { session, context in
-            try StoreEngine.setHandoff(session, channel: channel, externalID: externalID, handoff: handoff, now: context.now)
-        })
+/// The actor name recorded for what residents do themselves.
+private let residentActor = "resident"
+
+// MARK: - A turn's ticket actions
+
+extension SQLSession {
+    /// Does what a conversation turn's `action` says to an existing ticket
+    /// (see `TicketAction`), inside the turn's transaction.
+    func apply(_ action: TicketAction, residentID: Int64, resident: ResidentInfo, now: Date, targets: ResponseTargets) throws {
+        switch action {
+        case let .linkReport(number, text):
+            let ticket = try lockTicket(number: number)
+            guard ticket.status.isOpen else {
+                throw StoreError.invalidInput("ticket #\(number) is \(ticket.status.rawValue); a report can only be added to an open ticket")
+            }
+            let who = resident.unit.map { "a resident of \($0)" } ?? "another resident"
+            try insertNote(ticket: ticket, author: "concierge", visibility: .internal,
+                           text: "Also reported by \(who) (resident \(residentID)): \(text)", now: now)
+            try appendEvent(ticketID: ticket.id, actor: "concierge", kind: "linked_report", from: nil,
+                            to: "resident \(residentID)", now: now)
+        case let .addDetails(number, text):
+            let ticket = try lockOwnTicket(number: number, residentID: residentID)
+            try insertNote(ticket: ticket, author: residentActor, visibility: .internal, text: text, now: now)
+            try appendEvent(ticketID: ticket.id, actor: residentActor, kind: "resident_details", from: nil,
+                            to: nil, now: now)
+        case let .cancel(number):
+            let ticket = try lockOwnTicket(number: number, residentID: residentID)
+            guard ticket.status.isOpen else {
+                throw StoreError.illegalTransition(ticket: number, from: ticket.status, to: .rejected)
+            }
+            try execute("UPDATE tickets SET status = 'rejected', closed_at = ?, updated_at = ? WHERE id = ?",
+                        [.date(now), .date(now), .integer(ticket.id)])
+            try appendEvent(ticketID: ticket.id, actor: residentActor, kind: "status",
+                            from: ticket.status.rawValue, to: TicketStatus.rejected.rawValue, now: now)
+            try insertNote(ticket: ticket, author: residentActor, visibility: .internal,
+                           text: "Cancelled by the resident.", now: now)
+        case let .confirmEmergency(number):
+            let ticket = try lockOwnTicket(number: number, residentID: residentID)
+            try setEmergency(ticket: ticket, priority: .p1, emergency: .residentConfirmed, now: now, targets: targets)
+        case let .settleEmergency(number, priority):
+            let ticket = try lockOwnTicket(number: number, residentID: residentID)
+            try setEmergency(ticket: ticket, priority: priority, emergency: nil, now: now, targets: targets)
+        case let .completeRequest(number, unit, location, accessNotes):
+            let ticket = try lockOwnTicket(number: number, residentID: residentID)
+            try execute("""
+                UPDATE tickets SET unit = COALESCE(?, unit), location = COALESCE(?, location),
+                    access_notes = COALESCE(?, access_notes), updated_at = ? WHERE id = ?
+                """, [.optional(unit), .optional(location), .optional(accessNotes), .date(now), .integer(ticket.id)])
+            try appendEvent(ticketID: ticket.id, actor: residentActor, kind: "resident_details", from: nil,
+                            to: nil, now: now)
+        }
+    }
+
+    /// Locks ticket `number` and checks it is the resident's own.
+    private func lockOwnTicket(number: Int, residentID: Int64) throws -> Ticket {
+        let ticket = try lockTicket(number: number)
+        // Someone else's ticket is reported exactly like a missing one, so a
+        // resident cannot probe which numbers exist.
+        guard ticket.residentID == residentID else { throw StoreError.ticketNotFound(number) }
+        return ticket
+    }
+
+    /// The resident's answer to the safety question: the priority (with its
+    /// response target) and the emergency flag, with an `emergency` event.
+    /// Not a staff correction: nothing is recorded for training.
+    private func setEmergency(ticket: Ticket, priority: Priority, emergency: TicketEmergency?, now: Date,
+                              targets: ResponseTargets) throws {
+        let due = targets.dueDate(for: priority, createdAt: ticket.createdAt)
+        try execute("UPDATE tickets SET priority = ?, sla_due_at = ?, emergency = ?, updated_at = ? WHERE id = ?",
+                    [.int(priority.level), .optional(due), .optional(emergency?.rawValue), .date(now), .integer(ticket.id)])
+        try appendEvent(ticketID: ticket.id, actor: residentActor, kind: "emergency",
+                        from: "\(ticket.priority.rawValue) \(ticket.emergency?.rawValue ?? "-")",
+                        to: "\(priority.rawValue) \(emergency?.rawValue ?? "no danger, said the resident")", now: now)
+    }
+
+    /// A note a turn's action writes on the ticket (touching its `updated_at`).
+    private func insertNote(ticket: Ticket, author: String, visibility: NoteVisibility, text: String, now: Date) throws {
+        try execute("""
+            INSERT INTO notes (ticket_id, author, visibility, text, created_at) VALUES (?, ?, ?, ?, ?)
+            """, [.integer(ticket.id), .text(author), .text(visibility.rawValue), .text(text), .date(now)])
+        try execute("UPDATE tickets SET updated_at = ? WHERE id = ?", [.date(now), .integer(ticket.id)])
     }
 }

@@ -132,9 +132,10 @@ struct SQLRow: Sendable {
     }
 }
 
-/// A database connection inside a transaction. The store's logic
-/// (`StoreEngine`) is written once against this protocol and runs unchanged
-/// on SQLite and PostgreSQL.
+/// A database connection inside a transaction. The store's operations (the
+/// `TicketStore` extensions, and the steps they share, which extend this
+/// protocol) are written once against it and run unchanged on SQLite and
+/// PostgreSQL.
 protocol SQLSession {
     var dialect: SQLDialect { get }
     /// Runs a statement with `?` placeholders and returns its rows.

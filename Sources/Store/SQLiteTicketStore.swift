@@ -55,7 +55,7 @@ public final class SQLiteTicketStore: TicketStore {
             inspect.busyMode = .timeout(busyTimeout)
             do {
                 let queue = try DatabaseQueue(path: url.path, configuration: inspect)
-                _ = try queue.read { db in try StoreEngine.inspect(GRDBSession(db), location: url.path) }
+                _ = try queue.read { db in try GRDBSession(db).inspectSchema(location: url.path) }
                 try queue.close()
             } catch {
                 throw Self.map(error, path: url.path)
@@ -78,7 +78,7 @@ public final class SQLiteTicketStore: TicketStore {
             try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
             let location = url.path
             let now = configuration.now()
-            let applied = try pool.write { db in try StoreEngine.migrate(GRDBSession(db), location: location, now: now) }
+            let applied = try pool.write { db in try GRDBSession(db).migrate(location: location, now: now) }
             if !applied.isEmpty {
                 configuration.logger.info("migrated \(location) to schema version \(Migrations.latestVersion)")
             }
@@ -160,7 +160,7 @@ public final class SQLiteTicketStore: TicketStore {
                 if case .text(let text) = value, text != "ok" { return text }
                 return nil
             }
-            let numbers = try StoreEngine.checkNumbers(session)
+            let numbers = try session.checkTicketNumbers()
             problems += numbers.problems
             return IntegrityReport(problems: problems, tickets: numbers.tickets, highestNumber: numbers.highest)
         }
@@ -169,7 +169,7 @@ public final class SQLiteTicketStore: TicketStore {
     /// `EXPLAIN QUERY PLAN` of the queue listing.
     public func explainQueue(_ filter: QueueFilter) async throws -> String {
         try await read { session in
-            let (sql, binds) = StoreEngine.queueQuery(filter)
+            let (sql, binds) = filter.listingQuery()
             return try session.query("EXPLAIN QUERY PLAN " + sql, binds).map { row in
                 row.string("detail") ?? ""
             }.joined(separator: "\n")

@@ -105,16 +105,16 @@ public struct StoreSeeder: Sendable {
                     let now = context.now
                     switch kind {
                     case 0:
-                        _ = try StoreEngine.changeStatus(session, number: number, to: .rejected, actor: "seed", now: now)
+                        _ = try session.changeStatus(number: number, to: .rejected, actor: "seed", now: now)
                     case 1 where number > 1:
                         do {
-                            _ = try StoreEngine.merge(session, number: number, into: number - 1, actor: "seed", now: now)
+                            _ = try session.merge(number: number, into: number - 1, actor: "seed", now: now)
                         } catch StoreError.invalidMerge {
-                            _ = try StoreEngine.changeStatus(session, number: number, to: .rejected, actor: "seed", now: now)
+                            _ = try session.changeStatus(number: number, to: .rejected, actor: "seed", now: now)
                         }
                     default:
                         for status in [TicketStatus.triaged, .inProgress, .resolved, .closed] {
-                            _ = try StoreEngine.changeStatus(session, number: number, to: status, actor: "seed", now: now)
+                            _ = try session.changeStatus(number: number, to: status, actor: "seed", now: now)
                         }
                     }
                 }
@@ -135,14 +135,5 @@ struct SplitMix: RandomNumberGenerator {
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
         z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
         return z ^ (z >> 31)
-    }
-}
-
-extension TicketStore {
-    /// Every ticket number in the store (for integrity checks and tests).
-    public func ticketNumbers() async throws -> Set<Int> {
-        try await run(StoreOperation(.read) { session, _ in
-            Set(try session.query("SELECT number FROM tickets", []).compactMap { $0.int("number") })
-        })
     }
 }

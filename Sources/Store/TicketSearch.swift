@@ -44,59 +44,62 @@ extension TicketStore {
     public func searchTickets(_ search: TicketSearch, withResidents: Bool = false) async throws -> [PublishedTicket] {
         guard search.limit > 0 else { return [] }
         return try await run(StoreOperation(.read) { session, _ in
-            try StoreEngine.searchTickets(session, search: search, withResidents: withResidents)
+            let tickets: [Ticket]
+            if let numbers = search.numbers {
+                tickets = try session.tickets(numbered: numbers, limit: search.limit)
+            } else {
+                tickets = try session.tickets(matching: search)
+            }
+            let notes = try session.latestPublicNotes(tickets: tickets)
+            let residents = withResidents ? try session.residentsByID(tickets.compactMap(\.residentID)) : [:]
+            return tickets.map { ticket in
+                PublishedTicket(ticket: ticket, latestPublicNote: notes[ticket.id], resident: ticket.residentID.flatMap { residents[$0] })
+            }
         })
     }
 }
 
-extension StoreEngine {
-    /// Binds per statement, well under both engines' limits.
-    static let searchChunk = 500
+extension SQLSession {
+    /// The first `limit` of `numbers` that exist, in that order, each once.
+    fileprivate func tickets(numbered numbers: [Int], limit: Int) throws -> [Ticket] {
+        let wanted = Array(numbers.prefix(limit))
+        var found: [Int: Ticket] = [:]
+        for chunk in chunks(Array(Set(wanted)).sorted()) {
+            for row in try query("SELECT \(Ticket.columns) FROM tickets t WHERE t.number IN (\(placeholders(chunk.count)))",
+                                 chunk.map(SQLValue.int)) {
+                let ticket = try Ticket(row: row)
+                found[ticket.number] = ticket
+            }
+        }
+        var seen = Set<Int>()
+        return wanted.compactMap { number in seen.insert(number).inserted ? found[number] : nil }
+    }
 
-    static func searchTickets(_ session: SQLSession, search: TicketSearch, withResidents: Bool) throws -> [PublishedTicket] {
-        var tickets: [Ticket]
-        if let numbers = search.numbers {
-            let wanted = Array(numbers.prefix(search.limit))
-            var found: [Int: Ticket] = [:]
-            for chunk in chunks(Array(Set(wanted)).sorted()) {
-                for row in try session.query("SELECT \(ticketColumns) FROM tickets t WHERE t.number IN (\(placeholders(chunk.count)))",
-                                             chunk.map(SQLValue.int)) {
-                    let ticket = try ticket(from: row)
-                    found[ticket.number] = ticket
-                }
-            }
-            var seen = Set<Int>()
-            tickets = wanted.compactMap { number in seen.insert(number).inserted ? found[number] : nil }
-        } else {
-            var conditions: [String] = []
-            var binds: [SQLValue] = []
-            if let from = search.createdFrom { conditions.append("t.created_at >= ?"); binds.append(.date(from)) }
-            if let to = search.createdTo { conditions.append("t.created_at <= ?"); binds.append(.date(to)) }
-            if !search.categories.isEmpty {
-                conditions.append("t.category IN (\(placeholders(search.categories.count)))")
-                binds += search.categories.map(SQLValue.text)
-            }
-            if !search.statuses.isEmpty {
-                conditions.append("t.status IN (\(placeholders(search.statuses.count)))")
-                binds += search.statuses.map { .text($0.rawValue) }
-            }
-            let filter = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
-            tickets = try session.query("SELECT \(ticketColumns) FROM tickets t \(filter) ORDER BY t.created_at DESC, t.id DESC LIMIT ?",
-                                        binds + [.int(search.limit)]).map(ticket(from:))
+    /// The tickets matching the search's dates, categories and statuses, newest first.
+    fileprivate func tickets(matching search: TicketSearch) throws -> [Ticket] {
+        var conditions: [String] = []
+        var binds: [SQLValue] = []
+        if let from = search.createdFrom { conditions.append("t.created_at >= ?"); binds.append(.date(from)) }
+        if let to = search.createdTo { conditions.append("t.created_at <= ?"); binds.append(.date(to)) }
+        if !search.categories.isEmpty {
+            conditions.append("t.category IN (\(placeholders(search.categories.count)))")
+            binds += search.categories.map(SQLValue.text)
         }
-        let notes = try latestPublicNotes(session, tickets: tickets)
-        let residents = withResidents ? try residentsByID(session, ids: tickets.compactMap(\.residentID)) : [:]
-        return tickets.map { ticket in
-            PublishedTicket(ticket: ticket, latestPublicNote: notes[ticket.id], resident: ticket.residentID.flatMap { residents[$0] })
+        if !search.statuses.isEmpty {
+            conditions.append("t.status IN (\(placeholders(search.statuses.count)))")
+            binds += search.statuses.map { .text($0.rawValue) }
         }
+        let filter = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
+        return try query("SELECT \(Ticket.columns) FROM tickets t \(filter) ORDER BY t.created_at DESC, t.id DESC LIMIT ?",
+                         binds + [.int(search.limit)]).map(Ticket.init(row:))
     }
 
     /// The newest public note of each ticket that has one, by ticket id.
-    static func latestPublicNotes(_ session: SQLSession, tickets: [Ticket]) throws -> [Int64: Note] {
+    fileprivate func latestPublicNotes(tickets: [Ticket]) throws -> [Int64: Note] {
         let numbers = Dictionary(tickets.map { ($0.id, $0.number) }, uniquingKeysWith: { first, _ in first })
         var latest: [Int64: Note] = [:]
         for chunk in chunks(Array(numbers.keys).sorted()) {
-            let rows = try session.query("""
+            let rows = try query("""
                 SELECT n.id, n.ticket_id, n.author, n.text, n.created_at FROM notes n
                 WHERE n.visibility = 'public' AND n.ticket_id IN (\(placeholders(chunk.count)))
                 AND n.id = (SELECT MAX(m.id) FROM notes m WHERE m.ticket_id = n.ticket_id AND m.visibility = 'public')
@@ -111,20 +114,24 @@ extension StoreEngine {
         return latest
     }
 
-    static func residentsByID(_ session: SQLSession, ids: [Int64]) throws -> [Int64: Resident] {
+    /// The residents with these ids, by id.
+    fileprivate func residentsByID(_ ids: [Int64]) throws -> [Int64: Resident] {
         var residents: [Int64: Resident] = [:]
         for chunk in chunks(Array(Set(ids)).sorted()) {
-            for row in try session.query("SELECT * FROM residents WHERE id IN (\(placeholders(chunk.count)))", chunk.map(SQLValue.integer)) {
-                let resident = try resident(from: row)
+            for row in try query("SELECT * FROM residents WHERE id IN (\(placeholders(chunk.count)))", chunk.map(SQLValue.integer)) {
+                let resident = try Resident(row: row)
                 residents[resident.id] = resident
             }
         }
         return residents
     }
+}
 
-    static func placeholders(_ count: Int) -> String { Array(repeating: "?", count: count).joined(separator: ", ") }
+/// Binds per statement, well under both engines' limits.
+private let searchChunk = 500
 
-    static func chunks<T>(_ values: [T]) -> [[T]] {
-        stride(from: 0, to: values.count, by: searchChunk).map { Array(values[$0..<min($0 + searchChunk, values.count)]) }
-    }
+private func placeholders(_ count: Int) -> String { Array(repeating: "?", count: count).joined(separator: ", ") }
+
+private func chunks<T>(_ values: [T]) -> [[T]] {
+    stride(from: 0, to: values.count, by: searchChunk).map { Array(values[$0..<min($0 + searchChunk, values.count)]) }
 }

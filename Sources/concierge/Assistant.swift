@@ -2,6 +2,7 @@ import ArgumentParser
 import DataPack
 import Dialogue
 import Foundation
+import Home
 import Store
 import Triage
 

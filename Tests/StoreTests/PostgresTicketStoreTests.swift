@@ -1,4 +1,5 @@
 import Foundation
+import Home
 import Testing
 import TestSupport
 @testable import Store

@@ -1,6 +1,7 @@
 import ArgumentParser
 import DataPack
 import Foundation
+import Home
 import Logging
 import Server
 import Store

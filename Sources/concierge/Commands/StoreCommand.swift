@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Home
 import Store
 
 /// `concierge store …`: the database itself.

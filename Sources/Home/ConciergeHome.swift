@@ -1,4 +1,5 @@
 import Foundation
+import Store
 
 /// The data directory: everything Concierge keeps locally for one community.
 ///
@@ -12,6 +13,10 @@ import Foundation
 /// Chosen by, in order: `--home PATH`, the `CONCIERGE_HOME` environment
 /// variable, then `~/.concierge`. Two communities run side by side with two
 /// homes; tests always pass a temporary one.
+///
+/// This module knows where things live on disk; the store knows nothing of
+/// it (`Store` does not depend on `Home`). Its errors are `StoreError`s, as
+/// the command line reports them.
 public struct ConciergeHome: Sendable, Equatable {
     /// The environment variable that names the home when `--home` is not given.
     public static let environmentVariable = "CONCIERGE_HOME"
@@ -101,34 +106,7 @@ public struct HomeConfig: Codable, Sendable, Equatable {
     }
 }
 
-/// Which database to use: a SQLite file, or a PostgreSQL server.
-public enum StoreLocation: Sendable, Equatable, CustomStringConvertible {
-    case sqlite(URL)
-    case postgres(PostgresURL)
-
-    /// The environment variable that names the store when `--store` is not given.
-    public static let environmentVariable = "CONCIERGE_STORE"
-
-    /// Parses a `--store` value: `postgres://…` / `postgresql://…`, `sqlite:PATH`, or a file path.
-    public init(parsing text: String) throws {
-        let trimmed = text.trimmingCharacters(in: .whitespaces)
-        let lower = trimmed.lowercased()
-        if lower.hasPrefix("postgres://") || lower.hasPrefix("postgresql://") {
-            self = .postgres(try PostgresURL(trimmed))
-        } else if lower.hasPrefix("sqlite:") {
-            var path = String(trimmed.dropFirst("sqlite:".count))
-            if path.hasPrefix("//") { path = String(path.dropFirst(2)) }
-            guard !path.isEmpty else { throw StoreError.invalidStoreURL(text, reason: "no file path after sqlite:") }
-            self = .sqlite(URL(fileURLWithPath: path))
-        } else if trimmed.contains("://") {
-            throw StoreError.invalidStoreURL(PostgresURL.masked(text), reason: "unknown scheme (postgres:// or a file path)")
-        } else if trimmed.isEmpty {
-            throw StoreError.invalidStoreURL(text, reason: "empty")
-        } else {
-            self = .sqlite(URL(fileURLWithPath: trimmed))
-        }
-    }
-
+extension StoreLocation {
     /// The store for a command: `option` (`--store`), else `CONCIERGE_STORE`,
     /// else `store` in the home's config, else the home's SQLite file.
     public static func resolve(option: String?, home: ConciergeHome,
@@ -137,20 +115,5 @@ public enum StoreLocation: Sendable, Equatable, CustomStringConvertible {
         if let variable = environment[environmentVariable], !variable.isEmpty { return try StoreLocation(parsing: variable) }
         if let configured = try home.loadConfig().store, !configured.isEmpty { return try StoreLocation(parsing: configured) }
         return .sqlite(home.databaseURL)
-    }
-
-    public var description: String {
-        switch self {
-        case .sqlite(let url): url.path
-        case .postgres(let url): url.description
-        }
-    }
-
-    /// Opens the store (creating and migrating it as needed).
-    public func open(configuration: StoreConfiguration = .init()) async throws -> any TicketStore {
-        switch self {
-        case .sqlite(let url): try SQLiteTicketStore(url: url, configuration: configuration)
-        case .postgres(let url): try await PostgresTicketStore(url: url, configuration: configuration)
-        }
     }
 }
