@@ -56,7 +56,7 @@ let package = Package(
         // Metrics (accuracy, macro-F1, per-class, out-of-scope, calibration) and the public benchmark readers.
         .target(name: "Evaluation", dependencies: ["Tokenizer"]),
         // The text classifier (tokenizer + n-grams + model + thresholds), its training recipe, model cards.
-        .target(name: "Triage", dependencies: ["Tokenizer", "Model", "Training", "DataPack", "Evaluation"]),
+        .target(name: "Triage", dependencies: ["Domain", "Tokenizer", "Model", "Training", "DataPack", "Evaluation"]),
         // Staff passwords (scrypt, PHC strings) and session secrets (random tokens, SHA-256, constant-time compare).
         .target(
             name: "StaffAuth",
@@ -113,7 +113,7 @@ let package = Package(
         .executableTarget(
             name: "concierge",
             dependencies: [
-                "Tokenizer", "DataPack", "Model", "Training", "Evaluation", "Triage", "Store", "Home", "Dialogue", "LineEditor", "Server", "Outbox",
+                "Domain", "Tokenizer", "DataPack", "Model", "Training", "Evaluation", "Triage", "Store", "Home", "Dialogue", "LineEditor", "Server", "Outbox",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

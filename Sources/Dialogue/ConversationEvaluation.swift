@@ -141,10 +141,10 @@ public struct ConversationOutcome: Encodable, Equatable, Sendable {
     public var id: String
     public var language: String
     public var expectedCategory: String
-    public var expectedPriority: String
+    public var expectedPriority: Priority
     /// The ticket filed for the resident at the end, as it stands then.
     public var filedCategory: String?
-    public var filedPriority: String?
+    public var filedPriority: Priority?
     /// The resident's messages up to the reply that filed the ticket (nil: none filed).
     public var turnsToTicket: Int?
     public var clarifyingQuestions: Int
@@ -189,7 +189,7 @@ public enum ConversationEvaluation {
         let sender = "eval-" + conversation.id
         var outcome = ConversationOutcome(id: conversation.id, language: conversation.language.rawValue,
                                           expectedCategory: conversation.expectedCategory,
-                                          expectedPriority: conversation.expectedPriority.rawValue, clarifyingQuestions: 0,
+                                          expectedPriority: conversation.expectedPriority, clarifyingQuestions: 0,
                                           safetyQuestions: 0, transcript: [])
         var message: String? = conversation.says
         var turn = 0
@@ -209,7 +209,7 @@ public enum ConversationEvaluation {
         }
         if let ticket = try await engine.store.residentTickets(channel: "evaluation", externalID: sender).first?.ticket {
             outcome.filedCategory = ticket.category
-            outcome.filedPriority = ticket.priority.rawValue
+            outcome.filedPriority = ticket.priority
         }
         return outcome
     }
@@ -252,9 +252,8 @@ public struct ConversationReport: Encodable, Sendable {
         categoryAccuracy = share { $0.filedCategory == $0.expectedCategory }
         priorityAccuracy = share { $0.filedPriority == $0.expectedPriority }
         priorityWithinOne = share { outcome in
-            guard let filed = outcome.filedPriority.flatMap({ Int($0.dropFirst()) }),
-                  let expected = Int(outcome.expectedPriority.dropFirst()) else { return false }
-            return abs(filed - expected) <= 1
+            guard let filed = outcome.filedPriority else { return false }
+            return abs(filed.level - outcome.expectedPriority.level) <= 1
         }
         noTicket = outcomes.filter { $0.filedPriority == nil }.count
         let turns = outcomes.compactMap(\.turnsToTicket)
@@ -263,7 +262,7 @@ public struct ConversationReport: Encodable, Sendable {
         safetyQuestionShare = share { $0.safetyQuestions > 0 }
         var confusion: [String: [String: Int]] = [:]
         for outcome in outcomes {
-            confusion[outcome.expectedPriority, default: [:]][outcome.filedPriority ?? "none", default: 0] += 1
+            confusion[outcome.expectedPriority.rawValue, default: [:]][outcome.filedPriority?.rawValue ?? "none", default: 0] += 1
         }
         priorityConfusion = confusion
     }

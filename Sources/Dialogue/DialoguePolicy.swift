@@ -54,10 +54,8 @@ extension ConversationEngine {
         if state.pending != nil || decision.kind == .serviceRequest {
             categories.formUnion([decision.category].compactMap { $0 } + decision.alternatives.map(\.label))
         }
-        var recent: [String: [Ticket]] = [:]
-        for category in categories.intersection(triager.serviceCategories).sorted() {
-            recent[category] = try await store.openTickets(category: category, since: now.addingTimeInterval(-duplicateWindow))
-        }
+        let recent = try await store.openTickets(categories: categories.intersection(triager.serviceCategories),
+                                                 since: now.addingTimeInterval(-duplicateWindow))
         return TurnFacts(now: now, residentTickets: tickets, recentOpenTickets: recent)
     }
 

@@ -54,15 +54,25 @@ extension TicketStore {
         })
     }
 
-    /// Open tickets of `category` created since `since`, newest first: the
-    /// candidates a new report may duplicate.
-    public func openTickets(category: String, since: Date, limit: Int = 20) async throws -> [Ticket] {
-        try await run(StoreOperation(.read) { session, _ in
-            try session.query("""
-                SELECT \(Ticket.columns) FROM tickets t
-                WHERE t.category = ? AND t.created_at >= ? AND t.status IN ('new', 'triaged', 'in_progress', 'pending_resident')
-                ORDER BY t.created_at DESC, t.id DESC LIMIT ?
-                """, [.text(category), .date(since), .int(limit)]).map(Ticket.init(row:))
+    /// Open tickets created since `since` in each of `categories`, newest
+    /// first, at most `limit` per category: the candidates a new report may
+    /// duplicate. One query for every category (a category with none is absent).
+    public func openTickets(categories: Set<String>, since: Date, limit: Int = 20) async throws -> [String: [Ticket]] {
+        let names = categories.sorted()
+        guard !names.isEmpty, limit > 0 else { return [:] }
+        let marks = Array(repeating: "?", count: names.count).joined(separator: ", ")
+        return try await run(StoreOperation(.read) { session, _ in
+            let tickets = try session.query("""
+                SELECT \(Ticket.columns) FROM (
+                    SELECT tickets.*, ROW_NUMBER() OVER (PARTITION BY category ORDER BY created_at DESC, id DESC) AS recency
+                    FROM tickets
+                    WHERE category IN (\(marks)) AND created_at >= ?
+                      AND status IN ('new', 'triaged', 'in_progress', 'pending_resident')
+                ) t
+                WHERE t.recency <= ?
+                ORDER BY t.created_at DESC, t.id DESC
+                """, names.map(SQLValue.text) + [.date(since), .int(limit)]).map(Ticket.init(row:))
+            return Dictionary(grouping: tickets, by: \.category)
         })
     }
 }

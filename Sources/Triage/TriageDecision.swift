@@ -1,3 +1,4 @@
+import Domain
 import DataPack
 import Foundation
 
@@ -70,7 +71,7 @@ public struct TriageDecision: Codable, Equatable, Sendable {
     public func jsonLine() throws -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        encoder.keyEncodingStrategy = .convertToSnakeCase
+        encoder.keyEncodingStrategy = SnakeCaseKeys.encodingStrategy
         return String(decoding: try encoder.encode(self), as: UTF8.self)
     }
 

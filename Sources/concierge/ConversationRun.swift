@@ -56,7 +56,7 @@ enum ConversationRun {
             lines.append("not right:")
             for outcome in wrong {
                 lines.append("  \(outcome.id): expected \(outcome.expectedCategory) \(outcome.expectedPriority), "
-                    + "filed \(outcome.filedCategory ?? "nothing") \(outcome.filedPriority ?? "")")
+                    + "filed \(outcome.filedCategory ?? "nothing") \(outcome.filedPriority?.rawValue ?? "")")
             }
         }
         return lines.joined(separator: "\n")

@@ -1,3 +1,4 @@
+import Domain
 import Evaluation
 import Foundation
 
@@ -44,40 +45,15 @@ enum ReportRendering {
 }
 
 /// Writes `value` as pretty, key-sorted JSON to standard output, its keys
-/// snake_case (``snakeCaseKey(_:)``) like everything Concierge prints or serves.
+/// snake_case (``SnakeCaseKeys``) like everything Concierge prints or serves.
 func printJSON<T: Encodable>(_ value: T) throws {
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-    encoder.keyEncodingStrategy = .custom { path in SnakeCaseKey(snakeCaseKey(path.last?.stringValue ?? "")) }
+    encoder.keyEncodingStrategy = SnakeCaseKeys.encodingStrategy
     let data = try encoder.encode(value)
     FileHandle.standardOutput.write(data)
     FileHandle.standardOutput.write(Data("\n".utf8))
 }
 
-/// `categoryAccuracy` → `category_accuracy`, `macroF1` → `macro_f1`. A key
-/// that does not start with a lowercase letter is data, not a field name, and
-/// stays as it is: the labels a report is keyed by (`P1`, `faq.pool_hours`).
-func snakeCaseKey(_ key: String) -> String {
-    guard let first = key.first, first.isLowercase else { return key }
-    var result = ""
-    var previous: Character?
-    for character in key {
-        if character.isUppercase {
-            if let previous, previous.isLowercase || previous.isNumber { result.append("_") }
-            result.append(contentsOf: character.lowercased())
-        } else {
-            result.append(character)
-        }
-        previous = character
-    }
-    return result
-}
-
-/// A coding key made of a string (for the snake_case key strategy).
-private struct SnakeCaseKey: CodingKey {
-    var stringValue: String
-    var intValue: Int? { nil }
-    init(_ string: String) { stringValue = string }
-    init?(stringValue: String) { self.stringValue = stringValue }
-    init?(intValue: Int) { nil }
-}
+/// The snake_case form of a key (``SnakeCaseKeys/convert(_:)``).
+func snakeCaseKey(_ key: String) -> String { SnakeCaseKeys.convert(key) }

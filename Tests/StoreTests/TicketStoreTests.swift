@@ -76,6 +76,26 @@ struct TicketStoreTests {
     }
 
     @Test(arguments: Backend.all)
+    func openTicketsOfSeveralCategoriesInOneReadNewestFirstAndCapped(_ backend: Backend) async throws {
+        try await withTestStore(backend) { store, db in
+            let old = try await store.createTicket(draft("plumbing", .p3), actor: "t")  // #1, before the window
+            db.clock.advance(by: 3600)
+            let since = db.clock.now
+            for category in ["plumbing", "plumbing", "plumbing", "lighting", "noise", "lighting"] {  // #2 … #7
+                try await store.createTicket(draft(category, .p3), actor: "t")
+                db.clock.advance(by: 10)
+            }
+            try await store.changeStatus(number: 5, to: .resolved, actor: "t")  // lighting #5 closed
+            let open = try await store.openTickets(categories: ["plumbing", "lighting", "elevator"], since: since, limit: 2)
+            #expect(open["plumbing"]?.map(\.number) == [4, 3], "newest first, at most two, nothing before the window")
+            #expect(open["lighting"]?.map(\.number) == [7], "closed tickets are not candidates")
+            #expect(open["elevator"] == nil && open["noise"] == nil, "a category with none, or not asked for, is absent")
+            #expect(!(open["plumbing"] ?? []).contains { $0.number == old.number })
+            #expect(try await store.openTickets(categories: [], since: since).isEmpty)
+        }
+    }
+
+    @Test(arguments: Backend.all)
     func statusMachineWithAuditLogAndTypedErrors(_ backend: Backend) async throws {
         try await withTestStore(backend) { store, db in
             let created = try await store.createTicket(draft("plumbing", .p2), actor: "t")
