@@ -19,13 +19,26 @@ extension ConversationEngine {
     func respond(to context: TurnContext, state: DialogueState) async throws -> Plan {
         // Staff see why a request was triaged so: a message that may become a
         // ticket is explained now, and the decision travels with the intake.
-        let decision = try triager.triage(context.text, explaining: context.message.explain ? .always : .possibleRequests)
+        let decision = try triager.triage(context.text, explaining: explanationPolicy(context, state: state))
         var context = context
         context.facts = try await facts(for: context, state: state, decision: decision)
         context.facts.clarifiedDecision = try clarifiedDecision(state)
         var plan = try decide(context, state: state, decision: decision)
         plan.decision = decision
         return plan
+    }
+
+    /// Which messages are explained: with nothing pending, any that may become
+    /// a ticket (a request, or one a clarifying question is about); while a
+    /// request is being taken down, only a request of its own (an answer
+    /// rarely is, and explaining every answer would cost each turn an
+    /// occlusion pass).
+    func explanationPolicy(_ context: TurnContext, state: DialogueState) -> Triager.ExplanationPolicy {
+        if context.message.explain { return .always }
+        switch state.pending {
+        case nil, .clarify?: return .possibleRequests
+        default: return .serviceRequests
+        }
     }
 
     /// The triage of the message a pending clarifying question is about, as it

@@ -205,7 +205,6 @@ public enum ClassifierTraining {
             reports.append(report)
         }
         let report = reports[0]
-        let model = members[0]
         let seconds = Date().timeIntervalSince(started)
 
         settings.ensembleSize = members.count

@@ -60,13 +60,32 @@ public struct SafetyMatch: Sendable, Equatable, Codable {
 ///   the match holds a negation itself: "doesn't latch anymore"), gone;
 ///   没了, 没有了, 消失, 散了, 散去, 灭了 ("the gas smell is gone", "烟散了").
 /// "Stopped" is NOT a cue: "the elevator stopped and we're stuck" is an emergency.
+/// A message as the rules read it: its normalized words cut into clauses,
+/// and the words the anchor screen looks for. Reading a message once serves
+/// every rule set (safety, urgent, can-wait) and the denial check.
+public struct RuleText: Sendable {
+    /// The message as written.
+    public let text: String
+    /// Normalized words, cut into clauses (``SafetyRules/clauses(_:)``).
+    let units: [SafetyText.Unit]
+    /// The match keys of `units` (``SafetyText/matchKeys(of:)``).
+    let keys: Set<String>
+    /// `text` in UTF-16, for cutting out what matched.
+    let utf16: [UInt16]
+
+    /// Reads `text` (one ICU word segmentation).
+    public init(_ text: String) {
+        self.text = text
+        units = SafetyRules.clauses(SegmenterPool.shared.withSegmenter { SafetyText(text, segmenter: $0).units })
+        keys = SafetyText.matchKeys(of: units)
+        utf16 = Array(text.utf16)
+    }
+}
+
 public struct SafetyRules: Sendable {
     public let rules: [SafetyRule]
     /// `emergency_guidance` texts by key.
     public let guidance: [String: Translations]
-
-    /// ICU word segmenters to reuse (opening one costs more than cutting a message).
-    private let segmenters = SegmenterPool()
 
     /// Each rule's patterns of both languages, gathered once (every message is screened).
     private let prepared: [(patterns: [SafetyPattern], exceptions: [SafetyPattern], requirements: [SafetyPattern])]
@@ -85,16 +104,26 @@ public struct SafetyRules: Sendable {
     /// The rules that fire on `text`, at most one match per rule, in the
     /// rules' file order (the file lists the most severe hazards first).
     public func matches(_ text: String) -> [SafetyMatch] {
+        matches(RuleText(text))
+    }
+
+    /// The rules that fire on a message already read (``RuleText``): several
+    /// rule sets read one message with one segmentation.
+    public func matches(_ text: RuleText) -> [SafetyMatch] {
         matches(text, screening: true)
     }
 
     /// ``matches(_:)``, optionally without the anchor screen (tests check the
     /// screen never changes a result).
     func matches(_ text: String, screening: Bool) -> [SafetyMatch] {
-        let units = clauseUnits(of: text)
+        matches(RuleText(text), screening: screening)
+    }
+
+    private func matches(_ text: RuleText, screening: Bool) -> [SafetyMatch] {
+        let units = text.units
         guard !units.isEmpty else { return [] }
-        let utf16 = Array(text.utf16)
-        let keys: Set<String>? = screening ? SafetyText.matchKeys(of: units) : nil
+        let utf16 = text.utf16
+        let keys: Set<String>? = screening ? text.keys : nil
         var result: [SafetyMatch] = []
         for (rule, lists) in zip(rules, prepared) {
             let patterns = lists.patterns.filter { Self.canOccur($0, keys) }
@@ -135,9 +164,13 @@ public struct SafetyRules: Sendable {
     /// (A rule that fires elsewhere in the message is ``matches(_:)``'s
     /// business; this only says the resident denied something.)
     public func deniesHazard(in text: String) -> Bool {
-        let units = clauseUnits(of: text)
+        deniesHazard(in: RuleText(text))
+    }
+
+    /// ``deniesHazard(in:)`` on a message already read.
+    public func deniesHazard(in text: RuleText) -> Bool {
+        let units = text.units, keys = text.keys
         guard !units.isEmpty else { return false }
-        let keys = SafetyText.matchKeys(of: units)
         return prepared.contains { lists in
             let patterns = lists.patterns.filter { Self.canOccur($0, keys) }
             guard !patterns.isEmpty else { return false }
@@ -153,11 +186,6 @@ public struct SafetyRules: Sendable {
     static func canOccur(_ pattern: SafetyPattern, _ keys: Set<String>?) -> Bool {
         guard let keys, let anchor = pattern.anchor else { return true }
         return keys.contains(anchor)
-    }
-
-    /// `text` as the rules read it: normalized words, cut into clauses.
-    private func clauseUnits(of text: String) -> [SafetyText.Unit] {
-        Self.clauses(segmenters.withSegmenter { SafetyText(text, segmenter: $0).units })
     }
 
     /// The occurrences of `pattern` that overlap none of a rule's `exceptions`.
@@ -362,6 +390,9 @@ public struct SafetyRules: Sendable {
 /// Word segmenters for concurrent callers: each call borrows one (or opens a
 /// new one when all are in use) and gives it back.
 final class SegmenterPool: @unchecked Sendable {
+    /// The pool every rule set reads messages with.
+    static let shared = SegmenterPool()
+
     private let lock = NSLock()
     private var idle: [WordSegmenter] = []
 

@@ -6,14 +6,17 @@ import Tokenizer
 /// the model. A finding can only raise a request's priority to P1.
 public protocol SafetyScreen: Sendable {
     /// The first rule that fires on `text` (negated mentions do not fire), or nil.
-    func firstFinding(in text: String) -> SafetyFinding?
+    func firstFinding(in text: RuleText) -> SafetyFinding?
     /// True when `text` mentions a hazard only to deny it ("no gas smell").
-    func deniesHazard(in text: String) -> Bool
+    func deniesHazard(in text: RuleText) -> Bool
 }
 
 extension SafetyScreen {
     /// A screen that reads no negations denies nothing.
-    public func deniesHazard(in text: String) -> Bool { false }
+    public func deniesHazard(in text: RuleText) -> Bool { false }
+
+    /// ``firstFinding(in:)`` on a message not read yet.
+    public func firstFinding(in text: String) -> SafetyFinding? { firstFinding(in: RuleText(text)) }
 }
 
 /// The confidence threshold of the triage decision, chosen on the validation
@@ -202,11 +205,12 @@ public final class Triager: Triaging, @unchecked Sendable {
 
         // A safety rule fires on any message: "I smell gas" is an emergency even
         // when the model calls it a question or out of scope.
-        let finding = safety?.firstFinding(in: text)
+        let read = RuleText(text)
+        let finding = safety?.firstFinding(in: read)
         // The urgent rules, matched once: wherever they can matter (not after a
         // safety rule, which makes the request P1; not on a confident FAQ).
         let urgentCue = finding == nil && !(decision.kind == .faq && !decision.needsClarification)
-            ? urgent?.matches(text).first : nil
+            ? urgent?.matches(read).first : nil
         if let finding {
             decision.safety = finding
             if decision.kind != .serviceRequest {
@@ -235,7 +239,8 @@ public final class Triager: Triaging, @unchecked Sendable {
         let plausibleRequest = decision.needsClarification
             ? alternatives.first { serviceCategories.contains($0.label) && $0.probability >= Self.plausibleRequest }?.label : nil
         guard let category = decision.kind == .serviceRequest ? decision.category : plausibleRequest else { return decision }
-        decide(emergencyOf: &decision, probabilities: prediction.priorityProbabilities, category: category, urgentCue: urgentCue)
+        decide(emergencyOf: &decision, probabilities: prediction.priorityProbabilities, category: category, urgentCue: urgentCue,
+               read: read)
         return decision
     }
 
@@ -274,8 +279,9 @@ public final class Triager: Triaging, @unchecked Sendable {
     /// other priorities, with `possible` when P1's probability reaches the
     /// recall-tuned threshold; at least P2 when `urgentCue` (an urgent rule that
     /// fired) is set, P4 for an ordinary repair the resident says can wait.
+    /// `read` is the message as the rules read it (segmented once for all of them).
     private func decide(emergencyOf decision: inout TriageDecision, probabilities: [ScoredLabel], category: String,
-                        urgentCue: SafetyMatch?) {
+                        urgentCue: SafetyMatch?, read: RuleText) {
         let p1Label = ClassifierSettings.emergencyPriority.rawValue
         let p1 = probabilities.first { $0.label == p1Label }?.probability
         let best = probabilities.max { $0.probability < $1.probability }
@@ -294,7 +300,7 @@ public final class Triager: Triaging, @unchecked Sendable {
             decision.emergency = .certain
             decision.emergencyBasis = .rule
         } else if let p1, p1 >= min(possibleEmergencyThreshold, Self.certainEmergency),
-                  !(safety?.deniesHazard(in: decision.text) ?? false) {
+                  !(safety?.deniesHazard(in: read) ?? false) {
             // A message that names a hazard only to deny it ("没有着火，就是烟雾报警器坏了")
             // is no emergency: it has answered the safety question already.
             if p1 >= Self.certainEmergency {
@@ -313,7 +319,7 @@ public final class Triager: Triaging, @unchecked Sendable {
         // "No rush", "不着急": an ordinary repair the resident says can wait is P4
         // (never a request that named a hazard, a lost service, or the model's emergency).
         if decision.priority == .p3, decision.emergency == nil, decision.urgentCue == nil,
-           let cue = canWait?.matches(decision.text).first {
+           let cue = canWait?.matches(read).first {
             decision.canWaitCue = cue.ruleID
             decision.priority = .p4
         }
@@ -393,7 +399,7 @@ public final class Triager: Triaging, @unchecked Sendable {
 
 extension SafetyRules: SafetyScreen {
     /// The most severe rule that fires (rules are in file order, most severe first).
-    public func firstFinding(in text: String) -> SafetyFinding? {
+    public func firstFinding(in text: RuleText) -> SafetyFinding? {
         matches(text).first.map { match in
             SafetyFinding(rule: match.ruleID, guidance: match.guidance, matchedText: match.text,
                           start: match.range.lowerBound, end: match.range.upperBound)
