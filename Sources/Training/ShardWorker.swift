@@ -338,16 +338,20 @@ final class ShardWorker {
                           dGamma: grads["final_norm.weight"].pointer, dBeta: grads["final_norm.bias"].pointer)
     }
 
+    /// The gradient reaching a residual block's branch from `dX` (its
+    /// output's gradient): `dX` itself, or `mask ∘ dX` in `dTmp` with dropout.
+    private func residualBranchGradient(mask: Buffer, dropout: DropoutRates) -> UnsafePointer<Float> {
+        guard dropout.encoder > 0 else { return UnsafePointer(dX.pointer) }
+        multiply(dX.pointer, mask.pointer, count: layout.rows * config.encoder.dModel, into: dTmp.pointer)
+        return UnsafePointer(dTmp.pointer)
+    }
+
     /// The FFN block of layer `l`, out = mid + mask ∘ down(gelu(up(LN₂(mid)))):
     /// turns `dX` = d/d(out) into d/d(mid).
     private func backwardFeedForward(layer l: Int, weights w: ClassifierWeights, packed: PackedClassifier, dropout: DropoutRates) {
         let c = config.encoder, d = c.dModel, f = c.ffnWidth, rows = layout.rows
         let lw = w.encoder.layers[l], a = layers[l], pw = packed.layers[l], p = "layers.\(l)."
-        var dDown = UnsafePointer(dX.pointer)
-        if dropout.encoder > 0 {
-            multiply(dX.pointer, a.ffnMask.pointer, count: rows * d, into: dTmp.pointer)
-            dDown = UnsafePointer(dTmp.pointer)
-        }
+        let dDown = residualBranchGradient(mask: a.ffnMask, dropout: dropout)
         linearBackward(x: a.act.pointer, dy: dDown, packedTransposed: pw.down.backward.pointer, rows: rows, inner: f, outer: d,
                        dWeight: grads[p + "ffn.down.weight"].pointer, dBias: grads[p + "ffn.down.bias"].pointer,
                        dx: dF.pointer, accumulateDX: false, scratch: gemmScratch)
@@ -370,11 +374,7 @@ final class ShardWorker {
         let c = config.encoder, d = c.dModel, rows = layout.rows
         let lw = w.encoder.layers[l], a = layers[l], pw = packed.layers[l], p = "layers.\(l)."
         let layerIn = l > 0 ? layers[l - 1].out.pointer : x0.pointer
-        var dOutProj = UnsafePointer(dX.pointer)
-        if dropout.encoder > 0 {
-            multiply(dX.pointer, a.attMask.pointer, count: rows * d, into: dTmp.pointer)
-            dOutProj = UnsafePointer(dTmp.pointer)
-        }
+        let dOutProj = residualBranchGradient(mask: a.attMask, dropout: dropout)
         linearBackward(x: a.att.pointer, dy: dOutProj, packedTransposed: pw.out.backward.pointer, rows: rows, inner: d, outer: d,
                        dWeight: grads[p + "attention.out.weight"].pointer, dBias: grads[p + "attention.out.bias"].pointer,
                        dx: dAtt.pointer, accumulateDX: false, scratch: gemmScratch)
