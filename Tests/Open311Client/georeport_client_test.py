@@ -1,15 +1,18 @@
 """Drives a running `concierge serve` with `georeport`, a real Open311
 GeoReport v2 client from PyPI, and checks what it gets back.
 
-    python3 georeport_client_test.py --base http://127.0.0.1:PORT/open311/v2 \
-        --public-key KEY --full-key KEY
+    python3 georeport_client_test.py --base=http://127.0.0.1:PORT/open311/v2 \
+        --public-key=KEY --full-key=KEY
+
+(Keys are base64url and may begin with "-", so pass them with "=".)
 
 georeport (0.3.1) reads services, service definitions and requests, in JSON
 and in XML; it does not file requests, so the POST goes through `requests`
 (georeport's own HTTP library) form-encoded as the GeoReport v2 spec says.
 
 Prints one line per failed check and a summary; exits 0 when every check
-passed, 1 when one failed, 2 when georeport cannot be imported.
+passed, 1 when one failed, 3 when georeport cannot be imported (2 is
+argparse's usage error).
 """
 
 import argparse
@@ -23,7 +26,7 @@ try:
 except ImportError as error:  # the Swift test reports this as a failure
     print(f"georeport is not installed for {sys.executable}: {error}. Install it with: "
           f"{sys.executable} -m pip install georeport==0.3.1 (bash .ci/run does)")
-    sys.exit(2)
+    sys.exit(3)
 
 # The spec's fields (wiki.open311.org/GeoReport_v2), as the Swift tests hold them too.
 SERVICE_REQUIRED = ["service_code", "service_name", "metadata", "type"]
