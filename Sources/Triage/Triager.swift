@@ -104,6 +104,8 @@ public final class Triager: Triaging, @unchecked Sendable {
     public let canWait: SafetyRules?
     /// The category of each urgent rule that names one (rule id → category).
     let urgentCategories: [String: String]
+    /// The intent head's indices of the service categories.
+    let serviceCategoryIndices: [Int]
 
     /// The P1 probability from which an emergency is possible: the larger of
     /// the model's recall-tuned threshold and ``possibleEmergency``.
@@ -122,6 +124,9 @@ public final class Triager: Triaging, @unchecked Sendable {
         urgentCategories = Dictionary(pack.urgentRules.compactMap { rule in rule.category.map { (rule.id, $0) } },
                                       uniquingKeysWith: { first, _ in first })
         serviceCategories = Set(pack.categories.map(\.id))
+        serviceCategoryIndices = classifier.intentLabels.indices.filter { [serviceCategories] in
+            serviceCategories.contains(classifier.intentLabels[$0])
+        }
         defaultPriorities = Dictionary(uniqueKeysWithValues: pack.categories.map { ($0.id, $0.defaultPriority) })
     }
 
@@ -190,7 +195,14 @@ public final class Triager: Triaging, @unchecked Sendable {
             category: nil, faq: nil, priority: nil, modelPriority: nil, priorityConfidence: nil,
             outOfScope: prediction.outOfScope, confidence: prediction.confidence,
             needsClarification: false, alternatives: alternatives, safety: nil, explanation: nil)
-        if prediction.outOfScope {
+        if prediction.outOfScope, let category = unsureRequestCategory(prediction, intentRow: intentRow) {
+            // No label is likely enough, but together the categories are: a
+            // request whose category the resident is asked (not declined).
+            decision.kind = .serviceRequest
+            decision.category = category
+            decision.intent = category
+            decision.outOfScope = false
+        } else if prediction.outOfScope {
             decision.kind = .outOfScope
         } else if serviceCategories.contains(prediction.intent) {
             decision.kind = .serviceRequest
@@ -201,7 +213,7 @@ public final class Triager: Triaging, @unchecked Sendable {
         } else {
             decision.kind = .conversation
         }
-        decision.needsClarification = !prediction.outOfScope && prediction.confidence < thresholds.clarify
+        decision.needsClarification = !decision.outOfScope && prediction.confidence < thresholds.clarify
 
         // A safety rule fires on any message: "I smell gas" is an emergency even
         // when the model calls it a question or out of scope.
@@ -242,6 +254,24 @@ public final class Triager: Triaging, @unchecked Sendable {
         decide(emergencyOf: &decision, probabilities: prediction.priorityProbabilities, category: category, urgentCue: urgentCue,
                read: read)
         return decision
+    }
+
+    /// The probability the service categories need together for a message
+    /// that no single label is likely enough for (out of scope by the
+    /// threshold, not by the trained out-of-scope label) to be an unsure
+    /// request: the resident is asked its category instead of being declined.
+    /// Chosen by 5-fold cross-validation of the training side
+    /// (docs/priority.md): at 0.4, 70 of the 84 requests the threshold declined
+    /// are kept, and 7 of 323 out-of-scope messages are asked about instead.
+    public static let unsureRequestMass: Float = 0.4
+
+    /// The likeliest service category of a prediction the out-of-scope
+    /// threshold declined, when the categories together reach
+    /// ``unsureRequestMass`` and the trained out-of-scope label is not the top.
+    private func unsureRequestCategory(_ prediction: TextPrediction, intentRow: [Float]) -> String? {
+        guard prediction.ranked.first?.label != classifier.settings.outOfScopeLabel,
+              serviceCategoryIndices.reduce(0, { $0 + intentRow[$1] }) >= Self.unsureRequestMass else { return nil }
+        return ranked(prediction.ranked, firstOf: serviceCategories)?.label
     }
 
     /// The probability a service category needs, in an unsure decision, for

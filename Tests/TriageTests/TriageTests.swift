@@ -304,3 +304,44 @@ struct NGramsOnlyTests {
         #expect(!json.contains("encoderReadsWords"))
     }
 }
+
+/// What the triage makes of the model's rows where no label is likely enough.
+@Suite("Unsure requests")
+struct UnsureRequestTests {
+    /// The tiny model's weights with an out-of-scope threshold of 0.3, and a
+    /// triager over the shipped pack (its labels: greet, lighting,
+    /// out_of_scope, plumbing; priorities P1, P3).
+    static let triager: Triager = {
+        let (trained, _) = try! ClassifierTraining.train(
+            train: tinyTexts, validation: Array(tinyTexts.prefix(10)), tokenizer: tinyTokenizer,
+            recipe: tinyRecipe, outOfScopeLabel: "out_of_scope")
+        var settings = trained.settings
+        settings.outOfScopeThreshold = 0.3
+        let classifier = TextClassifier(members: trained.members, tokenizer: tinyTokenizer, settings: settings)
+        return Triager(classifier: classifier, pack: shippedPack, thresholds: DecisionThresholds(clarify: 0.6), safety: nil)
+    }()
+
+    func decide(greet: Float, lighting: Float, outOfScope: Float, plumbing: Float) -> TriageDecision {
+        #expect(Self.triager.classifier.intentLabels == ["greet", "lighting", "out_of_scope", "plumbing"])
+        return Self.triager.decide(text: "something about the hallway", intentRow: [greet, lighting, outOfScope, plumbing],
+                                   priorityRow: [0.02, 0.98])
+    }
+
+    /// Every label is below the threshold, but the categories together are
+    /// likely: a request whose category is asked, with its priority.
+    @Test func categoriesLikelyTogetherMakeAnUnsureRequest() {
+        let decision = decide(greet: 0.2, lighting: 0.29, outOfScope: 0.24, plumbing: 0.27)
+        #expect(decision.kind == .serviceRequest && decision.category == "lighting" && decision.intent == "lighting")
+        #expect(decision.needsClarification && !decision.outOfScope)
+        #expect(decision.priority == .p3)
+    }
+
+    /// Too little mass on the categories, or the trained out-of-scope label
+    /// on top: still declined.
+    @Test func otherwiseTheThresholdStillDeclines() {
+        let thin = decide(greet: 0.29, lighting: 0.2, outOfScope: 0.28, plumbing: 0.15)
+        #expect(thin.kind == .outOfScope && thin.outOfScope && thin.priority == nil && !thin.needsClarification)
+        let trained = decide(greet: 0.05, lighting: 0.25, outOfScope: 0.45, plumbing: 0.25)
+        #expect(trained.kind == .outOfScope && trained.outOfScope && trained.priority == nil)
+    }
+}
