@@ -180,14 +180,20 @@ extension ConversationEngine {
     }
 
     /// A message with nothing pending. Unsure: offer the plausible requests and
-    /// questions (never conversation intents), unless the top one is the only
-    /// plausible one. Otherwise a request starts, a question is answered, a
+    /// questions (never conversation intents), or for a request no category
+    /// of which is plausible alone, its likeliest categories; unless the top
+    /// one is the only option. Otherwise a request starts, a question is answered, a
     /// conversation intent is acted on, anything else is declined politely.
     private func newMessage(_ context: TurnContext, decision: TriageDecision, state: inout DialogueState) throws -> Plan {
         let say = context.say
-        let options = decision.alternatives.filter {
+        var options = decision.alternatives.filter {
             (triager.serviceCategories.contains($0.label) || $0.label.hasPrefix("faq.")) && $0.probability >= Self.plausible
         }.map(\.label)
+        if options.isEmpty, decision.kind == .serviceRequest, decision.needsClarification {
+            // A request, but no category plausible on its own: offer the
+            // likeliest categories rather than guess one.
+            options = decision.alternatives.map(\.label).filter(triager.serviceCategories.contains)
+        }
         if decision.needsClarification, !decision.outOfScope, !options.isEmpty,
            options.count >= 2 || options[0] != decision.intent {
             let offered = Array(options.prefix(3))

@@ -202,6 +202,7 @@ public final class Triager: Triaging, @unchecked Sendable {
             decision.category = category
             decision.intent = category
             decision.outOfScope = false
+            decision.alternatives = Array(prediction.ranked.filter { serviceCategories.contains($0.label) }.prefix(3))
         } else if prediction.outOfScope {
             decision.kind = .outOfScope
         } else if serviceCategories.contains(prediction.intent) {

@@ -96,6 +96,31 @@ import Triage
         let decision = try TriageDecision.decode(jsonLine: stored)
         #expect(decision.category == "plumbing" && decision.explanation == explanation)
     }
+
+    /// A request no category of which is plausible alone (the categories
+    /// together are) is asked about with its likeliest categories, not filed
+    /// under a guess.
+    @Test func aRequestWithNoPlausibleCategoryOffersTheLikeliest() async throws {
+        let test = try await TestStore()
+        defer { Task { await test.close() } }
+        let message = "door swells in summer, have to shoulder it open"
+        let unsure = TriageDecision(text: message, kind: .serviceRequest, intent: "landscaping", category: "landscaping",
+                                    priority: .p3, confidence: 0.07, needsClarification: true,
+                                    alternatives: [ScoredLabel(label: "landscaping", probability: 0.07),
+                                                   ScoredLabel(label: "doors_locks", probability: 0.06),
+                                                   ScoredLabel(label: "building_maintenance", probability: 0.05)])
+        let resident = Resident("ed", unit: "4B", engine: makeEngine(test.store, triager: ScriptedTriager([unsure])))
+        let first = try await resident.say(message)
+        guard case .clarify(let options, _, _) = first.pending else {
+            Issue.record("expected a clarifying question: \(String(describing: first.pending)) \(first.text ?? "")"); return
+        }
+        #expect(options == ["landscaping", "doors_locks", "building_maintenance"])
+        #expect(first.ticketNumbers.isEmpty, "nothing filed under a guess")
+        let chosen = try await resident.say("2")
+        let replies = try await resident.answerQuestions(after: chosen, language: .en)
+        let number = try #require(replies.flatMap(\.ticketNumbers).first, "the request was filed")
+        #expect(try await test.store.ticket(number: number).category == "doors_locks")
+    }
 }
 
 /// Records every message triaged, then answers from the script.

@@ -333,6 +333,7 @@ struct UnsureRequestTests {
         let decision = decide(greet: 0.2, lighting: 0.29, outOfScope: 0.24, plumbing: 0.27)
         #expect(decision.kind == .serviceRequest && decision.category == "lighting" && decision.intent == "lighting")
         #expect(decision.needsClarification && !decision.outOfScope)
+        #expect(decision.alternatives.map(\.label) == ["lighting", "plumbing"])
         #expect(decision.priority == .p3)
     }
 
