@@ -219,7 +219,8 @@ public enum DataPackLoader {
 
     static func readCommunity(_ reader: YAMLReader, _ root: Node) -> Community? {
         let allowed: Set<String> = ["name", "address", "timezone", "languages", "office_hours", "staff_contact",
-                                    "after_hours_emergency_line", "emergency_numbers", "emergency_guidance", "response_targets"]
+                                    "after_hours_emergency_line", "emergency_numbers", "emergency_guidance", "response_targets",
+                                    "status_updates"]
         guard let fields = reader.mapping(root, what: "community.yaml", allowed: allowed,
                                           required: ["name", "timezone", "office_hours", "staff_contact", "emergency_numbers", "response_targets"])
         else { return nil }
@@ -290,11 +291,18 @@ public enum DataPackLoader {
                 targets[priority] = ResponseTarget(hours: hours, text: text)
             }
         }
-        return Community(name: name, address: reader.string(fields["address"], what: "address") ?? "", timezone: timezone,
+        var statusUpdates: [String: Translations] = [:]
+        if let entries = reader.mapping(fields["status_updates"], what: "status_updates", allowed: Community.statusUpdateKeys,
+                                        required: Community.statusUpdateKeys.sorted()) {
+            for (key, node) in entries { statusUpdates[key] = reader.translations(node, what: "status_updates.\(key)") }
+        }
+        var community = Community(name: name, address: reader.string(fields["address"], what: "address") ?? "", timezone: timezone,
                          languages: languages.isEmpty ? Language.allCases : languages, officeHours: officeHours,
                          staffPhone: staffPhone, staffEmail: staffEmail, staffOffice: staffOffice,
                          afterHoursEmergencyLine: reader.string(fields["after_hours_emergency_line"], what: "after_hours_emergency_line") ?? "",
                          emergencyNumbers: emergencyNumbers, emergencyGuidance: guidance, responseTargets: targets)
+        community.statusUpdates = statusUpdates
+        return community
     }
 }
 

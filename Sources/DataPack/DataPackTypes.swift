@@ -136,6 +136,17 @@ public struct Community: Sendable {
     /// Guidance by hazard id (gas, fire, smoke, flooding, …).
     public var emergencyGuidance: [String: Translations]
     public var responseTargets: [Priority: ResponseTarget]
+    /// What residents are told as their ticket moves on, by key (see
+    /// ``Community/statusUpdateKeys``); `{ticket}`, `{question}` and `{into}`
+    /// are filled in. Empty: the assistant's built-in wording.
+    public var statusUpdates: [String: Translations] = [:]
+
+    /// The keys of `status_updates`: the statuses residents are told about,
+    /// and the replies of the "is it fixed?" loop.
+    public static let statusUpdateKeys: Set<String> = [
+        "in_progress", "pending_resident", "resolved", "duplicate", "rejected",
+        "fixed", "not_fixed", "rated", "reply_added",
+    ]
 }
 
 /// An example staff added by correcting the assistant (`corrections/*.yaml`).

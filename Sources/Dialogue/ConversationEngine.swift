@@ -241,6 +241,7 @@ extension ConversationEngine {
             let ticket = tickets.first { $0.ticket.category == category && $0.ticket.status.isOpen }?.ticket
             return ticket.map { $0.unit == nil && $0.location == nil } == true ? say.emergencyWhere : nil
         case .safetyCheck: return say.safetyQuestion(filed: false)
+        case let .rating(ticket): return say.statusUpdate("fixed", ticket: ticket)
         }
     }
 

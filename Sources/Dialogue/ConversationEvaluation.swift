@@ -124,7 +124,7 @@ public struct ResidentSimulator: Sendable {
             return no
         case .confirmCancel:
             return no
-        case .emergencyLocation, .addDetails, nil:
+        case .emergencyLocation, .addDetails, .rating, nil:
             return nil
         }
     }

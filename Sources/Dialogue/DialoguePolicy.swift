@@ -92,7 +92,9 @@ extension ConversationEngine {
             if let plan = try answer(pending, context: context, decision: decision, state: &state) { return plan }
         }
         state.pending = nil
-        // 4. A new message.
+        // 4. A ticket waiting on the resident: staff's question, "is it fixed?".
+        if let plan = waitingTicketReply(context, decision: decision, state: &state) { return plan }
+        // 5. A new message.
         return try newMessage(context, decision: decision, state: &state)
     }
 
@@ -284,6 +286,9 @@ extension ConversationEngine {
         case let .emergencyLocation(category):
             state.pending = nil
             return emergencyLocation(category, context: context, state: state)
+
+        case let .rating(ticket):
+            return ratingReply(context, ticket: ticket, state: &state)
         }
     }
 

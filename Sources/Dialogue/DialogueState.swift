@@ -36,6 +36,9 @@ public struct DialogueState: Codable, Equatable, Sendable {
         /// A possible emergency, filed as unconfirmed: waiting for the answer
         /// to the safety question (asked again once if the answer is neither yes nor no).
         case safetyCheck(Intake, askedAgain: Bool)
+        /// The resident said their resolved ticket is fixed: waiting for a
+        /// rating, 1–5 (optional: anything else is taken as something new).
+        case rating(ticket: Int)
     }
 }
 

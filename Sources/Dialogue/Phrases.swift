@@ -46,6 +46,17 @@ struct Phrases {
         label.hasPrefix("faq.") ? faqTitle(String(label.dropFirst(4))) : categoryName(label)
     }
 
+    /// A `status_updates` text of the pack in the resident's language (else
+    /// English), its placeholders filled.
+    func statusUpdate(_ key: String, ticket: Int, question: String? = nil, into: Int? = nil) -> String {
+        let texts = pack.community.statusUpdates[key]
+        guard let text = texts?[language] ?? texts?[.en] else { return "#\(ticket): " + pick("noted.", "已记录。") }
+        return text.replacingOccurrences(of: "{ticket}", with: String(ticket))
+            .replacingOccurrences(of: "{into}", with: into.map(String.init) ?? "")
+            .replacingOccurrences(of: "{question}", with: question ?? "")
+            .replacingOccurrences(of: "  ", with: " ")
+    }
+
     func status(_ ticket: Ticket) -> String {
         switch ticket.status {
         case .new: pick("received", "已受理")
@@ -228,6 +239,7 @@ struct Phrases {
             return options.enumerated().map { SuggestedReply(title: optionTitle($0.element), payload: "\($0.offset + 1)") }
                 + [SuggestedReply(title: pick("Something else", "其他"), payload: "\(options.count + 1)")]
         case .duplicate, .confirmCancel, .safetyCheck: return yesNo
+        case .rating: return (1...5).map { SuggestedReply(title: String(repeating: "★", count: $0), payload: String($0)) }
         case .intake(let intake) where intake.asking == nil: return yesNo
         default: return []
         }

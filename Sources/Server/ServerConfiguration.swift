@@ -40,6 +40,9 @@ public struct ServerConfiguration: Sendable, Equatable {
     public var turnsInFlight = 16 * ProcessInfo.processInfo.activeProcessorCount
     /// How often the outbox worker looks for replies to send when nothing woke it.
     public var outboxPollSeconds = 1.0
+    /// Days a resolved ticket waits for the resident's "is it fixed?" before
+    /// it is closed automatically.
+    public var confirmDays = 7.0
     /// Timeouts for slow or silent clients, and the cap on open connections.
     public var connections = ConnectionLimits()
     /// Addresses of reverse proxies in front of the server: for a request
@@ -121,7 +124,7 @@ public struct ServerConfiguration: Sendable, Equatable {
         var configuration = ServerConfiguration()
         if let root = reader.parse(text),
            let top = reader.mapping(root, what: "the configuration",
-                                    allowed: ["listen", "public_url", "max_body_bytes", "rate_limit", "outbox", "connections",
+                                    allowed: ["listen", "public_url", "max_body_bytes", "rate_limit", "outbox", "confirm_days", "connections",
                                               "trusted_proxies", "channels"]) {
             if let listen = reader.mapping(top["listen"], what: "listen", allowed: ["host", "port"]) {
                 if let host = reader.string(listen["host"], what: "listen.host") { configuration.host = host }
@@ -149,6 +152,9 @@ public struct ServerConfiguration: Sendable, Equatable {
             if let outbox = reader.mapping(top["outbox"], what: "outbox", allowed: ["poll_seconds"]),
                let seconds = reader.number(outbox["poll_seconds"], what: "outbox.poll_seconds", in: 0.05...3_600) {
                 configuration.outboxPollSeconds = seconds
+            }
+            if let days = reader.number(top["confirm_days"], what: "confirm_days", in: 0.01...365) {
+                configuration.confirmDays = days
             }
             configuration.readConnections(top["connections"], reader: reader)
             if let proxies = reader.sequence(top["trusted_proxies"], what: "trusted_proxies") {

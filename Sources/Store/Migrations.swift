@@ -268,6 +268,16 @@ enum Migrations {
             // (a possible emergency the resident has not answered about).
             .common("ALTER TABLE tickets ADD COLUMN emergency TEXT"),
         ]),
+        Migration(version: 6, name: "the resident loop: is it fixed, and a rating", statements: [
+            // When it was last resolved (cleared when it moves on): what the
+            // automatic close counts `confirm_days` from.
+            .common("ALTER TABLE tickets ADD COLUMN resolved_at BIGINT"),
+            // `ResolutionConfirmation`: fixed, not_fixed or auto_closed.
+            .common("ALTER TABLE tickets ADD COLUMN resident_confirmation TEXT"),
+            .common("ALTER TABLE tickets ADD COLUMN rating INTEGER CHECK (rating BETWEEN 1 AND 5)"),
+            .common("ALTER TABLE tickets ADD COLUMN rating_comment TEXT"),
+            .common("CREATE INDEX tickets_resolved ON tickets(status, resolved_at)"),
+        ]),
     ]
 
     /// The newest schema version this build knows.

@@ -200,12 +200,45 @@ public struct Ticket: Sendable, Equatable, Codable {
     /// How its emergency was reached (P1 tickets), or that a possible
     /// emergency is unconfirmed; nil for ordinary tickets.
     public var emergency: TicketEmergency? = nil
+    /// When it was resolved, while it is (the resident is asked "is it fixed?").
+    public var resolvedAt: Date? = nil
+    /// What the resident said to "is it fixed?", or that nobody answered in time.
+    public var residentConfirmation: ResolutionConfirmation? = nil
+    /// The resident's rating of the service, 1–5, and their comment.
+    public var rating: Int? = nil
+    public var ratingComment: String? = nil
 
     /// The SLA as of `now`.
     public func sla(now: Date) -> SLAState {
         guard let due = slaDueAt else { return .none }
         if let responded = firstResponseAt { return responded <= due ? .met : .missed }
         return now <= due ? .due(in: due.timeIntervalSince(now)) : .breached(by: now.timeIntervalSince(due))
+    }
+}
+
+/// The resident's answer to "is it fixed?" after staff resolved a ticket.
+public enum ResolutionConfirmation: String, Sendable, Codable, CaseIterable {
+    /// Yes: the ticket is closed.
+    case fixed
+    /// No: the ticket is reopened (in progress) with the resident's words.
+    case notFixed = "not_fixed"
+    /// No answer within the community's `confirm_days`: closed automatically.
+    case autoClosed = "auto_closed"
+
+    /// For staff (`ticket show`, the staff page).
+    public var explanation: String {
+        switch self {
+        case .fixed: "fixed, said the resident"
+        case .notFixed: "not fixed, said the resident (reopened)"
+        case .autoClosed: "closed automatically: the resident did not answer"
+        }
+    }
+}
+
+extension Ticket {
+    /// The resident's rating for staff: "4/5", with the comment when there is one.
+    public var ratingSummary: String? {
+        rating.map { "\($0)/5" + (ratingComment.map { " — \"\($0)\"" } ?? "") }
     }
 }
 

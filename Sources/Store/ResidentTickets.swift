@@ -20,6 +20,16 @@ public enum TicketAction: Sendable, Equatable {
     /// The resident finishes describing a request already filed (a possible
     /// emergency is filed before its questions): where, and how to get in.
     case completeRequest(ticket: Int, unit: String?, location: String?, accessNotes: String?)
+    /// The resident answers staff's question on a ticket waiting for them:
+    /// their words become a note and the ticket goes back to `triaged`.
+    case answerStaff(ticket: Int, text: String)
+    /// "Is it fixed?" — yes: the resolved ticket is closed (`fixed`).
+    case confirmFixed(ticket: Int)
+    /// "Is it fixed?" — no: the ticket is reopened (in progress, `not_fixed`)
+    /// with the resident's words as a note, and its response clock restarts.
+    case reportNotFixed(ticket: Int, text: String)
+    /// The resident rates how the ticket was handled, 1–5, with an optional comment.
+    case rate(ticket: Int, rating: Int, comment: String?)
 }
 
 /// One of a resident's tickets as their status lookup shows it.
@@ -127,6 +137,42 @@ extension SQLSession {
                 """, [.optional(unit), .optional(location), .optional(accessNotes), .date(now), .integer(ticket.id)])
             try appendEvent(ticketID: ticket.id, actor: residentActor, kind: "resident_details", from: nil,
                             to: nil, now: now)
+        case let .answerStaff(number, text):
+            let ticket = try lockOwnTicket(number: number, residentID: residentID)
+            try insertNote(ticket: ticket, author: residentActor, visibility: .internal, text: text, now: now)
+            if ticket.status == .pendingResident {
+                _ = try changeStatus(number: number, to: .triaged, actor: residentActor, now: now)
+            }
+        case let .confirmFixed(number), let .reportNotFixed(number, _):
+            let ticket = try lockOwnTicket(number: number, residentID: residentID)
+            guard ticket.status == .resolved else {
+                throw StoreError.illegalTransition(ticket: number, from: ticket.status, to: .closed)
+            }
+            try settleResolution(ticket, action: action, now: now, targets: targets)
+        case let .rate(number, rating, comment):
+            guard (1...5).contains(rating) else { throw StoreError.invalidInput("a rating is 1 to 5, got \(rating)") }
+            let ticket = try lockOwnTicket(number: number, residentID: residentID)
+            try execute("UPDATE tickets SET rating = ?, rating_comment = ?, updated_at = ? WHERE id = ?",
+                        [.int(rating), .optional(comment), .date(now), .integer(ticket.id)])
+            try appendEvent(ticketID: ticket.id, actor: residentActor, kind: "rating", from: ticket.rating.map(String.init),
+                            to: String(rating), now: now)
+        }
+    }
+
+    /// The resident's answer to "is it fixed?" on a resolved ticket: closed,
+    /// or reopened with their words and a new response target from now.
+    private func settleResolution(_ ticket: Ticket, action: TicketAction, now: Date, targets: ResponseTargets) throws {
+        if case let .reportNotFixed(_, text) = action {
+            _ = try changeStatus(number: ticket.number, to: .inProgress, actor: residentActor, now: now)
+            try insertNote(ticket: ticket, author: residentActor, visibility: .internal, text: "Not fixed: \(text)", now: now)
+            try execute("""
+                UPDATE tickets SET resident_confirmation = ?, sla_due_at = ?, first_response_at = NULL WHERE id = ?
+                """, [.text(ResolutionConfirmation.notFixed.rawValue),
+                      .optional(targets.dueDate(for: ticket.priority, createdAt: now)), .integer(ticket.id)])
+        } else {
+            _ = try changeStatus(number: ticket.number, to: .closed, actor: residentActor, now: now)
+            try execute("UPDATE tickets SET resident_confirmation = ? WHERE id = ?",
+                        [.text(ResolutionConfirmation.fixed.rawValue), .integer(ticket.id)])
         }
     }
 

@@ -8,6 +8,7 @@ extension Ticket {
         t.id, t.number, t.resident_id, t.conversation_id, t.category, t.priority, t.status, t.unit, t.location,
         t.access_notes, t.description, t.confidence, t.model_version, t.safety_rule, t.sla_due_at,
         t.first_response_at, t.assignee, t.created_at, t.updated_at, t.closed_at, t.triage, t.emergency,
+        t.resolved_at, t.resident_confirmation, t.rating, t.rating_comment,
         (SELECT d.number FROM tickets d WHERE d.id = t.duplicate_of) AS duplicate_number
         """
 
@@ -43,7 +44,11 @@ extension Ticket {
             updatedAt: try row.required(row.date("updated_at"), "updated_at"),
             closedAt: row.date("closed_at"),
             triage: row.string("triage"),
-            emergency: row.string("emergency").flatMap(TicketEmergency.init(rawValue:))
+            emergency: row.string("emergency").flatMap(TicketEmergency.init(rawValue:)),
+            resolvedAt: row.date("resolved_at"),
+            residentConfirmation: row.string("resident_confirmation").flatMap(ResolutionConfirmation.init(rawValue:)),
+            rating: row.int("rating"),
+            ratingComment: row.string("rating_comment")
         )
     }
 }

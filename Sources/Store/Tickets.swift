@@ -92,11 +92,19 @@ extension TicketStore {
 
     /// Moves the ticket to `status`; throws `StoreError.illegalTransition`
     /// when `TicketStatus.allowedNext` does not allow it. Setting the status
-    /// it already has changes nothing.
+    /// it already has changes nothing. With a `notice` (not quiet), the
+    /// resident who reported it is told, in the same transaction (message and
+    /// outbox: see ``StatusNotice``).
     @discardableResult
-    public func changeStatus(number: Int, to status: TicketStatus, actor: ActorName) async throws -> Ticket {
+    public func changeStatus(number: Int, to status: TicketStatus, actor: ActorName,
+                             notice: StatusNotice? = nil) async throws -> Ticket {
         try await run(StoreOperation(.write) { session, context in
-            try session.changeStatus(number: number, to: status, actor: actor, now: context.now)
+            let before = try session.fetchTicket(number: number)
+            let ticket = try session.changeStatus(number: number, to: status, actor: actor, now: context.now)
+            if before.status != ticket.status, let notice {
+                try session.tell(about: ticket, notice, actor: actor, now: context.now)
+            }
+            return ticket
         })
     }
 
@@ -172,9 +180,11 @@ extension TicketStore {
     /// Marks ticket `number` a duplicate of `target` (status `duplicate`,
     /// `duplicateOf`), with an event on both tickets.
     @discardableResult
-    public func merge(number: Int, into target: Int, actor: ActorName) async throws -> Ticket {
+    public func merge(number: Int, into target: Int, actor: ActorName, notice: StatusNotice? = nil) async throws -> Ticket {
         try await run(StoreOperation(.write) { session, context in
-            try session.merge(number: number, into: target, actor: actor, now: context.now)
+            let ticket = try session.merge(number: number, into: target, actor: actor, now: context.now)
+            if let notice { try session.tell(about: ticket, notice, actor: actor, now: context.now) }
+            return ticket
         })
     }
 
@@ -328,12 +338,17 @@ extension SQLSession {
         ticket.updatedAt = now
         if TicketStatus.responding.contains(next), ticket.firstResponseAt == nil { ticket.firstResponseAt = now }
         ticket.closedAt = next.isFinal ? now : nil
+        // Resolved anew: the resident is asked again whether it is fixed.
+        if next == .resolved { ticket.resolvedAt = now; ticket.residentConfirmation = nil }
+        if next != .resolved && next != .closed { ticket.resolvedAt = nil }
         var duplicateCleared = false
         if previous == .duplicate { ticket.duplicateOf = nil; duplicateCleared = true }
         try execute("""
-            UPDATE tickets SET status = ?, updated_at = ?, first_response_at = ?, closed_at = ?\(duplicateCleared ? ", duplicate_of = NULL" : "")
+            UPDATE tickets SET status = ?, updated_at = ?, first_response_at = ?, closed_at = ?, resolved_at = ?,
+                resident_confirmation = ?\(duplicateCleared ? ", duplicate_of = NULL" : "")
             WHERE id = ?
-            """, [.text(next.rawValue), .date(now), .optional(ticket.firstResponseAt), .optional(ticket.closedAt), .integer(ticket.id)])
+            """, [.text(next.rawValue), .date(now), .optional(ticket.firstResponseAt), .optional(ticket.closedAt),
+                  .optional(ticket.resolvedAt), .optional(ticket.residentConfirmation?.rawValue), .integer(ticket.id)])
         try appendEvent(ticketID: ticket.id, actor: actor, kind: "status", from: previous.rawValue,
                         to: next.rawValue, now: now)
         return ticket
@@ -387,18 +402,27 @@ extension SQLSession {
             try execute("UPDATE tickets SET first_response_at = ?, updated_at = ? WHERE id = ?",
                         [.date(now), .date(now), .integer(ticket.id)])
         }
-        if let conversationID = ticket.conversationID,
-           let resident = try queryOne("""
-                SELECT r.channel, r.external_id, r.forgotten_at FROM conversations c JOIN residents r ON r.id = c.resident_id
-                WHERE c.id = ?
+        try queueForResident(of: ticket, now: now) { _ in text }
+    }
+
+    /// Queues a message for the resident who reported `ticket` (message and
+    /// outbox), worded by `text` in their language (nil when unknown); nothing
+    /// when the ticket came from no conversation, the resident was forgotten,
+    /// or `text` gives nothing. Returns whether a message was queued.
+    @discardableResult
+    func queueForResident(of ticket: Ticket, now: Date, text: (_ language: String?) -> String?) throws -> Bool {
+        guard let conversationID = ticket.conversationID,
+              let resident = try queryOne("""
+                SELECT r.channel, r.external_id, r.language, r.forgotten_at FROM conversations c
+                JOIN residents r ON r.id = c.resident_id WHERE c.id = ?
                 """, [.integer(conversationID)]),
-           resident.value("forgotten_at") == .null,
-           let channel = resident.string("channel"), let recipient = resident.string("external_id") {
-            let messageID = try insertMessage(conversationID: conversationID, direction: .outbound,
-                                              channel: channel, deliveryID: nil, text: text, now: now)
-            try enqueue(messageID: messageID, conversationID: conversationID, channel: channel,
-                        recipient: recipient, now: now)
-        }
+              resident.value("forgotten_at") == .null,
+              let channel = resident.string("channel"), let recipient = resident.string("external_id"),
+              let words = text(resident.string("language")) else { return false }
+        let messageID = try insertMessage(conversationID: conversationID, direction: .outbound,
+                                          channel: channel, deliveryID: nil, text: words, now: now)
+        try enqueue(messageID: messageID, conversationID: conversationID, channel: channel, recipient: recipient, now: now)
+        return true
     }
 }
 

@@ -140,6 +140,8 @@ enum StaffTemplates {
     <dt>Updated</dt><dd>{{updated}}</dd>
     {{#.safetyRule}}<dt>Safety rule</dt><dd>{{.}}</dd>{{/.safetyRule}}
     {{#.emergency}}<dt>Emergency</dt><dd>{{.}}</dd>{{/.emergency}}
+    {{#.confirmation}}<dt>Is it fixed?</dt><dd id="resident-confirmation">{{.}}</dd>{{/.confirmation}}
+    {{#.rating}}<dt>Rating</dt><dd id="resident-rating" class="resident-text">{{.}}</dd>{{/.rating}}
     {{#.confidence}}<dt>Model confidence</dt><dd>{{.}}</dd>{{/.confidence}}
     {{#.modelVersion}}<dt>Model</dt><dd><code>{{.}}</code></dd>{{/.modelVersion}}
     {{/ticket}}
@@ -224,6 +226,8 @@ enum StaffTemplates {
     <form method="post" action="/staff/tickets/{{number}}/status" id="status-form">
     <input type="hidden" name="_csrf" value="{{staff.csrf}}">
     <select name="status" id="status-select">{{#statusOptions}}<option value="{{value}}">{{label}}</option>{{/statusOptions}}</select>
+    <label>Question for the resident (with pending resident) <textarea name="question" id="status-question" rows="2" maxlength="2000"></textarea></label>
+    <label class="check"><input type="checkbox" name="quiet" value="1" id="status-quiet"> Don't tell the resident</label>
     <button type="submit">Change</button>
     </form>
     {{/canChangeStatus}}
@@ -254,6 +258,7 @@ enum StaffTemplates {
     <form method="post" action="/staff/tickets/{{number}}/merge" id="merge-form">
     <input type="hidden" name="_csrf" value="{{staff.csrf}}">
     <label>Duplicate of # <input name="into" type="number" min="1" required inputmode="numeric" size="6"></label>
+    <label class="check"><input type="checkbox" name="quiet" value="1"> Don't tell the resident</label>
     <button type="submit">Merge</button>
     </form>
     </section>

@@ -1,3 +1,5 @@
+import DataPack
+import Dialogue
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -115,6 +117,27 @@ struct StaffTicketDesk: Sendable {
         }
     }
 
+    /// How the resident hears of a status change: the form's question (only
+    /// with pending resident) and its "quiet" box, in the pack's words.
+    /// Refused while the pack is loading unless quiet, so no update is lost.
+    static func statusNotice(_ form: StaffForm, status: TicketStatus, pack: DataPack?) throws -> StatusNotice? {
+        let question = form.trimmed("question"), quiet = form.trimmed("quiet") != nil
+        if question != nil, status != .pendingResident {
+            throw StaffFormProblem("A question for the resident goes with “pending resident”.")
+        }
+        if let question, question.count > Self.maximumQuestionLength {
+            throw StaffFormProblem("A question for the resident has at most \(Self.maximumQuestionLength) characters.")
+        }
+        guard let pack else {
+            if quiet { return nil }
+            throw StaffFormProblem("The assistant is still loading, so the resident cannot be told yet; try again shortly.")
+        }
+        return StatusUpdateWording(pack: pack).notice(quiet: quiet, question: question)
+    }
+
+    /// The longest question staff may send a resident with a status change.
+    static let maximumQuestionLength = 2_000
+
     /// The store's message as a sentence (capitalised, with a full stop).
     static func sentence(_ error: StoreError) -> String {
         let text = error.description
@@ -138,7 +161,8 @@ struct StaffTicketDesk: Sendable {
             guard let status = form.trimmed("status").flatMap(TicketStatus.init(parsing:)) else {
                 throw StaffFormProblem("Choose a status.")
             }
-            try await gate.store.changeStatus(number: number, to: status, actor: staff.account.name)
+            let notice = try Self.statusNotice(form, status: status, pack: gate.assistant.current?.pack)
+            try await gate.store.changeStatus(number: number, to: status, actor: staff.account.name, notice: notice)
             return "status"
         }
     }
@@ -185,7 +209,8 @@ struct StaffTicketDesk: Sendable {
                   target > 0 else {
                 throw StaffFormProblem("Give the number of the ticket this one duplicates.")
             }
-            try await gate.store.merge(number: number, into: target, actor: staff.account.name)
+            let notice = gate.assistant.current.map { StatusUpdateWording(pack: $0.pack).notice(quiet: form.trimmed("quiet") != nil) }
+            try await gate.store.merge(number: number, into: target, actor: staff.account.name, notice: notice)
             return "merge"
         }
     }

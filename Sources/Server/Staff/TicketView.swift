@@ -41,6 +41,9 @@ struct TicketPage: Sendable {
         var safetyRule: String?
         /// How its emergency was reached, or that a possible one is unconfirmed.
         var emergency: String?
+        /// What the resident said to "is it fixed?", and their rating.
+        var confirmation: String?
+        var rating: String?
         var duplicateOf: Int?
         var isOpen: Bool
     }
@@ -142,7 +145,8 @@ struct TicketPage: Sendable {
             location: ticket.location, accessNotes: ticket.accessNotes, description: ticket.description,
             created: format.time(ticket.createdAt) + " (" + format.age(ticket.createdAt) + ")", updated: format.time(ticket.updatedAt),
             confidence: StaffFormatting.percent(ticket.confidence), modelVersion: ticket.modelVersion, safetyRule: ticket.safetyRule,
-            emergency: ticket.emergency?.explanation, duplicateOf: ticket.duplicateOf, isOpen: ticket.status.isOpen)
+            emergency: ticket.emergency?.explanation, confirmation: ticket.residentConfirmation?.explanation,
+            rating: ticket.ratingSummary, duplicateOf: ticket.duplicateOf, isOpen: ticket.status.isOpen)
         resident = detail.resident.map { resident in
             ResidentView(reference: "\(resident.channel):\(resident.externalID)", name: resident.displayName,
                          language: resident.language, unit: resident.unit, forgotten: resident.forgottenAt != nil)

@@ -163,11 +163,15 @@ struct ChatSession {
         return .continue
     }
 
-    /// Staff's public replies to this resident (queued in the outbox for the
-    /// terminal channel): shown here, then marked sent.
+    /// What reached this resident while they were away (staff's public
+    /// replies and status updates, queued in the outbox for the terminal
+    /// channel): shown here, oldest first, then marked sent.
     func deliverStaffReplies() async throws {
-        for item in try await engine.store.dueOutbox(now: Date(), limit: 50, channel: Self.channel, recipient: sender) {
-            print(style.cyan("Staff: ") + item.text)
+        let waiting = try await engine.store.dueOutbox(now: Date(), limit: 50, channel: Self.channel, recipient: sender)
+        guard !waiting.isEmpty else { return }
+        print(style.cyan(language == .zh ? "您不在的时候：" : "While you were away:"))
+        for item in waiting {
+            print("  " + item.text)
             try await engine.store.markOutboxSent(id: item.id, deliveryID: nil)
         }
     }

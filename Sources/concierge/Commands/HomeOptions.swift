@@ -1,5 +1,6 @@
 import ArgumentParser
 import DataPack
+import Dialogue
 import Foundation
 import Home
 import Logging
@@ -93,6 +94,8 @@ struct PackFacts {
     var targets: ResponseTargets
     /// Category id → default priority; empty when the pack was not found.
     var categories: [String: Priority]
+    /// How residents are told about status changes; nil when the pack was not found.
+    var wording: StatusUpdateWording?
 
     /// Reads `intents/` (or `--intents`); when it cannot be found, standard
     /// targets and no category check, with a note on stderr.
@@ -116,6 +119,7 @@ struct PackFacts {
             categories[category.id] = Priority(rawValue: category.defaultPriority.rawValue) ?? .p3
         }
         self.init(targets: ResponseTargets(hours: hours), categories: categories)
+        wording = StatusUpdateWording(pack: pack)
     }
 
     init(targets: ResponseTargets, categories: [String: Priority]) {

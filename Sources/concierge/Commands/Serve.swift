@@ -5,6 +5,7 @@ import Foundation
 import Logging
 import Outbox
 import Server
+import ServiceLifecycle
 import Store
 import Triage
 
@@ -207,7 +208,9 @@ struct Serve: AsyncParsableCommand {
         }
         let host = configuration.host
         let channelList = configuration.enabledChannels.joined(separator: ", ")
-        let application = server.application(services: outbox.map { [$0] } ?? []) { port in
+        let closer = ResolutionCloser(store: store, confirmDays: configuration.confirmDays)
+        let services: [any Service] = (outbox.map { [$0] } ?? []) + [closer]
+        let application = server.application(services: services) { port in
             FileHandle.standardOutput.write(Data("Concierge listening on http://\(host):\(port) (channels: \(channelList))\n".utf8))
         }
         do {

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Dialogue
 import Foundation
 import Store
 
@@ -21,6 +22,12 @@ struct TicketCommand: AsyncParsableCommand {
           closed           → (final)
           duplicate        → triaged (un-merge); reached only with `ticket merge`
           rejected         → triaged (reopen)
+
+        The resident who reported a ticket is told, on their channel and in \
+        their language, when it moves to in_progress, pending_resident (with \
+        --question), resolved (asking "is it fixed?"), rejected, or is merged; \
+        --quiet changes the status without telling them. The words are the \
+        data pack's (community.yaml status_updates).
         """,
         subcommands: [Show.self, Create.self, Assign.self, Status.self, PriorityCommand.self, CategoryCommand.self,
                       NoteCommand.self, Merge.self]
@@ -125,15 +132,32 @@ struct TicketCommand: AsyncParsableCommand {
         @OptionGroup var actorOptions: ActorOptions
         @Argument(help: "The ticket number.") var number: Int
         @Argument(help: "new, triaged, in_progress, pending_resident, resolved, closed or rejected.") var status: String
+        @Option(help: "What staff ask the resident (with pending_resident); sent to them and kept as a public note.")
+        var question: String?
+        @Flag(help: "Do not tell the resident (the change is still in the audit log).") var quiet = false
+        @Option(help: "The data pack folder, for the words residents are told (default: intents/ of the checkout).")
+        var intents: String?
 
-        func run() async throws {
+        func validate() throws {
             guard let next = TicketStatus(parsing: status) else {
                 throw ValidationError("unknown status \"\(status)\" (\(TicketStatus.allCases.map(\.rawValue).joined(separator: ", ")))")
             }
-            let ticket = try await withStore(storeOptions) { store in
-                try await store.changeStatus(number: number, to: next, actor: actorOptions.actor)
+            if question != nil, next != .pendingResident { throw ValidationError("--question goes with pending_resident") }
+            if question?.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty == true {
+                throw ValidationError("--question needs some text")
             }
-            print("Ticket #\(ticket.number) is \(ticket.status.rawValue).")
+        }
+
+        func run() async throws {
+            guard let next = TicketStatus(parsing: status) else { throw ValidationError("unknown status \"\(status)\"") }
+            let wording = PackFacts.load(intents: intents).wording
+            let notice = wording?.notice(quiet: quiet, question: question)
+            let ticket = try await withStore(storeOptions) { store in
+                try await store.changeStatus(number: number, to: next, actor: actorOptions.actor, notice: notice)
+            }
+            let told = notice != nil && !quiet && ticket.conversationID != nil
+                && wording?.text(StatusUpdate(ticket: number, status: ticket.status, language: nil)) != nil
+            print("Ticket #\(ticket.number) is \(ticket.status.rawValue)\(told ? "; the resident is told" : "").")
         }
     }
 
@@ -199,10 +223,14 @@ struct TicketCommand: AsyncParsableCommand {
         @OptionGroup var actorOptions: ActorOptions
         @Argument(help: "The duplicate ticket's number.") var number: Int
         @Option(help: "The ticket it duplicates.") var into: Int
+        @Flag(help: "Do not tell the resident (the merge is still in the audit log).") var quiet = false
+        @Option(help: "The data pack folder, for the words residents are told (default: intents/ of the checkout).")
+        var intents: String?
 
         func run() async throws {
+            let notice = PackFacts.load(intents: intents).wording?.notice(quiet: quiet)
             let ticket = try await withStore(storeOptions) { store in
-                try await store.merge(number: number, into: into, actor: actorOptions.actor)
+                try await store.merge(number: number, into: into, actor: actorOptions.actor, notice: notice)
             }
             print("Ticket #\(ticket.number) is a duplicate of #\(into).")
         }
@@ -244,6 +272,8 @@ enum TicketText {
         }
         line("Safety rule", ticket.safetyRule)
         line("Emergency", ticket.emergency.map { $0 == .unconfirmed ? Terminal.paint($0.explanation, .red) : $0.explanation })
+        line("Fixed?", ticket.residentConfirmation?.explanation)
+        line("Rating", ticket.ratingSummary)
         line("Duplicate of", ticket.duplicateOf.map { "#\($0)" })
         out += "\n" + (ticket.description ?? "[text purged or erased]") + "\n"
 
