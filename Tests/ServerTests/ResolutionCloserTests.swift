@@ -10,8 +10,9 @@ import Testing
         let test = try await TestStore()
         defer { Task { await test.close() } }
         for _ in 0..<2 {
-            try await test.store.createTicket(TicketDraft(category: "plumbing", priority: .p3, description: "tap drips"), actor: "t")
-            try await test.store.changeStatus(number: try await test.store.queue().count, to: .resolved, actor: "gina")
+            let ticket = try await test.store.createTicket(TicketDraft(category: "plumbing", priority: .p3, description: "tap drips"),
+                                                           actor: "t")
+            try await test.store.changeStatus(number: ticket.number, to: .resolved, actor: "gina")
         }
         let resolvedAt = try #require(try await test.store.ticket(number: 1).resolvedAt)
         let sixDays = ResolutionCloser(store: test.store, confirmDays: 7, now: { resolvedAt.addingTimeInterval(6 * 86_400) })

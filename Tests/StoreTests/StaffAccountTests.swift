@@ -19,9 +19,7 @@ struct StaffAccountTests {
     func version2DatabaseIsMigrated(_ backend: Backend) async throws {
         try await withTestStore(backend) { store, db in
             try await store.createTicket(draft(), actor: "t")
-            for sql in ["ALTER TABLE tickets DROP COLUMN emergency", "DELETE FROM schema_migrations WHERE version = 5",
-                        "DROP TABLE api_keys", "DROP INDEX tickets_created", "DELETE FROM schema_migrations WHERE version = 4",
-                        "DROP TABLE staff_sessions", "DROP TABLE staff_accounts", "DELETE FROM schema_migrations WHERE version = 3"] {
+            for sql in rollback(to: 2) {
                 _ = try await rawSQL(store, sql)
             }
             #expect(try await store.schemaVersion() == 2)

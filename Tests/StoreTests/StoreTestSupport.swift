@@ -192,3 +192,18 @@ extension StoreConfiguration {
         return StoreConfiguration(logger: logger)
     }
 }
+
+/// SQL that takes a store's database back to schema `version`, newest
+/// migration first (to test that an older database is migrated when opened).
+func rollback(to version: Int) -> [String] {
+    let undo: [(version: Int, statements: [String])] = [
+        (6, ["DROP INDEX tickets_resolved", "ALTER TABLE tickets DROP COLUMN rating_comment",
+             "ALTER TABLE tickets DROP COLUMN rating", "ALTER TABLE tickets DROP COLUMN resident_confirmation",
+             "ALTER TABLE tickets DROP COLUMN resolved_at"]),
+        (5, ["ALTER TABLE tickets DROP COLUMN emergency"]),
+        (4, ["DROP TABLE api_keys", "DROP INDEX tickets_created"]),
+        (3, ["DROP TABLE staff_sessions", "DROP TABLE staff_accounts"]),
+    ]
+    return undo.filter { $0.version > version }
+        .flatMap { $0.statements + ["DELETE FROM schema_migrations WHERE version = \($0.version)"] }
+}
