@@ -331,6 +331,19 @@ public struct Message: Sendable, Equatable, Codable {
     /// Nil once redacted (resident forgotten) or purged (retention).
     public var text: String?
     public var createdAt: Date
+    /// An outbound message's delivery through the outbox (``ticketDetail``
+    /// reads it); nil for inbound messages and replies given in the response.
+    public var delivery: OutboundDelivery? = nil
+}
+
+/// Where an outbound message queued in the outbox stands.
+public enum OutboundDelivery: String, Sendable, Equatable, Codable {
+    /// The channel accepted it.
+    case sent
+    /// Waiting for its first attempt or a retry.
+    case pending
+    /// Given up on (a permanent refusal, or too many attempts).
+    case abandoned
 }
 
 /// A ticket with everything `ticket show` prints.

@@ -72,6 +72,7 @@ extension Message {
                   conversationID: try row.required(row.int64("conversation_id"), "conversation_id"),
                   direction: MessageDirection(rawValue: row.string("direction") ?? "") ?? .inbound,
                   channel: row.string("channel") ?? "", deliveryID: row.string("delivery_id"), text: row.string("text"),
-                  createdAt: try row.required(row.date("created_at"), "created_at"))
+                  createdAt: try row.required(row.date("created_at"), "created_at"),
+                  delivery: row.string("delivery").flatMap(OutboundDelivery.init(rawValue:)))
     }
 }

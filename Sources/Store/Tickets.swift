@@ -42,8 +42,12 @@ extension TicketStore {
             }
             var transcript: [Message] = []
             if let conversationID = ticket.conversationID {
-                transcript = try session.query("SELECT * FROM messages WHERE conversation_id = ? ORDER BY id",
-                                               [.integer(conversationID)]).map(Message.init(row:))
+                transcript = try session.query("""
+                    SELECT m.*, CASE WHEN o.id IS NULL THEN NULL WHEN o.sent_at IS NOT NULL THEN 'sent'
+                        WHEN o.cancelled_at IS NOT NULL THEN 'abandoned' ELSE 'pending' END AS delivery
+                    FROM messages m LEFT JOIN outbox o ON o.message_id = m.id
+                    WHERE m.conversation_id = ? ORDER BY m.id
+                    """, [.integer(conversationID)]).map(Message.init(row:))
             }
             let events = try session.query("""
                 SELECT id, actor, kind, from_value, to_value, created_at FROM ticket_events WHERE ticket_id = ? ORDER BY id
@@ -62,8 +66,9 @@ extension TicketStore {
         })
     }
 
-    /// Tickets for the staff queue: the most urgent first (priority, then
-    /// oldest), open ones unless `filter.statuses` says otherwise.
+    /// Tickets for the staff queue: the most urgent first (priority; among
+    /// equals, those their resident reopened as not fixed; then oldest), open
+    /// ones unless `filter.statuses` says otherwise.
     public func queue(_ filter: QueueFilter = QueueFilter()) async throws -> [Ticket] {
         try await run(StoreOperation(.read) { session, _ in
             let (sql, binds) = filter.listingQuery()
@@ -250,9 +255,10 @@ extension QueueFilter {
         let sql = """
             SELECT id, number, resident_id, conversation_id, category, priority, status, unit, location, access_notes,
                 description, confidence, model_version, safety_rule, sla_due_at, first_response_at, assignee,
-                created_at, updated_at, closed_at, emergency, NULL AS duplicate_number
+                created_at, updated_at, closed_at, emergency, resolved_at, resident_confirmation, rating, rating_comment,
+                NULL AS duplicate_number
             FROM tickets WHERE \(conditions.joined(separator: " AND "))
-            ORDER BY priority, created_at, id LIMIT ?
+            ORDER BY priority, CASE WHEN resident_confirmation = 'not_fixed' THEN 0 ELSE 1 END, created_at, id LIMIT ?
             """
         return (sql, binds)
     }

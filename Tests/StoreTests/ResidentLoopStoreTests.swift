@@ -92,6 +92,27 @@ struct ResidentLoopStoreTests {
     }
 
     @Test(arguments: Backend.all)
+    func aReopenedTicketLeadsItsPriorityAndUpdatesShowTheirDelivery(_ backend: Backend) async throws {
+        try await withTestStore(backend) { store, db in
+            let ana = ResidentInfo(channel: "rest", externalID: "ana", language: "en")
+            try await store.createTicket(draft("plumbing", .p3), actor: "t")                    // #1, older
+            db.clock.advance(by: 60)
+            try await store.createTicket(draft("lighting", .p3, resident: ana), actor: "t")     // #2
+            try await store.createTicket(draft("noise", .p2), actor: "t")                       // #3
+            try await store.changeStatus(number: 2, to: .resolved, actor: "gina", notice: Self.wording)
+            #expect(try await store.ticketDetail(number: 2).transcript.map(\.delivery) == [nil, .pending])
+            let queued = try #require(try await store.dueOutbox(now: .distantFuture).first)
+            try await store.markOutboxSent(id: queued.id, deliveryID: "m-1")
+            #expect(try await store.ticketDetail(number: 2).transcript.last?.delivery == .sent)
+            _ = try await store.commitTurn(ConversationTurn(resident: ana, deliveryID: "d-1", inboundText: "no", expectedVersion: 0,
+                                                            newState: nil, actions: [.reportNotFixed(ticket: 2, text: "no")],
+                                                            reply: nil))
+            #expect(try await store.queue().map(\.number) == [3, 2, 1], "P2 first, then the reopened P3 before the older one")
+            #expect(try await store.queue().first { $0.number == 2 }?.residentConfirmation == .notFixed)
+        }
+    }
+
+    @Test(arguments: Backend.all)
     func resolutionsNobodyConfirmsAreClosedOnceAfterTheWait(_ backend: Backend) async throws {
         try await withTestStore(backend) { store, db in
             for _ in 0..<3 { try await store.createTicket(draft(), actor: "t") }

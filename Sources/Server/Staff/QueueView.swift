@@ -65,6 +65,8 @@ struct QueueRow: Sendable {
     var confidence: String?
     var assignee: String?
     var age: String
+    /// The resident said it was not fixed after staff resolved it.
+    var reopened: Bool
     /// The start of the resident's words.
     var summary: String?
 
@@ -81,6 +83,7 @@ struct QueueRow: Sendable {
         confidence = StaffFormatting.percent(ticket.confidence)
         assignee = ticket.assignee
         age = format.age(ticket.createdAt)
+        reopened = ticket.residentConfirmation == .notFixed && ticket.status.isOpen
         summary = ticket.description.map { $0.count > 90 ? String($0.prefix(90)) + "…" : $0 }
     }
 }

@@ -46,6 +46,7 @@ enum StaffAssets {
              font-weight: 600; font-size: 0.85em; }
     .badge.p1 { background: var(--p1); } .badge.p2 { background: var(--p2); }
     .badge.p3 { background: var(--p3); } .badge.p4 { background: var(--p4); }
+    .badge.reopened { background: #6b4e16; }
     .sla.breached { color: var(--p1); font-weight: 600; }
     .sla.urgent { color: var(--p2); }
     tr.breached { background: #fff5f4; }

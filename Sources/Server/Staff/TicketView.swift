@@ -93,6 +93,17 @@ struct TicketPage: Sendable {
         var hasExplanation: Bool
     }
 
+    /// Who a transcript message is from, with an outbound one's delivery.
+    static func who(_ message: Message) -> String {
+        guard message.direction == .outbound else { return "resident" }
+        switch message.delivery {
+        case .sent?: return "to resident · delivered"
+        case .pending?: return "to resident · not delivered yet"
+        case .abandoned?: return "to resident · NOT delivered"
+        case nil: return "to resident"
+        }
+    }
+
     struct MessageView: Sendable {
         var inbound: Bool
         var who: String
@@ -155,7 +166,7 @@ struct TicketPage: Sendable {
         // purged or erased, it is not shown either.
         triage = ticket.description == nil ? nil : StoredTriage.decode(ticket.triage).map(Self.triageView)
         transcript = detail.transcript.map { message in
-            MessageView(inbound: message.direction == .inbound, who: message.direction == .inbound ? "resident" : "to resident",
+            MessageView(inbound: message.direction == .inbound, who: Self.who(message),
                         when: format.time(message.createdAt), text: message.text)
         }
         notes = detail.notes.map { note in

@@ -281,7 +281,8 @@ enum TicketText {
             out += "\n" + Terminal.paint("Conversation", .bold) + "\n"
             for message in detail.transcript {
                 let arrow = message.direction == .inbound ? "resident →" : "← reply   "
-                out += "  \(Terminal.time(message.createdAt))  \(arrow)  \(message.text ?? "[redacted]")\n"
+                let delivery = message.delivery.map { $0 == .sent ? "  (delivered)" : $0 == .pending ? "  (not delivered yet)" : "  (NOT delivered)" } ?? ""
+                out += "  \(Terminal.time(message.createdAt))  \(arrow)  \(message.text ?? "[redacted]")\(delivery)\n"
             }
         }
         if !detail.notes.isEmpty {
