@@ -82,7 +82,9 @@ let package = Package(
         // Line editing and history for the chat REPL (raw termios, UTF-8, display width), and TTY-aware styling.
         .target(name: "LineEditor"),
         // The conversation: policy, state (kept in the store), replies in both languages.
-        .target(name: "Dialogue", dependencies: ["Triage", "Store", "DataPack", "Yams"]),
+        // Images residents send: the type from the magic bytes, a size cap, metadata stripped, SHA-256.
+        .target(name: "Media", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "Dialogue", dependencies: ["Triage", "Store", "DataPack", "Media", "Yams"]),
         // Sends the replies queued in the store's outbox to Slack, Telegram and Twilio SMS (URLSession).
         .target(
             name: "Outbox",
@@ -137,6 +139,7 @@ let package = Package(
             .product(name: "HummingbirdTesting", package: "hummingbird"),
         ]),
         .testTarget(name: "StaffAuthTests", dependencies: ["StaffAuth"]),
+        .testTarget(name: "MediaTests", dependencies: ["Media"]),
         // The command-line parser, against every command line the documentation shows.
         .testTarget(name: "CLITests", dependencies: ["concierge", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .testTarget(name: "StoreTests", dependencies: [
