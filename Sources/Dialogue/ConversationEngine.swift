@@ -23,6 +23,8 @@ public struct InboundMessage: Sendable {
     /// True when the reply must go out through the outbox (API channels);
     /// false when the caller shows it itself (terminal, REST response body).
     public var queueReply: Bool
+    /// Images sent with the message (its text may then be empty).
+    public var attachments: [InboundAttachment] = []
 
     public init(channel: String, senderID: String, deliveryID: String, text: String, displayName: String? = nil,
                 unit: String? = nil, preferredLanguage: Language? = nil, explain: Bool = false, queueReply: Bool = false) {
@@ -103,8 +105,10 @@ public final class ConversationEngine: Sendable {
 
     /// Handles one inbound message end to end.
     public func handle(_ message: InboundMessage) async throws -> ConversationReply {
-        let text = message.text.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard !text.isEmpty else { throw DialogueError.emptyMessage }
+        let words = message.text.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !words.isEmpty || !message.attachments.isEmpty else { throw DialogueError.emptyMessage }
+        let text = words.isEmpty ? Self.photoOnlyText : words
+        let images = TurnImages(message.attachments)
         var lastConflict: Error?
         for _ in 0..<Self.maximumAttempts {
             let start = try await store.turnStart(channel: message.channel, externalID: message.senderID,
@@ -119,11 +123,13 @@ public final class ConversationEngine: Sendable {
                 // Staff have the conversation: record the message, say nothing.
                 plan = Plan(state: state, reply: nil, handoff: true)
             } else {
-                let language = message.preferredLanguage ?? TextCues.language(of: text) ?? state.language ?? Language.detect(text)
+                let language = message.preferredLanguage ?? TextCues.language(of: words) ?? state.language
+                    ?? (words.isEmpty ? .en : Language.detect(words))
                 state.language = language
                 let context = TurnContext(message: message, text: text, language: language,
                                           knownUnit: message.unit ?? snapshot?.resident.unit,
-                                          say: Phrases(language: language, pack: pack))
+                                          say: Phrases(language: language, pack: pack), images: images,
+                                          photoOnly: words.isEmpty)
                 plan = try await respond(to: context, state: state)
             }
             var residentInfo = resident
@@ -132,7 +138,8 @@ public final class ConversationEngine: Sendable {
                 resident: residentInfo, deliveryID: message.deliveryID, inboundText: text,
                 expectedVersion: snapshot?.version ?? 0, newState: try JSONEncoder().encode(plan.state),
                 handoff: plan.handoff, tickets: plan.tickets, actions: plan.actions, reply: plan.reply,
-                queueReply: message.queueReply)
+                queueReply: message.queueReply, attachments: snapshot?.handoff == true ? images.accepted : plan.attachments,
+                attachTo: plan.attachTo)
             do {
                 let outcome = try await store.commitTurn(turn)
                 if !outcome.committed { return redelivery(outcome, message: message) }
@@ -186,6 +193,10 @@ struct Plan {
     var actions: [TicketAction] = []
     var handoff: Bool = false
     var decision: TriageDecision?
+    /// The message's images to store, and the resident's ticket they go on
+    /// (nil: the ticket this turn files, else the next request's).
+    var attachments: [AttachmentDraft] = []
+    var attachTo: Int?
 }
 
 /// What the policy knows about the message being answered.
@@ -195,6 +206,10 @@ struct TurnContext {
     var language: Language
     var knownUnit: String?
     var say: Phrases
+    /// The message's images, checked (``TurnImages``).
+    var images = TurnImages()
+    /// The message is only images: `text` is ``ConversationEngine/photoOnlyText``.
+    var photoOnly = false
     /// What was read from the store for this turn, before deciding.
     var facts = TurnFacts()
 }

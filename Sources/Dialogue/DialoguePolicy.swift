@@ -17,13 +17,19 @@ extension ConversationEngine {
     /// (``TurnFacts``), then ``decide(_:state:decision:)`` — which reads and
     /// writes nothing and runs no model. The engine commits the plan.
     func respond(to context: TurnContext, state: DialogueState) async throws -> Plan {
+        var context = context
+        if context.photoOnly {
+            let tickets = try await store.residentTickets(channel: context.message.channel, externalID: context.message.senderID)
+            context.facts = TurnFacts(now: now(), residentTickets: tickets)
+            return photoOnly(context, state: state)
+        }
         // Staff see why a request was triaged so: a message that may become a
         // ticket is explained now, and the decision travels with the intake.
         let decision = try triager.triage(context.text, explaining: explanationPolicy(context, state: state))
-        var context = context
         context.facts = try await facts(for: context, state: state, decision: decision)
         context.facts.clarifiedDecision = try clarifiedDecision(state)
         var plan = try decide(context, state: state, decision: decision)
+        placePhotos(&plan, context: context, before: state)
         plan.decision = decision
         return plan
     }

@@ -316,6 +316,22 @@ struct Phrases {
         pick("What would you like to add to ticket #\(number)?", "您想给工单 #\(number) 补充什么？")
     }
 
+    // MARK: Photos
+
+    var photoHeldForRequest: String { pick("I've kept your photo with the request.", "照片已附在这次报修里。") }
+    var photoAskWhatsWrong: String {
+        pick("Thanks for the photo. What's the problem? Tell me in a few words and I'll file it with the photo.",
+             "收到照片。请简单说一下是什么问题，我会连同照片一起提交。")
+    }
+    func photoAdded(to number: Int, askIfOther: Bool) -> String {
+        pick("I've added your photo to ticket #\(number).", "照片已添加到工单 #\(number)。")
+            + (askIfOther ? pick(" If it's about something else, tell me what's wrong.", "如果是别的问题，请告诉我是什么情况。") : "")
+    }
+    var photoRefused: String {
+        pick("I couldn't keep that file: I can take photos (JPEG, PNG, WebP or HEIC) up to 10 MB.",
+             "这个文件无法保存：只能接收 10 MB 以内的照片（JPEG、PNG、WebP 或 HEIC）。")
+    }
+
     func addedDetails(_ number: Int) -> String { pick("Added to ticket #\(number). Thanks!", "已补充到工单 #\(number)，谢谢！") }
 
     // MARK: Handoff

@@ -53,14 +53,20 @@ extension TicketStore {
                     throw StoreError.conversationChanged(conversationID: conversation.id, expected: turn.expectedVersion,
                                                          found: conversation.version)
                 }
-                try session.insertMessage(conversationID: conversation.id, direction: .inbound, channel: turn.resident.channel,
-                                          deliveryID: turn.deliveryID, text: turn.inboundText, now: now)
+                let messageID = try session.insertMessage(conversationID: conversation.id, direction: .inbound,
+                                                          channel: turn.resident.channel, deliveryID: turn.deliveryID,
+                                                          text: turn.inboundText, now: now)
+                if !turn.attachments.isEmpty {
+                    try session.insertAttachments(turn.attachments, conversationID: conversation.id, messageID: messageID,
+                                                  ticket: turn.attachTo, residentID: residentID, now: now)
+                }
                 var numbers: [Int] = []
                 for draft in turn.tickets {
                     var draft = draft
                     draft.resident = nil
                     let ticket = try session.insertTicket(draft: draft, actor: "concierge", now: now, targets: context.targets,
                                                           residentID: residentID, conversationID: conversation.id)
+                    if numbers.isEmpty { try session.attachHeld(conversationID: conversation.id, to: ticket.id, now: now) }
                     numbers.append(ticket.number)
                 }
                 for action in turn.actions {

@@ -278,6 +278,27 @@ enum Migrations {
             .common("ALTER TABLE tickets ADD COLUMN rating_comment TEXT"),
             .common("CREATE INDEX tickets_resolved ON tickets(status, resolved_at)"),
         ]),
+        Migration(version: 7, name: "attachments: residents' photos", statements: [
+            // `data` is NULL once erased (resident forgotten, retention); a
+            // photo sent before its request has no ticket yet (held for the
+            // conversation's next request).
+            .common("""
+            CREATE TABLE attachments (
+                id {id},
+                conversation_id BIGINT REFERENCES conversations(id),
+                ticket_id BIGINT REFERENCES tickets(id),
+                message_id BIGINT REFERENCES messages(id),
+                content_type TEXT NOT NULL,
+                byte_count BIGINT NOT NULL,
+                sha256 TEXT NOT NULL,
+                data {blob},
+                created_at BIGINT NOT NULL,
+                erased_at BIGINT
+            )
+            """),
+            .common("CREATE INDEX attachments_ticket ON attachments(ticket_id)"),
+            .common("CREATE INDEX attachments_conversation ON attachments(conversation_id, created_at)"),
+        ]),
     ]
 
     /// The newest schema version this build knows.

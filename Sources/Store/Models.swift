@@ -207,6 +207,8 @@ public struct Ticket: Sendable, Equatable, Codable {
     /// The resident's rating of the service, 1–5, and their comment.
     public var rating: Int? = nil
     public var ratingComment: String? = nil
+    /// The resident's photos on it (filled by the queue listing; 0 elsewhere).
+    public var photoCount: Int = 0
 
     /// The SLA as of `now`.
     public func sla(now: Date) -> SLAState {
@@ -354,6 +356,8 @@ public struct TicketDetail: Sendable, Equatable, Codable {
     public var transcript: [Message]
     public var events: [TicketEvent]
     public var notes: [Note]
+    /// The resident's photos, oldest first (no bytes).
+    public var attachments: [Attachment] = []
 }
 
 /// Which open tickets `queue` lists.
@@ -463,6 +467,12 @@ public struct ConversationTurn: Sendable, Equatable {
     /// True when the reply goes out through the outbox (channels answered by an
     /// API call); false when the caller shows it itself (terminal, REST reply body).
     public var queueReply: Bool
+    /// Images the resident sent with the message.
+    public var attachments: [AttachmentDraft] = []
+    /// The resident's own ticket the attachments go on; nil: they go on the
+    /// first ticket this turn files, else wait (a day at most) for the next
+    /// request the conversation files.
+    public var attachTo: Int? = nil
 
     /// The key a redelivery is recognised by: the delivery id, prefixed with
     /// a digest of the resident's id on the channel. Platforms such as
@@ -491,7 +501,9 @@ public struct ConversationTurn: Sendable, Equatable {
 
     public init(resident: ResidentInfo, deliveryID: String, inboundText: String, expectedVersion: Int,
                 newState: Data?, handoff: Bool = false, tickets: [TicketDraft] = [], actions: [TicketAction] = [],
-                reply: String?, queueReply: Bool = true) {
+                reply: String?, queueReply: Bool = true, attachments: [AttachmentDraft] = [], attachTo: Int? = nil) {
+        self.attachments = attachments
+        self.attachTo = attachTo
         self.actions = actions
         self.queueReply = queueReply
         self.resident = resident
@@ -524,12 +536,15 @@ public struct ForgetReport: Sendable, Equatable, Codable {
     public var notesRedacted: Int
     public var correctionsRedacted: Int
     public var outboxCancelled: Int
+    /// Their photos, bytes erased (the rows stay, for counts).
+    public var attachmentsErased: Int = 0
 }
 
 /// What a retention purge removed.
 public struct PurgeReport: Sendable, Equatable, Codable {
     public var ticketsPurged: Int
     public var messagesPurged: Int
+    public var attachmentsErased: Int = 0
 }
 
 /// The result of an integrity check.
@@ -552,4 +567,7 @@ public struct StoreStatistics: Sendable, Equatable, Codable {
     public var events: Int
     public var outboxPending: Int
     public var correctionsPending: Int
+    /// Residents' photos kept (not erased), and their bytes.
+    public var attachments: Int = 0
+    public var attachmentBytes: Int = 0
 }

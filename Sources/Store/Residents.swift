@@ -31,6 +31,10 @@ extension TicketStore {
                                             [.integer(id)])
             let corrections = try session.execute("UPDATE corrections SET text = NULL WHERE ticket_id IN (\(tickets)) AND text IS NOT NULL",
                                                   [.integer(id)])
+            let attachments = try session.execute("""
+                UPDATE attachments SET data = NULL, erased_at = ?
+                WHERE erased_at IS NULL AND (conversation_id IN (\(conversations)) OR ticket_id IN (\(tickets)))
+                """, [.date(now), .integer(id), .integer(id)])
             let ticketIDs = try session.query("SELECT id FROM tickets WHERE resident_id = ?", [.integer(id)]).compactMap { $0.int64("id") }
             try session.execute("""
                 UPDATE tickets SET description = NULL, location = NULL, access_notes = NULL, unit = NULL, triage = NULL, updated_at = ?
@@ -43,7 +47,8 @@ extension TicketStore {
                 UPDATE residents SET display_name = NULL, unit = NULL, external_id = ?, forgotten_at = ?, updated_at = ? WHERE id = ?
                 """, [.text("forgotten-\(id)"), .date(now), .date(now), .integer(id)])
             return ForgetReport(residentID: id, messagesRedacted: messages, ticketsAnonymised: ticketIDs.count,
-                                notesRedacted: notes, correctionsRedacted: corrections, outboxCancelled: outbox)
+                                notesRedacted: notes, correctionsRedacted: corrections, outboxCancelled: outbox,
+                                attachmentsErased: attachments)
         })
     }
 
@@ -59,6 +64,7 @@ extension TicketStore {
                 SELECT id FROM tickets WHERE closed_at IS NOT NULL AND purged_at IS NULL AND closed_at < ?
                 AND status IN ('closed', 'duplicate', 'rejected')
                 """, [.date(cutoff)]).compactMap { $0.int64("id") }
+            var attachments = 0
             for chunk in stride(from: 0, to: ticketIDs.count, by: 500).map({ Array(ticketIDs[$0..<min($0 + 500, ticketIDs.count)]) }) {
                 let list = Array(repeating: "?", count: chunk.count).joined(separator: ", ")
                 try session.execute("""
@@ -68,6 +74,9 @@ extension TicketStore {
                 // Staff re-labels keep a copy of the resident's words for training: gone too.
                 try session.execute("UPDATE corrections SET text = NULL WHERE text IS NOT NULL AND ticket_id IN (\(list))",
                                     chunk.map(SQLValue.integer))
+                attachments += try session.execute(
+                    "UPDATE attachments SET data = NULL, erased_at = ? WHERE erased_at IS NULL AND ticket_id IN (\(list))",
+                    [.date(now)] + chunk.map(SQLValue.integer))
                 for ticketID in chunk {
                     try session.appendEvent(ticketID: ticketID, actor: actor, kind: "redacted", from: nil, to: "retention purge", now: now)
                 }
@@ -78,7 +87,11 @@ extension TicketStore {
                 WHERE text IS NOT NULL AND created_at < ?
                 AND conversation_id NOT IN (SELECT conversation_id FROM tickets WHERE conversation_id IS NOT NULL AND status IN (\(openList)))
                 """, [.date(now), .date(cutoff)])
-            return PurgeReport(ticketsPurged: ticketIDs.count, messagesPurged: messages)
+            // Photos that never found their request, older than the cutoff.
+            attachments += try session.execute(
+                "UPDATE attachments SET data = NULL, erased_at = ? WHERE erased_at IS NULL AND ticket_id IS NULL AND created_at < ?",
+                [.date(now), .date(cutoff)])
+            return PurgeReport(ticketsPurged: ticketIDs.count, messagesPurged: messages, attachmentsErased: attachments)
         })
     }
 }

@@ -48,7 +48,8 @@ extension Ticket {
             resolvedAt: row.date("resolved_at"),
             residentConfirmation: row.string("resident_confirmation").flatMap(ResolutionConfirmation.init(rawValue:)),
             rating: row.int("rating"),
-            ratingComment: row.string("rating_comment")
+            ratingComment: row.string("rating_comment"),
+            photoCount: row.int("photo_count") ?? 0
         )
     }
 }

@@ -7,7 +7,7 @@ extension TicketStore {
     public func statistics() async throws -> StoreStatistics {
         try await run(StoreOperation(.read) { session, _ in
             let openList = TicketStatus.open.map { "'\($0.rawValue)'" }.joined(separator: ", ")
-            return StoreStatistics(
+            var statistics = StoreStatistics(
                 schemaVersion: try session.schemaVersion(),
                 residents: try session.scalarInt("SELECT COUNT(*) AS n FROM residents"),
                 conversations: try session.scalarInt("SELECT COUNT(*) AS n FROM conversations"),
@@ -17,6 +17,10 @@ extension TicketStore {
                 events: try session.scalarInt("SELECT COUNT(*) AS n FROM ticket_events"),
                 outboxPending: try session.scalarInt("SELECT COUNT(*) AS n FROM outbox WHERE sent_at IS NULL AND cancelled_at IS NULL"),
                 correctionsPending: try session.scalarInt("SELECT COUNT(*) AS n FROM corrections WHERE exported_at IS NULL"))
+            statistics.attachments = try session.scalarInt("SELECT COUNT(*) AS n FROM attachments WHERE erased_at IS NULL")
+            statistics.attachmentBytes = try session.scalarInt(
+                "SELECT CAST(COALESCE(SUM(byte_count), 0) AS BIGINT) AS n FROM attachments WHERE erased_at IS NULL")
+            return statistics
         })
     }
 

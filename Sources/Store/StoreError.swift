@@ -33,6 +33,8 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
     // MARK: using
     /// No ticket has this number.
     case ticketNotFound(Int)
+    /// Ticket `ticket` has no attachment `id` (or its bytes were erased).
+    case attachmentNotFound(ticket: Int, id: Int64)
     /// No resident has this id.
     case residentNotFound(String)
     /// A status change the ticket's current status does not allow.
@@ -92,6 +94,8 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
             return "database error: \(detail)"
         case let .ticketNotFound(number):
             return "there is no ticket #\(number)"
+        case let .attachmentNotFound(ticket, id):
+            return "ticket #\(ticket) has no attachment \(id) (or it was erased)"
         case let .residentNotFound(id):
             return "there is no resident \(id)"
         case let .illegalTransition(ticket, from, to):

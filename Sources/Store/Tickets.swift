@@ -62,7 +62,8 @@ extension TicketStore {
                      visibility: NoteVisibility(rawValue: row.string("visibility") ?? "") ?? .internal,
                      text: row.string("text"), createdAt: try row.required(row.date("created_at"), "created_at"))
             }
-            return TicketDetail(ticket: ticket, resident: resident, transcript: transcript, events: events, notes: notes)
+            return TicketDetail(ticket: ticket, resident: resident, transcript: transcript, events: events, notes: notes,
+                                attachments: try session.attachments(ticketID: ticket.id))
         })
     }
 
@@ -256,7 +257,8 @@ extension QueueFilter {
             SELECT id, number, resident_id, conversation_id, category, priority, status, unit, location, access_notes,
                 description, confidence, model_version, safety_rule, sla_due_at, first_response_at, assignee,
                 created_at, updated_at, closed_at, emergency, resolved_at, resident_confirmation, rating, rating_comment,
-                NULL AS duplicate_number
+                NULL AS duplicate_number,
+                (SELECT COUNT(*) FROM attachments a WHERE a.ticket_id = tickets.id AND a.erased_at IS NULL) AS photo_count
             FROM tickets WHERE \(conditions.joined(separator: " AND "))
             ORDER BY priority, CASE WHEN resident_confirmation = 'not_fixed' THEN 0 ELSE 1 END, created_at, id LIMIT ?
             """

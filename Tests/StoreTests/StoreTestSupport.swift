@@ -197,6 +197,7 @@ extension StoreConfiguration {
 /// migration first (to test that an older database is migrated when opened).
 func rollback(to version: Int) -> [String] {
     let undo: [(version: Int, statements: [String])] = [
+        (7, ["DROP TABLE attachments"]),
         (6, ["DROP INDEX tickets_resolved", "ALTER TABLE tickets DROP COLUMN rating_comment",
              "ALTER TABLE tickets DROP COLUMN rating", "ALTER TABLE tickets DROP COLUMN resident_confirmation",
              "ALTER TABLE tickets DROP COLUMN resolved_at"]),

@@ -13,6 +13,12 @@ import StaffAuth
 ///
 ///     200 [{"recipient_id": "resident-42", "text": "…", "buttons": [{"title": "Yes", "payload": "yes"}]}]
 ///
+/// Photos come as bytes, never as a URL for Concierge to fetch:
+/// `metadata.attachments: [{"content_type": "image/jpeg", "data": "<base64>"}]`
+/// (at most ``maximumAttachments``; `message` may then be empty). Bad base64
+/// is a 400; an image Concierge does not keep (by its bytes) is answered in
+/// the reply. A photo makes the body large: raise `max_body_bytes` to suit.
+///
 /// A repeated request from the same sender (same `Idempotency-Key` header or
 /// `metadata.message_id`) gets the first reply again and changes nothing;
 /// without either, every request is a new message. Ids need only be unique
@@ -37,9 +43,39 @@ struct RESTChannel: Sendable {
         var name: String?
         /// `en` or `zh`: answer in this language rather than following the message.
         var language: String?
+        /// Images, as bytes.
+        var attachments: [AttachmentPayload]?
 
         enum CodingKeys: String, CodingKey {
-            case messageID = "message_id", unit, name, language
+            case messageID = "message_id", unit, name, language, attachments
+        }
+    }
+
+    /// One image: its declared type and its bytes in base64.
+    struct AttachmentPayload: Decodable {
+        var contentType: String?
+        var data: String
+
+        enum CodingKeys: String, CodingKey {
+            case contentType = "content_type", data
+        }
+    }
+
+    /// The most images one message may carry.
+    static let maximumAttachments = 10
+
+    /// The attachments' bytes; a 400 for too many or for data that is not base64.
+    static func attachments(_ payloads: [AttachmentPayload]?) throws -> [InboundAttachment] {
+        guard let payloads else { return [] }
+        guard payloads.count <= maximumAttachments else {
+            throw WebhookError.malformed("metadata.attachments holds at most \(maximumAttachments) images")
+        }
+        return try payloads.enumerated().map { index, payload in
+            let compact = payload.data.filter { !$0.isWhitespace }   // line breaks of wrapped base64
+            guard let data = Data(base64Encoded: compact), !data.isEmpty else {
+                throw WebhookError.malformed("metadata.attachments[\(index)].data is not base64")
+            }
+            return InboundAttachment(data: data, declaredType: payload.contentType)
         }
     }
 
@@ -102,9 +138,11 @@ struct RESTChannel: Sendable {
             }
             language = chosen
         }
-        let reply = try await services.deliver(InboundMessage(
+        var message = InboundMessage(
             channel: "rest", senderID: sender, deliveryID: deliveryID, text: payload.message,
-            displayName: metadata?.name, unit: metadata?.unit, preferredLanguage: language, queueReply: false))
+            displayName: metadata?.name, unit: metadata?.unit, preferredLanguage: language, queueReply: false)
+        message.attachments = try Self.attachments(metadata?.attachments)
+        let reply = try await services.deliver(message)
         guard let text = reply.text else { return JSONBody.ok([Message]()) }
         let custom = reply.ticketNumbers.isEmpty && !reply.redelivered
             ? nil : Message.Custom(tickets: reply.ticketNumbers, redelivered: reply.redelivered)

@@ -67,6 +67,8 @@ struct QueueRow: Sendable {
     var age: String
     /// The resident said it was not fixed after staff resolved it.
     var reopened: Bool
+    /// The resident sent photos.
+    var hasPhotos: Bool
     /// The start of the resident's words.
     var summary: String?
 
@@ -84,6 +86,7 @@ struct QueueRow: Sendable {
         assignee = ticket.assignee
         age = format.age(ticket.createdAt)
         reopened = ticket.residentConfirmation == .notFixed && ticket.status.isOpen
+        hasPhotos = ticket.photoCount > 0
         summary = ticket.description.map { $0.count > 90 ? String($0.prefix(90)) + "…" : $0 }
     }
 }

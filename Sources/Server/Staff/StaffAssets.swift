@@ -47,6 +47,9 @@ enum StaffAssets {
     .badge.p1 { background: var(--p1); } .badge.p2 { background: var(--p2); }
     .badge.p3 { background: var(--p3); } .badge.p4 { background: var(--p4); }
     .badge.reopened { background: #6b4e16; }
+    .photos { list-style: none; padding: 0; display: flex; flex-wrap: wrap; gap: 0.75em; }
+    .photos li { display: flex; flex-direction: column; gap: 0.25em; max-width: 10em; }
+    .photos img.thumb { max-width: 10em; max-height: 10em; border: 1px solid #ccc; border-radius: 4px; }
     .sla.breached { color: var(--p1); font-weight: 600; }
     .sla.urgent { color: var(--p2); }
     tr.breached { background: #fff5f4; }

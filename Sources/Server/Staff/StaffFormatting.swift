@@ -4,6 +4,13 @@ import Store
 /// Times, durations and labels as the staff page prints them, in the
 /// community's time zone (UTC until the data pack is loaded).
 struct StaffFormatting: Sendable {
+    /// A byte count for people: "820 B", "14 KB", "2.3 MB".
+    static func size(_ bytes: Int) -> String {
+        if bytes < 1_000 { return "\(bytes) B" }
+        if bytes < 1_000_000 { return "\(bytes / 1_000) KB" }
+        return String(format: "%.1f MB", Double(bytes) / 1_000_000)
+    }
+
     let now: Date
     let timeZone: TimeZone
 

@@ -44,6 +44,7 @@ extension ConciergeServer {
         staff.get("") { request, _ in try await desk.queue(request) }
         staff.get("/queue/rows") { request, _ in try await desk.queueRows(request) }
         staff.get("/tickets/:number") { request, context in try await desk.ticket(request, context: context) }
+        staff.get("/tickets/:number/attachments/:id") { request, context in try await desk.attachment(request, context: context) }
         staff.post("/tickets/:number/assign") { request, context in try await desk.assign(request, context: context) }
         staff.post("/tickets/:number/status") { request, context in try await desk.status(request, context: context) }
         staff.post("/tickets/:number/category") { request, context in try await desk.category(request, context: context) }

@@ -100,7 +100,7 @@ enum StaffTemplates {
     static let queueRows = #"""
     {{#rows}}
     <tr class="ticket-row {{priorityClass}}{{#sla.breached}} breached{{/sla.breached}}" data-ticket="{{number}}">
-    <td data-label="#"><a class="ticket-link" href="/staff/tickets/{{number}}">#{{number}}</a></td>
+    <td data-label="#"><a class="ticket-link" href="/staff/tickets/{{number}}">#{{number}}</a>{{#hasPhotos}} <span title="the resident sent photos" aria-label="with photos">📷</span>{{/hasPhotos}}</td>
     <td data-label="Priority"><span class="badge {{priorityClass}}">{{priority}}</span></td>
     <td data-label="SLA" class="sla{{#sla.breached}} breached{{/sla.breached}}{{#sla.urgent}} urgent{{/sla.urgent}}">{{sla.text}}</td>
     <td data-label="Category" class="category"><span class="category-name">{{category}}</span>{{#.summary}}<span class="summary">{{.}}</span>{{/.summary}}</td>
@@ -170,6 +170,15 @@ enum StaffTemplates {
     </dl>
     </section>
     {{/triage}}
+    {{#hasPhotos}}
+    <section class="card">
+    <h2>Photos</h2>
+    <ul class="photos" id="photos">
+    {{#photos}}<li>{{#url}}<a href="{{url}}" target="_blank" rel="noopener"><img class="thumb" src="{{url}}" alt="{{label}}"></a>{{/url}}{{^url}}<span class="muted">[erased]</span>{{/url}}<span class="meta">{{label}}</span></li>
+    {{/photos}}
+    </ul>
+    </section>
+    {{/hasPhotos}}
     <section class="card">
     <h2>Conversation</h2>
     <ol class="transcript" id="transcript">

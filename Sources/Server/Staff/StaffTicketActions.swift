@@ -65,6 +65,26 @@ struct StaffTicketDesk: Sendable {
         }
     }
 
+    /// One of a ticket's photos, for a signed-in session only (401 JSON
+    /// without one), served with its stored type; the staff headers add
+    /// `nosniff`, the page's CSP and `no-store`.
+    func attachment(_ request: Request, context: some RequestContext) async throws -> Response {
+        try await gate.fragment(request) { _ in
+            let missing = WebhookError(.notFound, code: "not_found", message: "there is no such photo")
+            guard let number = Self.number(context), let text = context.parameters.get("id"), let id = Int64(text) else {
+                throw missing
+            }
+            do {
+                let (attachment, data) = try await gate.store.attachment(ticket: number, id: id)
+                return Response(status: .ok,
+                                headers: [.contentType: attachment.contentType, .contentDisposition: "inline"],
+                                body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
+            } catch StoreError.attachmentNotFound {
+                throw missing
+            }
+        }
+    }
+
     /// The ticket page for `number`, with an error or a notice.
     func ticketPage(_ number: Int, staff: AuthenticatedStaff, error: String? = nil, notice: String? = nil,
                     status: HTTPResponse.Status = .ok) async throws -> Response {

@@ -104,6 +104,12 @@ struct TicketPage: Sendable {
         }
     }
 
+    /// A resident's photo: its address on this server (nil once erased) and a label.
+    struct PhotoView: Sendable {
+        var url: String?
+        var label: String
+    }
+
     struct MessageView: Sendable {
         var inbound: Bool
         var who: String
@@ -133,6 +139,8 @@ struct TicketPage: Sendable {
     var triage: TriageView?
     var transcript: [MessageView]
     var notes: [NoteView]
+    var photos: [PhotoView]
+    var hasPhotos: Bool
     var events: [EventView]
     var statusOptions: [StaffOption]
     var categoryOptions: [StaffOption]
@@ -169,6 +177,11 @@ struct TicketPage: Sendable {
             MessageView(inbound: message.direction == .inbound, who: Self.who(message),
                         when: format.time(message.createdAt), text: message.text)
         }
+        photos = detail.attachments.enumerated().map { index, photo in
+            PhotoView(url: photo.erased ? nil : "/staff/tickets/\(ticket.number)/attachments/\(photo.id)",
+                      label: "Photo \(index + 1) · \(photo.contentType) · \(StaffFormatting.size(photo.byteCount)) · \(format.time(photo.createdAt))")
+        }
+        hasPhotos = !photos.isEmpty
         notes = detail.notes.map { note in
             NoteView(author: note.author, when: format.time(note.createdAt), isPublic: note.visibility == .public, text: note.text)
         }

@@ -75,7 +75,8 @@ struct ResidentCommand: AsyncParsableCommand {
                 let report = try await store.forgetResident(String(resident.id), actor: actorOptions.actor)
                 print("Forgot resident \(report.residentID): \(report.messagesRedacted) message(s) redacted, "
                       + "\(report.ticketsAnonymised) ticket(s) anonymised, \(report.notesRedacted) note(s) and "
-                      + "\(report.correctionsRedacted) correction(s) erased, \(report.outboxCancelled) unsent repl(ies) cancelled.")
+                      + "\(report.correctionsRedacted) correction(s) erased, \(report.outboxCancelled) unsent repl(ies) cancelled, "
+                      + "\(report.attachmentsErased) photo(s) erased.")
             }
         }
     }

@@ -34,6 +34,7 @@ struct StoreCommand: AsyncParsableCommand {
             table.add(["audit events", "\(stats.events)"])
             table.add(["replies waiting to send", "\(stats.outboxPending)"])
             table.add(["corrections to export", "\(stats.correctionsPending)"])
+            table.add(["photos (bytes)", "\(stats.attachments) (\(stats.attachmentBytes))"])
             print(table.render(), terminator: "")
         }
     }
@@ -86,7 +87,7 @@ struct StoreCommand: AsyncParsableCommand {
             }
             if retention < 0 { throw ValidationError("--days must not be negative") }
             let report = try await withStore(storeOptions) { store in try await store.purge(olderThanDays: retention, actor: "retention") }
-            print("Purged the text of \(report.ticketsPurged) ticket(s) and \(report.messagesPurged) message(s) older than \(retention) day(s).")
+            print("Purged the text of \(report.ticketsPurged) ticket(s) and \(report.messagesPurged) message(s), and \(report.attachmentsErased) photo(s), older than \(retention) day(s).")
         }
     }
 

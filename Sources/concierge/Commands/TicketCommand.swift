@@ -30,7 +30,7 @@ struct TicketCommand: AsyncParsableCommand {
         data pack's (community.yaml status_updates).
         """,
         subcommands: [Show.self, Create.self, Assign.self, Status.self, PriorityCommand.self, CategoryCommand.self,
-                      NoteCommand.self, Merge.self]
+                      NoteCommand.self, Merge.self, AttachmentCommand.self]
     )
 
     struct Show: AsyncParsableCommand {
@@ -217,6 +217,27 @@ struct TicketCommand: AsyncParsableCommand {
         }
     }
 
+    struct AttachmentCommand: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "attachment",
+            abstract: "Save one of a ticket's photos to a file (`ticket show` lists them with their ids).",
+            discussion: "Example: concierge ticket attachment 12 3 --output leak.jpg")
+        @OptionGroup var storeOptions: StoreOptions
+        @Argument(help: "The ticket number.") var number: Int
+        @Argument(help: "The photo's id.") var id: Int64
+        @Option(help: "The file to write (refused if it exists).") var output: String
+
+        func run() async throws {
+            let url = URL(fileURLWithPath: output)
+            guard !FileManager.default.fileExists(atPath: url.path) else {
+                throw CLIError("\(output) exists; choose another file name")
+            }
+            let (attachment, data) = try await withStore(storeOptions) { store in try await store.attachment(ticket: number, id: id) }
+            try data.write(to: url, options: .withoutOverwriting)
+            print("Wrote \(data.count) bytes (\(attachment.contentType), sha256 \(attachment.sha256.prefix(12))…) to \(output).")
+        }
+    }
+
     struct Merge: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Mark a ticket a duplicate of another.")
         @OptionGroup var storeOptions: StoreOptions
@@ -283,6 +304,13 @@ enum TicketText {
                 let arrow = message.direction == .inbound ? "resident →" : "← reply   "
                 let delivery = message.delivery.map { $0 == .sent ? "  (delivered)" : $0 == .pending ? "  (not delivered yet)" : "  (NOT delivered)" } ?? ""
                 out += "  \(Terminal.time(message.createdAt))  \(arrow)  \(message.text ?? "[redacted]")\(delivery)\n"
+            }
+        }
+        if !detail.attachments.isEmpty {
+            out += "\n" + Terminal.paint("Photos", .bold) + " (concierge ticket attachment \(ticket.number) ID --output FILE)\n"
+            for photo in detail.attachments {
+                let what = photo.erased ? "[erased]" : "\(photo.contentType), \(photo.byteCount) bytes, sha256 \(photo.sha256.prefix(12))…"
+                out += "  id \(photo.id)  \(Terminal.time(photo.createdAt))  \(what)\n"
             }
         }
         if !detail.notes.isEmpty {

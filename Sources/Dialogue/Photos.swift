@@ -1,0 +1,101 @@
+import DataPack
+import Foundation
+import Media
+import Store
+
+/// An image that came with a message, as the channel received it.
+public struct InboundAttachment: Sendable, Equatable {
+    public var data: Data
+    /// What the channel said it is (never trusted: the bytes decide).
+    public var declaredType: String?
+
+    public init(data: Data, declaredType: String? = nil) {
+        self.data = data
+        self.declaredType = declaredType
+    }
+}
+
+/// A message's images after checking: what will be stored, and how many were refused.
+struct TurnImages: Equatable {
+    var accepted: [AttachmentDraft] = []
+    var refused = 0
+
+    var isEmpty: Bool { accepted.isEmpty && refused == 0 }
+
+    /// Checks each attachment (type by magic bytes, size cap, metadata stripped).
+    init(_ attachments: [InboundAttachment] = [], maxBytes: Int = ImageUpload.defaultMaxBytes) {
+        for attachment in attachments {
+            if let image = try? ImageUpload.prepare(attachment.data, declaredType: attachment.declaredType, maxBytes: maxBytes) {
+                accepted.append(AttachmentDraft(contentType: image.contentType, data: image.data, sha256: image.sha256))
+            } else {
+                refused += 1
+            }
+        }
+    }
+}
+
+extension ConversationEngine {
+    /// The text a message that is only a photo is recorded with.
+    static let photoOnlyText = "📷"
+
+    /// A message that is only photos: they join the request being taken
+    /// down, or the resident's ticket filed within the last hour (and the
+    /// reply says so); otherwise they wait for the request that follows and
+    /// the resident is asked what the problem is. No triage: there are no words.
+    func photoOnly(_ context: TurnContext, state: DialogueState) -> Plan {
+        let say = context.say
+        var plan = Plan(state: state, reply: nil)
+        plan.attachments = context.images.accepted
+        let refusal = context.images.refused > 0 ? say.photoRefused + " " : ""
+        if context.images.accepted.isEmpty {
+            plan.reply = say.photoRefused
+        } else if state.pending?.isRequest == true {
+            plan.reply = refusal + say.photoHeldForRequest + (pendingQuestion(state, say: say).map { "\n\n" + $0 } ?? "")
+        } else if let ticket = context.facts.ownOpenTickets.first(where: {
+            context.facts.now.timeIntervalSince($0.createdAt) <= Self.justFiled
+        }) {
+            plan.attachTo = ticket.number
+            plan.reply = refusal + say.photoAdded(to: ticket.number, askIfOther: true)
+        } else {
+            plan.reply = refusal + say.photoAskWhatsWrong
+        }
+        return plan
+    }
+
+    /// How recent a resident's ticket is for a photo sent alone to go on it.
+    static let justFiled: TimeInterval = 3_600
+
+    /// Where a message's photos go once its words are decided: the ticket
+    /// this turn files; the request being taken down; the resident's newest
+    /// open ticket when the words start nothing new ("here's a picture");
+    /// else they wait for the next request, and the resident is told.
+    func placePhotos(_ plan: inout Plan, context: TurnContext, before state: DialogueState) {
+        let say = context.say
+        let images = context.images
+        guard !images.isEmpty else { return }
+        plan.attachments = images.accepted
+        var notes: [String] = images.refused > 0 ? [say.photoRefused] : []
+        if !images.accepted.isEmpty {
+            if !plan.tickets.isEmpty || plan.state.pending?.isRequest == true || state.pending?.isRequest == true {
+                notes.append(say.photoHeldForRequest)
+            } else if let ticket = context.facts.ownOpenTickets.first {
+                plan.attachTo = ticket.number
+                notes.append(say.photoAdded(to: ticket.number, askIfOther: false))
+            } else {
+                notes.append(say.photoAskWhatsWrong)
+            }
+        }
+        plan.reply = ([plan.reply].compactMap { $0 } + notes).joined(separator: "\n\n")
+    }
+}
+
+extension DialogueState.Pending {
+    /// True while a request is being taken down (it will be filed, or was
+    /// just filed and is being completed): photos sent now belong to it.
+    var isRequest: Bool {
+        switch self {
+        case .intake, .duplicate, .clarify, .safetyCheck, .emergencyLocation: true
+        case .confirmCancel, .addDetails, .rating: false
+        }
+    }
+}
