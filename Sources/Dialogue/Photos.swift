@@ -49,7 +49,10 @@ extension ConversationEngine {
         let refusal = context.images.refused > 0 ? say.photoRefused + " " : ""
         if context.images.accepted.isEmpty {
             plan.reply = say.photoRefused
-        } else if state.pending?.isRequest == true {
+        } else if state.pending?.requestBeingFiled == true, let ticket = context.facts.ownOpenTickets.first {
+            plan.attachTo = ticket.number
+            plan.reply = refusal + say.photoAdded(to: ticket.number, askIfOther: false)
+        } else if state.pending?.requestBeingTaken == true {
             plan.reply = refusal + say.photoHeldForRequest + (pendingQuestion(state, say: say).map { "\n\n" + $0 } ?? "")
         } else if let ticket = context.facts.ownOpenTickets.first(where: {
             context.facts.now.timeIntervalSince($0.createdAt) <= Self.justFiled
@@ -76,7 +79,7 @@ extension ConversationEngine {
         plan.attachments = images.accepted
         var notes: [String] = images.refused > 0 ? [say.photoRefused] : []
         if !images.accepted.isEmpty {
-            if !plan.tickets.isEmpty || plan.state.pending?.isRequest == true || state.pending?.isRequest == true {
+            if !plan.tickets.isEmpty || plan.state.pending?.requestBeingTaken == true || state.pending?.requestBeingTaken == true {
                 notes.append(say.photoHeldForRequest)
             } else if let ticket = context.facts.ownOpenTickets.first {
                 plan.attachTo = ticket.number
@@ -90,12 +93,21 @@ extension ConversationEngine {
 }
 
 extension DialogueState.Pending {
-    /// True while a request is being taken down (it will be filed, or was
-    /// just filed and is being completed): photos sent now belong to it.
-    var isRequest: Bool {
+    /// True while a request is being taken down, not yet filed: photos sent
+    /// now wait for it.
+    var requestBeingTaken: Bool {
         switch self {
-        case .intake, .duplicate, .clarify, .safetyCheck, .emergencyLocation: true
-        case .confirmCancel, .addDetails, .rating: false
+        case .intake, .duplicate, .clarify: true
+        default: false
+        }
+    }
+
+    /// True while a request filed at once (an emergency, a possible one) is
+    /// being completed: photos sent now go on it (the resident's newest).
+    var requestBeingFiled: Bool {
+        switch self {
+        case .safetyCheck, .emergencyLocation: true
+        default: false
         }
     }
 }

@@ -19,6 +19,7 @@ passed; missing Chromium, chromedriver or Selenium is a failure, not a skip.
 """
 
 import argparse
+import base64
 import json
 import os
 import shutil
@@ -139,6 +140,15 @@ class Concierge:
     def url(self, path):
         return f"http://127.0.0.1:{self.port}{path}"
 
+    def rest_photo(self, sender, jpeg):
+        """A photo alone through the REST webhook (bytes in base64); returns the reply text."""
+        body = json.dumps({"sender": sender, "message": "", "metadata": {"attachments": [
+            {"content_type": "image/jpeg", "data": base64.b64encode(jpeg).decode()}]}}).encode()
+        request = urllib.request.Request(self.url("/webhooks/rest/webhook"), data=body, method="POST", headers={
+            "Authorization": f"Bearer {REST_TOKEN}", "Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return "\n".join(reply.get("text", "") for reply in json.loads(response.read()))
+
     def rest(self, sender, message):
         """A resident's message through the REST webhook; returns (reply text, ticket numbers)."""
         body = json.dumps({"sender": sender, "message": message}).encode()
@@ -149,6 +159,22 @@ class Concierge:
         text = "\n".join(reply.get("text", "") for reply in replies)
         tickets = [number for reply in replies for number in (reply.get("custom") or {}).get("tickets", [])]
         return text, tickets
+
+
+def grey_jpeg_with_gps():
+    """An 8x8 mid-grey baseline JPEG with an EXIF GPS segment and a comment
+    (the bytes of Tests/TestSupport/TestImages.swift greyJPEG(withGPS: true))."""
+    def segment(marker, payload):
+        return bytes([0xFF, marker]) + (len(payload) + 2).to_bytes(2, "big") + payload
+    tiff = b"MM\x00\x2a\x00\x00\x00\x08"
+    ifd0 = bytes([0, 1, 0x88, 0x25, 0, 4, 0, 0, 0, 1, 0, 0, 0, 26, 0, 0, 0, 0])
+    gps = bytes([0, 2, 0, 1, 0, 2, 0, 0, 0, 2]) + b"N\0\0\0" + bytes([0, 3, 0, 2, 0, 0, 0, 2]) + b"W\0\0\0" + bytes(4)
+    return (b"\xff\xd8" + segment(0xE0, b"JFIF" + bytes([0, 1, 1, 0, 0, 1, 0, 1, 0, 0]))
+            + segment(0xE1, b"Exif\0\0" + tiff + ifd0 + gps + b"GPS 49.2827N 123.1207W")
+            + segment(0xFE, b"taken at 2150 Maple Court Lane")
+            + segment(0xDB, bytes([0]) + bytes([1] * 64)) + segment(0xC0, bytes([8, 0, 8, 0, 8, 1, 1, 0x11, 0]))
+            + segment(0xC4, bytes([0x00, 1] + [0] * 15 + [0])) + segment(0xC4, bytes([0x10, 1] + [0] * 15 + [0]))
+            + segment(0xDA, bytes([1, 1, 0, 0, 63, 0])) + bytes([0x3F, 0xFF, 0xD9]))
 
 
 def browser(chromium, driver_path):
@@ -181,6 +207,8 @@ def run(arguments):
         reply, tickets = concierge.rest("ana", "Water is pouring through my ceiling in unit 4B!")
         require(len(tickets) == 1, f"ana's emergency was filed at once (reply: {reply!r})")
         emergency = tickets[0]
+        photo_reply = concierge.rest_photo("ana", grey_jpeg_with_gps())
+        check(f"#{emergency}" in photo_reply, f"ana's photo went on her emergency ticket (reply: {photo_reply!r})")
         bob = json.loads(concierge.cli("ticket", "create", "--category", "noise", "--priority", "P3", "--unit", "2C",
                                        "--resident", "rest:bob", "--json", "The neighbours play loud music every night"))
         routine = bob["number"]
@@ -247,6 +275,15 @@ def exercise(driver, concierge, artifacts, emergency, routine, hostile):
     check(len(marks) > 0 and all(mark.text.strip() in "Water is pouring through my ceiling in unit 4B!" for mark in marks),
           f"the explanation highlights words of the message ({[mark.text for mark in marks]})")
     shot("03-ticket.png")
+    photos = driver.find_elements(By.CSS_SELECTOR, "#photos img.thumb")
+    check(len(photos) == 1 and driver.execute_script("return arguments[0].complete && arguments[0].naturalWidth", photos[0]) == 8,
+          "the resident's photo is shown, decoded by the browser (8 px wide)")
+    photo_url = photos[0].get_attribute("src") if photos else concierge.url("/staff/tickets/1/attachments/1")
+    try:
+        urllib.request.urlopen(photo_url, timeout=10)
+        check(False, "the photo is refused without a session")
+    except urllib.error.HTTPError as error:
+        check(error.code == 401, f"the photo is refused without a session ({error.code})")
 
     select = Select(driver.find_element(By.ID, "category-select"))
     current = select.first_selected_option.get_attribute("value")
