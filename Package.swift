@@ -116,6 +116,7 @@ let package = Package(
             name: "concierge",
             dependencies: [
                 "Domain", "Tokenizer", "DataPack", "Model", "Training", "Evaluation", "Triage", "Store", "Home", "Dialogue", "LineEditor", "Server", "Outbox",
+                "Media",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

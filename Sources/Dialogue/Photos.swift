@@ -15,6 +15,13 @@ public struct InboundAttachment: Sendable, Equatable {
     }
 }
 
+extension AttachmentDraft {
+    /// The store's draft of a checked image.
+    public init(_ image: PreparedImage) {
+        self.init(contentType: image.contentType, data: image.data, sha256: image.sha256)
+    }
+}
+
 /// A message's images after checking: what will be stored, and how many were refused.
 struct TurnImages: Equatable {
     var accepted: [AttachmentDraft] = []
@@ -26,7 +33,7 @@ struct TurnImages: Equatable {
     init(_ attachments: [InboundAttachment] = [], maxBytes: Int = ImageUpload.defaultMaxBytes) {
         for attachment in attachments {
             if let image = try? ImageUpload.prepare(attachment.data, declaredType: attachment.declaredType, maxBytes: maxBytes) {
-                accepted.append(AttachmentDraft(contentType: image.contentType, data: image.data, sha256: image.sha256))
+                accepted.append(AttachmentDraft(image))
             } else {
                 refused += 1
             }

@@ -119,6 +119,11 @@ import TestSupport
             #expect(photo.status == 200)
             #expect(((photo.json as? [String: Any])?["text"] as? String)?.contains("text") == true)
             #expect(try await server.store.statistics().messages == 0, "neither was taken as a message")
+            // A photo with a caption: the caption is the message.
+            let captioned = try await server.telegram(updateID: 5, text: nil, caption: "water is dripping from my kitchen ceiling")
+            #expect(captioned.status == 200)
+            #expect(((captioned.json as? [String: Any])?["text"] as? String)?.contains("only read text") == false)
+            #expect(try await server.store.statistics().messages > 0, "the caption was taken as a message")
         }
     }
 

@@ -151,7 +151,7 @@ final class RunningServer: @unchecked Sendable {
                                            headers: [("Authorization", "Bearer \(token)")])
     }
 
-    func telegram(updateID: Int, chatID: Int64 = 7001, text: String?, chatType: String = "private",
+    func telegram(updateID: Int, chatID: Int64 = 7001, text: String?, caption: String? = nil, chatType: String = "private",
                   secret: String = TestSecrets.telegramSecret) async throws -> HTTPTestResponse {
         var message: [String: Any] = [
             "message_id": updateID * 10, "date": 1_790_000_000,
@@ -159,6 +159,10 @@ final class RunningServer: @unchecked Sendable {
             "chat": ["id": chatID, "type": chatType],
         ]
         if let text { message["text"] = text }
+        if let caption {
+            message["caption"] = caption
+            message["photo"] = [["file_id": "AgAD-small", "file_unique_id": "s", "width": 90, "height": 67, "file_size": 1_200]]
+        }
         return try await postJSON(path: "/webhooks/telegram",
                                            json: ["update_id": updateID, "message": message],
                                            headers: [("X-Telegram-Bot-Api-Secret-Token", secret)])

@@ -33,8 +33,10 @@ struct TelegramChannel: Sendable {
         var from: User?
         var chat: Chat
         var text: String?
+        /// The words under a photo or a document: read as the message.
+        var caption: String?
 
-        enum CodingKeys: String, CodingKey { case messageID = "message_id", from, chat, text }
+        enum CodingKeys: String, CodingKey { case messageID = "message_id", from, chat, text, caption }
     }
 
     struct Chat: Decodable {
@@ -88,7 +90,7 @@ struct TelegramChannel: Sendable {
             return Response(status: .ok)
         }
         let chatID = message.chat.id
-        guard let text = message.text, !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
+        guard let text = message.text ?? message.caption, !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
             let chinese = message.from?.languageCode?.hasPrefix("zh") == true
             return JSONBody.ok(SendMessage(chatID: chatID, text: NonTextReply.text(chinese: chinese)))
         }

@@ -4,6 +4,6 @@ import ArgumentParser
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run a benchmark and print its figures (build with -c release).",
-        subcommands: [BenchTokenizer.self, BenchEncoder.self, BenchTraining.self, BenchChat.self, BenchEngine.self]
+        subcommands: [BenchTokenizer.self, BenchEncoder.self, BenchTraining.self, BenchChat.self, BenchPhotos.self, BenchEngine.self]
     )
 }
