@@ -51,16 +51,20 @@ extension TicketStore {
     @discardableResult
     public func closeUnconfirmedResolutions(resolvedBefore cutoff: Date, actor: ActorName) async throws -> [Int] {
         try await run(StoreOperation(.write) { session, context in
-            let numbers = try session.query("""
+            let candidates = try session.query("""
                 SELECT number FROM tickets WHERE status = 'resolved' AND resolved_at IS NOT NULL AND resolved_at < ?
                 ORDER BY resolved_at, id
                 """, [.date(cutoff)]).compactMap { $0.int("number") }
-            for number in numbers {
+            var closed: [Int] = []
+            for number in candidates {
+                // Another server's pass, or the resident, may have settled it since the read.
+                guard try session.lockTicket(number: number).status == .resolved else { continue }
                 let ticket = try session.changeStatus(number: number, to: .closed, actor: actor, now: context.now)
                 try session.execute("UPDATE tickets SET resident_confirmation = ? WHERE id = ?",
                                     [.text(ResolutionConfirmation.autoClosed.rawValue), .integer(ticket.id)])
+                closed.append(number)
             }
-            return numbers
+            return closed
         })
     }
 }

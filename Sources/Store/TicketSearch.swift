@@ -36,6 +36,8 @@ public struct PublishedTicket: Sendable, Equatable {
     public var latestPublicNote: Note?
     /// The resident who asked, when `searchTickets(_:withResidents:)` was asked for them.
     public var resident: Resident?
+    /// The ticket's first photo not erased (read with the residents).
+    public var firstPhotoID: Int64? = nil
 }
 
 extension TicketStore {
@@ -52,8 +54,10 @@ extension TicketStore {
             }
             let notes = try session.latestPublicNotes(tickets: tickets)
             let residents = withResidents ? try session.residentsByID(tickets.compactMap(\.residentID)) : [:]
+            let photos = withResidents ? try session.firstPhotos(tickets: tickets) : [:]
             return tickets.map { ticket in
-                PublishedTicket(ticket: ticket, latestPublicNote: notes[ticket.id], resident: ticket.residentID.flatMap { residents[$0] })
+                PublishedTicket(ticket: ticket, latestPublicNote: notes[ticket.id], resident: ticket.residentID.flatMap { residents[$0] },
+                                firstPhotoID: photos[ticket.id])
             }
         })
     }
@@ -112,6 +116,20 @@ extension SQLSession {
             }
         }
         return latest
+    }
+
+    /// The first photo (not erased) of each ticket that has one, by ticket id.
+    fileprivate func firstPhotos(tickets: [Ticket]) throws -> [Int64: Int64] {
+        var first: [Int64: Int64] = [:]
+        for chunk in chunks(tickets.map(\.id).sorted()) {
+            for row in try query("""
+                SELECT ticket_id, MIN(id) AS id FROM attachments
+                WHERE erased_at IS NULL AND ticket_id IN (\(placeholders(chunk.count))) GROUP BY ticket_id
+                """, chunk.map(SQLValue.integer)) {
+                if let ticket = row.int64("ticket_id"), let id = row.int64("id") { first[ticket] = id }
+            }
+        }
+        return first
     }
 
     /// The residents with these ids, by id.

@@ -105,7 +105,7 @@ extension TicketStore {
     public func changeStatus(number: Int, to status: TicketStatus, actor: ActorName,
                              notice: StatusNotice? = nil) async throws -> Ticket {
         try await run(StoreOperation(.write) { session, context in
-            let before = try session.fetchTicket(number: number)
+            let before = try session.lockTicket(number: number)
             let ticket = try session.changeStatus(number: number, to: status, actor: actor, now: context.now)
             if before.status != ticket.status, let notice {
                 try session.tell(about: ticket, notice, actor: actor, now: context.now)

@@ -47,6 +47,16 @@ import TestSupport
             #expect(try await staff.get("/staff/tickets/\(ticket.number)/attachments/\(id + 1)").status == 404)
             let page = try await staff.get("/staff/tickets/\(ticket.number)")
             #expect(page.text.contains("src=\"\(path)\""))
+
+            // Open311: a full key's view links the first photo (on the staff page); a public key's does not.
+            func mediaURL(_ scope: APIKeyScope) async throws -> Any? {
+                let key = try await server.store.addAPIKey(name: "photo-\(scope.rawValue)", scope: scope).secret
+                let view = try await server.get(path: "/open311/v2/requests/\(ticket.number).json?api_key=\(key)")
+                return (view.json as? [[String: Any]])?.first?["media_url"]
+            }
+            let link = try await mediaURL(.full) as? String
+            #expect(link == TestSecrets.publicURL + path, "\(link ?? "none")")
+            #expect(try await mediaURL(.public) is NSNull)
         }
     }
 

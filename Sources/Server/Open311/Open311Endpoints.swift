@@ -69,7 +69,7 @@ struct Open311Endpoints: Sendable {
         let services = Open311Services(pack: try engine(format).pack)
         let query = try Open311Query(parameters, services: services, clock: Open311Clock(timeZoneIdentifier: services.pack.community.timezone),
                                      now: now(), format: format)
-        let view = Open311RequestView(services: services, audience: Open311Audience(key: key))
+        let view = Open311RequestView(services: services, audience: Open311Audience(key: key), publicURL: configuration.publicURL)
         let tickets = try await store.searchTickets(query.search, withResidents: view.audience == .fullAccess)
         return view.document(tickets).response(format)
     }
@@ -79,7 +79,7 @@ struct Open311Endpoints: Sendable {
         let (id, format) = try Open311Format.split(document)
         let key = try await presentedKey(request.open311Parameters(), format: format)
         let services = Open311Services(pack: try engine(format).pack)
-        let view = Open311RequestView(services: services, audience: Open311Audience(key: key))
+        let view = Open311RequestView(services: services, audience: Open311Audience(key: key), publicURL: configuration.publicURL)
         var found: [PublishedTicket] = []
         if let number = Int(id) {
             found = try await store.searchTickets(TicketSearch(numbers: [number], limit: 1), withResidents: view.audience == .fullAccess)

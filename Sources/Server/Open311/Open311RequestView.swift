@@ -19,10 +19,14 @@ enum Open311Audience: Sendable, Equatable {
 /// from the SLA) and the address when it is a common area. A `full` key also sees the resident's
 /// own words (`description`), the unit, the priority, the safety rule, the
 /// response target, and who asked (`resident_name`, `resident_channel`,
-/// `resident_contact`: an email, a phone number or a chat id).
+/// `resident_contact`: an email, a phone number or a chat id) and `media_url`,
+/// the first photo's link on the staff page (signed-in staff only).
 struct Open311RequestView {
     let services: Open311Services
     let audience: Open311Audience
+    /// The server's public address (`public_url`), for `media_url`; without
+    /// it, a path on this server.
+    var publicURL: String? = nil
 
     var pack: DataPack { services.pack }
 
@@ -70,7 +74,7 @@ struct Open311RequestView {
             Open311Field("zipcode", .text(Self.postalCode(in: pack.community.address))),
             Open311Field("lat", .null),
             Open311Field("long", .null),
-            Open311Field("media_url", .null),
+            Open311Field("media_url", .text(full ? mediaURL(published) : nil)),
         ]
         if full {
             let resident = published.resident
@@ -85,6 +89,12 @@ struct Open311RequestView {
             ]
         }
         return .object(fields)
+    }
+
+    /// A `full` key's link to the ticket's first photo: the staff page's
+    /// address for it, which serves it only to a signed-in staff session.
+    func mediaURL(_ published: PublishedTicket) -> String? {
+        published.firstPhotoID.map { (publicURL ?? "") + "/staff/tickets/\(published.ticket.number)/attachments/\($0)" }
     }
 
     /// What the resident was last told (the latest public note; for
