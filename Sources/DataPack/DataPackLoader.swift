@@ -273,8 +273,21 @@ public enum DataPackLoader {
                 guidance[hazard] = reader.translations(node, what: "emergency_guidance.\(hazard)")
             }
         }
+        let targets = readResponseTargets(reader, fields["response_targets"])
+        let statusUpdates = readStatusUpdates(reader, fields["status_updates"])
+        var community = Community(name: name, address: reader.string(fields["address"], what: "address") ?? "", timezone: timezone,
+                         languages: languages.isEmpty ? Language.allCases : languages, officeHours: officeHours,
+                         staffPhone: staffPhone, staffEmail: staffEmail, staffOffice: staffOffice,
+                         afterHoursEmergencyLine: reader.string(fields["after_hours_emergency_line"], what: "after_hours_emergency_line") ?? "",
+                         emergencyNumbers: emergencyNumbers, emergencyGuidance: guidance, responseTargets: targets)
+        community.statusUpdates = statusUpdates
+        return community
+    }
+
+    /// `response_targets`: hours (or null for scheduled) and the words, per priority.
+    static func readResponseTargets(_ reader: YAMLReader, _ node: Node?) -> [Priority: ResponseTarget] {
         var targets: [Priority: ResponseTarget] = [:]
-        if let entries = reader.mapping(fields["response_targets"], what: "response_targets", allowed: Set(Priority.allCases.map(\.rawValue)),
+        if let entries = reader.mapping(node, what: "response_targets", allowed: Set(Priority.allCases.map(\.rawValue)),
                                         required: Priority.allCases.map(\.rawValue)) {
             for priority in Priority.allCases {
                 guard let node = entries[priority.rawValue],
@@ -291,18 +304,17 @@ public enum DataPackLoader {
                 targets[priority] = ResponseTarget(hours: hours, text: text)
             }
         }
+        return targets
+    }
+
+    /// `status_updates`: every key of ``Community/statusUpdateKeys``, in each language.
+    static func readStatusUpdates(_ reader: YAMLReader, _ node: Node?) -> [String: Translations] {
         var statusUpdates: [String: Translations] = [:]
-        if let entries = reader.mapping(fields["status_updates"], what: "status_updates", allowed: Community.statusUpdateKeys,
+        if let entries = reader.mapping(node, what: "status_updates", allowed: Community.statusUpdateKeys,
                                         required: Community.statusUpdateKeys.sorted()) {
             for (key, node) in entries { statusUpdates[key] = reader.translations(node, what: "status_updates.\(key)") }
         }
-        var community = Community(name: name, address: reader.string(fields["address"], what: "address") ?? "", timezone: timezone,
-                         languages: languages.isEmpty ? Language.allCases : languages, officeHours: officeHours,
-                         staffPhone: staffPhone, staffEmail: staffEmail, staffOffice: staffOffice,
-                         afterHoursEmergencyLine: reader.string(fields["after_hours_emergency_line"], what: "after_hours_emergency_line") ?? "",
-                         emergencyNumbers: emergencyNumbers, emergencyGuidance: guidance, responseTargets: targets)
-        community.statusUpdates = statusUpdates
-        return community
+        return statusUpdates
     }
 }
 

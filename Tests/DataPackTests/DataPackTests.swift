@@ -46,6 +46,7 @@ struct DataPackLintTests {
         ("categories/noise.yaml", "id: noise\nname: {en: Noise, zh: 噪音}\ndefault_priority: P3\nexamples:\n  en: [The kitchen sink drains REALLY slowly.]\n  zh: [吵]\n", "categories/plumbing.yaml:7", "appears in two intents: noise and plumbing (first at categories/noise.yaml:5"),
         ("faqs/trash_days.yaml", "id: trash_days\nquestions:\n  en: [when is garbage day]\n  zh: [哪天收垃圾]\nanswer:\n  en: Monday.\n", "faqs/trash_days.yaml:6", "missing translation \"zh\""),
         ("community.yaml", "name: {en: X, zh: 某}\ntimezone: Mars/Olympus\noffice_hours: []\nstaff_contact: {phone: '1', email: a@b.c}\nemergency_numbers: []\nresponse_targets: {P1: {hours: 1, en: a, zh: b}, P2: {hours: 2, en: a, zh: b}, P3: {hours: 3, en: a, zh: b}, P4: {hours: null, en: a, zh: b}}\n", "community.yaml:2", "unknown timezone"),
+        ("community.yaml", "name: {en: X, zh: 某}\ntimezone: UTC\noffice_hours: []\nstaff_contact: {phone: '1', email: a@b.c}\nemergency_numbers: []\nresponse_targets: {P1: {hours: 1, en: a, zh: b}, P2: {hours: 2, en: a, zh: b}, P3: {hours: 3, en: a, zh: b}, P4: {hours: null, en: a, zh: b}}\nstatus_updates:\n  fixd: {en: a, zh: b}\n", "community.yaml:8", "unknown key \"fixd\""),
     ])
     func brokenPackNamesFileAndLine(file: String, contents: String, location: String, message: String) throws {
         let report = try lintMinimalPack([file: contents])
