@@ -1,5 +1,6 @@
 import DataPack
 import Foundation
+import Media
 import Store
 import Triage
 
@@ -87,9 +88,13 @@ public final class ConversationEngine: Sendable {
     let now: @Sendable () -> Date
     /// How far back an open ticket counts as covering the same problem.
     public let duplicateWindow: TimeInterval
+    /// The largest photo kept (serve.yaml `photos.max_bytes`); larger ones are refused in the reply.
+    public let maxPhotoBytes: Int
 
     public init(store: any TicketStore, triager: any Triaging, pack: DataPack, modelVersion: String? = nil,
-                duplicateWindow: TimeInterval = 3 * 86_400, now: @escaping @Sendable () -> Date = { Date() }) {
+                duplicateWindow: TimeInterval = 3 * 86_400, maxPhotoBytes: Int = ImageUpload.defaultMaxBytes,
+                now: @escaping @Sendable () -> Date = { Date() }) {
+        self.maxPhotoBytes = maxPhotoBytes
         self.store = store
         self.triager = triager
         self.pack = pack
@@ -108,7 +113,7 @@ public final class ConversationEngine: Sendable {
         let words = message.text.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !words.isEmpty || !message.attachments.isEmpty else { throw DialogueError.emptyMessage }
         let text = words.isEmpty ? Self.photoOnlyText : words
-        let images = TurnImages(message.attachments)
+        let images = TurnImages(message.attachments, maxBytes: maxPhotoBytes)
         var lastConflict: Error?
         for _ in 0..<Self.maximumAttempts {
             let start = try await store.turnStart(channel: message.channel, externalID: message.senderID,

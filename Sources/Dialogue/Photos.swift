@@ -53,9 +53,9 @@ extension ConversationEngine {
         let say = context.say
         var plan = Plan(state: state, reply: nil)
         plan.attachments = context.images.accepted
-        let refusal = context.images.refused > 0 ? say.photoRefused + " " : ""
+        let refusal = context.images.refused > 0 ? say.photoRefused(maxBytes: maxPhotoBytes) + " " : ""
         if context.images.accepted.isEmpty {
-            plan.reply = say.photoRefused
+            plan.reply = say.photoRefused(maxBytes: maxPhotoBytes)
         } else if state.pending?.requestBeingFiled == true, let ticket = context.facts.ownOpenTickets.first {
             plan.attachTo = ticket.number
             plan.reply = refusal + say.photoAdded(to: ticket.number, askIfOther: false)
@@ -84,7 +84,7 @@ extension ConversationEngine {
         let images = context.images
         guard !images.isEmpty else { return }
         plan.attachments = images.accepted
-        var notes: [String] = images.refused > 0 ? [say.photoRefused] : []
+        var notes: [String] = images.refused > 0 ? [say.photoRefused(maxBytes: maxPhotoBytes)] : []
         if !images.accepted.isEmpty {
             if !plan.tickets.isEmpty || plan.state.pending?.requestBeingTaken == true || state.pending?.requestBeingTaken == true {
                 notes.append(say.photoHeldForRequest)

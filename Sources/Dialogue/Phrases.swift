@@ -327,9 +327,11 @@ struct Phrases {
         pick("I've added your photo to ticket #\(number).", "照片已添加到工单 #\(number)。")
             + (askIfOther ? pick(" If it's about something else, tell me what's wrong.", "如果是别的问题，请告诉我是什么情况。") : "")
     }
-    var photoRefused: String {
-        pick("I couldn't keep that file: I can take photos (JPEG, PNG, WebP or HEIC) up to 10 MB.",
-             "这个文件无法保存：只能接收 10 MB 以内的照片（JPEG、PNG、WebP 或 HEIC）。")
+    /// A file refused: not a photo Concierge keeps, or larger than `maxBytes`.
+    func photoRefused(maxBytes: Int) -> String {
+        let megabytes = max(1, maxBytes / 1_048_576)
+        return pick("I couldn't keep that file: I can take photos (JPEG, PNG, WebP or HEIC) up to \(megabytes) MB.",
+                    "这个文件无法保存：只能接收 \(megabytes) MB 以内的照片（JPEG、PNG、WebP 或 HEIC）。")
     }
 
     func addedDetails(_ number: Int) -> String { pick("Added to ticket #\(number). Thanks!", "已补充到工单 #\(number)，谢谢！") }

@@ -43,6 +43,8 @@ public struct ServerConfiguration: Sendable, Equatable {
     /// Days a resolved ticket waits for the resident's "is it fixed?" before
     /// it is closed automatically.
     public var confirmDays = 7.0
+    /// The largest photo a resident may send (`photos.max_bytes`).
+    public var photoMaxBytes = 10 * 1_048_576
     /// Timeouts for slow or silent clients, and the cap on open connections.
     public var connections = ConnectionLimits()
     /// Addresses of reverse proxies in front of the server: for a request
@@ -124,7 +126,7 @@ public struct ServerConfiguration: Sendable, Equatable {
         var configuration = ServerConfiguration()
         if let root = reader.parse(text),
            let top = reader.mapping(root, what: "the configuration",
-                                    allowed: ["listen", "public_url", "max_body_bytes", "rate_limit", "outbox", "confirm_days", "connections",
+                                    allowed: ["listen", "public_url", "max_body_bytes", "rate_limit", "outbox", "confirm_days", "photos", "connections",
                                               "trusted_proxies", "channels"]) {
             if let listen = reader.mapping(top["listen"], what: "listen", allowed: ["host", "port"]) {
                 if let host = reader.string(listen["host"], what: "listen.host") { configuration.host = host }
@@ -155,6 +157,10 @@ public struct ServerConfiguration: Sendable, Equatable {
             }
             if let days = reader.number(top["confirm_days"], what: "confirm_days", in: 0.01...365) {
                 configuration.confirmDays = days
+            }
+            if let photos = reader.mapping(top["photos"], what: "photos", allowed: ["max_bytes"]),
+               let bytes = reader.integer(photos["max_bytes"], what: "photos.max_bytes", in: 1_024...52_428_800) {
+                configuration.photoMaxBytes = bytes
             }
             configuration.readConnections(top["connections"], reader: reader)
             if let proxies = reader.sequence(top["trusted_proxies"], what: "trusted_proxies") {

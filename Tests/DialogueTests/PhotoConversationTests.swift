@@ -53,6 +53,17 @@ import Triage
         #expect(try await test.store.statistics().attachments == 1)
     }
 
+    @Test func aPhotoOverTheCapIsRefusedWithTheCapInTheReply() async throws {
+        let test = try await TestStore()
+        defer { Task { await test.close() } }
+        let engine = ConversationEngine(store: test.store, triager: ScriptedTriager([]), pack: CommunityFixture.pack,
+                                        maxPhotoBytes: 100)
+        #expect(TestImages.greyJPEG(withGPS: true).count > 100)
+        let reply = try await say(engine, "", photo: true, id: "1")
+        #expect(reply.text?.contains("up to 1 MB") == true, "\(reply.text ?? "")")
+        #expect(try await test.store.statistics().attachments == 0)
+    }
+
     @Test func aFileThatIsNotAnImageIsRefusedAndNothingIsKept() async throws {
         let test = try await TestStore()
         defer { Task { await test.close() } }

@@ -17,6 +17,7 @@ import TestSupport
         #expect(configuration.maxBodyBytes == 65_536)
         #expect(configuration.rateLimit == .init(messagesPerMinute: 20, burst: 10))
         #expect(configuration.outboxPollSeconds == 1)
+        #expect(configuration.confirmDays == 7 && configuration.photoMaxBytes == 10_485_760)
         #expect(configuration.connections.maxConnections == 512)
         #expect(configuration.connections.requestHeadTimeout == 10)
         #expect(configuration.connections.requestBodyTimeout == 30)

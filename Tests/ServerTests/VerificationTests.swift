@@ -143,6 +143,8 @@ struct ServerConfigurationTests {
                 listen: { port: 99999 }
                 chanels:
                   rest: {}
+                photos: { max_bytes: 10 }
+                confirm_days: 0
                 """, file: "serve.yaml")
             Issue.record("a bad file was accepted")
         } catch let error as ServerConfigurationError {
@@ -150,6 +152,8 @@ struct ServerConfigurationTests {
             #expect(text.contains("serve.yaml:1:"), "\(text)")
             #expect(text.contains("listen.port"), "\(text)")
             #expect(text.contains("serve.yaml:2:") && text.contains("unknown key \"chanels\""), "\(text)")
+            #expect(text.contains("serve.yaml:4:") && text.contains("photos.max_bytes"), "\(text)")
+            #expect(text.contains("serve.yaml:5:") && text.contains("confirm_days"), "\(text)")
         } catch {
             Issue.record("unexpected \(error)")
         }

@@ -194,13 +194,15 @@ struct Serve: AsyncParsableCommand {
         if let outbox { server.replyQueued = { outbox.wake() } }
         // Training is long, synchronous work: a thread of its own, not one of the
         // two threads the requests' tasks run on.
+        let photoMaxBytes = configuration.photoMaxBytes
         let loading = Task { [packOptions, storeOptions] in
             do {
                 let (pack, model, triager) = try await onOwnThread {
                     try Assistant.triage(packOptions: packOptions, home: storeOptions.home.home)
                 }
                 assistant.load(ConversationEngine(store: store, triager: triager, pack: pack,
-                                                  modelVersion: String(model.card.modelKey.prefix(12))))
+                                                  modelVersion: String(model.card.modelKey.prefix(12)),
+                                                  maxPhotoBytes: photoMaxBytes))
                 logger.info("model loaded", metadata: ["model": "\(model.card.modelKey.prefix(12))"])
             } catch {
                 logger.critical("cannot load the model: \(error)")
