@@ -18,12 +18,18 @@ import Triage
                                                         unit: "4B", resident: resident), actor: "concierge").number
     }
 
+    /// A ticket of `name`'s that staff resolved, the resident told.
+    func resolvedTicket(of name: String, language: Language, store: any TicketStore) async throws -> Int {
+        let number = try await ticket(of: name, language: language, store: store)
+        try await store.changeStatus(number: number, to: .resolved, actor: "gina", notice: Self.wording.notice())
+        return number
+    }
+
     @Test(arguments: [Language.en, .zh])
     func resolvedAsksIsItFixedAndYesClosesThenARatingIsKept(_ language: Language) async throws {
         let test = try await TestStore()
         defer { Task { await test.close() } }
-        let number = try await ticket(of: "ana", language: language, store: test.store)
-        try await test.store.changeStatus(number: number, to: .resolved, actor: "gina", notice: Self.wording.notice())
+        let number = try await resolvedTicket(of: "ana", language: language, store: test.store)
         let update = try #require(try await test.store.dueOutbox(now: .distantFuture).last?.text)
         #expect(update.contains("#\(number)") && update.contains(language == .zh ? "解决了吗" : "Is it fixed?"), "\(update)")
 
@@ -45,8 +51,7 @@ import Triage
     func notFixedReopensWithTheResidentsWords(_ language: Language) async throws {
         let test = try await TestStore()
         defer { Task { await test.close() } }
-        let number = try await ticket(of: "bo", language: language, store: test.store)
-        try await test.store.changeStatus(number: number, to: .resolved, actor: "gina", notice: Self.wording.notice())
+        let number = try await resolvedTicket(of: "bo", language: language, store: test.store)
         let resident = Resident("bo", engine: makeEngine(test.store, triager: ScriptedTriager([])))
         let words = language == .zh ? "没有，还在滴水" : "no, it still drips"
         let reply = try await resident.say(words)
