@@ -85,11 +85,12 @@ let package = Package(
         // Images residents send: the type from the magic bytes, a size cap, metadata stripped, SHA-256.
         .target(name: "Media", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "Dialogue", dependencies: ["Triage", "Store", "DataPack", "Media", "Yams"]),
-        // Sends the replies queued in the store's outbox to Slack, Telegram and Twilio SMS (URLSession).
+        // Sends the replies queued in the store's outbox to Slack, Telegram and Twilio SMS, and fetches
+        // the photos residents sent there (URLSession).
         .target(
             name: "Outbox",
             dependencies: [
-                "Store",
+                "Store", "Media",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
@@ -124,8 +125,11 @@ let package = Package(
 
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         // The real community model trained once per test run, a throwaway SQLite store, a scripted resident.
-        .target(name: "AssistantTestSupport", dependencies: ["Dialogue", "Triage", "Tokenizer", "Store", "DataPack", "TestSupport"],
-                path: "Tests/AssistantTestSupport"),
+        // …and the test databases (SQLite, or PostgreSQL when a server is given) the store and dialogue suites run on.
+        .target(name: "AssistantTestSupport", dependencies: [
+            "Dialogue", "Triage", "Tokenizer", "Store", "DataPack", "TestSupport",
+            .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "Logging", package: "swift-log"),
+        ], path: "Tests/AssistantTestSupport"),
         .testTarget(name: "TokenizerTests", dependencies: ["Tokenizer", "TestSupport"]),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels", "TestSupport"], swiftSettings: kernelSwiftFlags),
         .testTarget(name: "ModelTests", dependencies: ["Model", "Kernels", "TestSupport"], resources: [.copy("Fixtures")]),
@@ -144,7 +148,7 @@ let package = Package(
         // The command-line parser, against every command line the documentation shows.
         .testTarget(name: "CLITests", dependencies: ["concierge", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .testTarget(name: "StoreTests", dependencies: [
-            "Store", "Home", "StaffAuth", "DataPack", "TestSupport",
+            "Store", "Home", "StaffAuth", "DataPack", "TestSupport", "AssistantTestSupport",
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "PostgresNIO", package: "postgres-nio"),
         ]),

@@ -26,6 +26,9 @@ public struct InboundMessage: Sendable {
     public var queueReply: Bool
     /// Images sent with the message (its text may then be empty).
     public var attachments: [InboundAttachment] = []
+    /// Files the platform keeps, fetched in the background after the reply
+    /// (Telegram, Twilio, Slack); the text may then be empty.
+    public var remoteMedia: [RemoteMedia] = []
 
     public init(channel: String, senderID: String, deliveryID: String, text: String, displayName: String? = nil,
                 unit: String? = nil, preferredLanguage: Language? = nil, explain: Bool = false, queueReply: Bool = false) {
@@ -111,9 +114,11 @@ public final class ConversationEngine: Sendable {
     /// Handles one inbound message end to end.
     public func handle(_ message: InboundMessage) async throws -> ConversationReply {
         let words = message.text.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard !words.isEmpty || !message.attachments.isEmpty else { throw DialogueError.emptyMessage }
+        guard !words.isEmpty || !message.attachments.isEmpty || !message.remoteMedia.isEmpty else {
+            throw DialogueError.emptyMessage
+        }
         let text = words.isEmpty ? Self.photoOnlyText : words
-        let images = TurnImages(message.attachments, maxBytes: maxPhotoBytes)
+        let images = TurnImages(message.attachments, remote: message.remoteMedia, maxBytes: maxPhotoBytes)
         var lastConflict: Error?
         for _ in 0..<Self.maximumAttempts {
             let start = try await store.turnStart(channel: message.channel, externalID: message.senderID,

@@ -15,6 +15,47 @@ public struct InboundAttachment: Sendable, Equatable {
     }
 }
 
+/// A file a platform keeps, named in its webhook: recorded with the turn and
+/// fetched by the media worker after the reply (the reply never waits for it).
+public struct RemoteMedia: Sendable, Equatable {
+    public var reference: MediaReference
+    /// The size the platform reported, when it did: a file over the cap is refused at once.
+    public var byteCount: Int?
+
+    public init(_ reference: MediaReference, byteCount: Int? = nil) {
+        self.reference = reference
+        self.byteCount = byteCount
+    }
+
+    /// Whether it may be a photo Concierge keeps, by what the platform said:
+    /// an `image/…` type (or none given) and no more than `maxBytes`. The
+    /// bytes still decide once fetched.
+    func mayBePhoto(maxBytes: Int) -> Bool {
+        let declaresImage = reference.declaredType.map { $0.lowercased().hasPrefix("image/") } ?? true
+        return declaresImage && (byteCount ?? 0) <= maxBytes
+    }
+}
+
+/// What a resident is told when a photo a platform kept could not be kept
+/// after the reply (the media worker queues it to their channel).
+public struct PhotoFetchWording: Sendable {
+    let pack: DataPack
+    let maxBytes: Int
+
+    public init(pack: DataPack, maxBytes: Int = ImageUpload.defaultMaxBytes) {
+        self.pack = pack
+        self.maxBytes = maxBytes
+    }
+
+    /// In `language` (English when unknown), for `ticket` when the photo was
+    /// for one; `refused` when the bytes are not a photo Concierge keeps, else
+    /// the download failed for good.
+    public func text(language: String?, ticket: Int?, refused: Bool) -> String {
+        Phrases(language: language.flatMap(Language.init(rawValue:)) ?? .en, pack: pack)
+            .photoNotKept(ticket: ticket, refused: refused, maxBytes: maxBytes)
+    }
+}
+
 extension AttachmentDraft {
     /// The store's draft of a checked image.
     public init(_ image: PreparedImage) {
@@ -29,11 +70,20 @@ struct TurnImages: Equatable {
 
     var isEmpty: Bool { accepted.isEmpty && refused == 0 }
 
-    /// Checks each attachment (type by magic bytes, size cap, metadata stripped).
-    init(_ attachments: [InboundAttachment] = [], maxBytes: Int = ImageUpload.defaultMaxBytes) {
+    /// Checks each attachment (type by magic bytes, size cap, metadata
+    /// stripped); a platform's file is taken to fetch later unless what the
+    /// platform said of it already rules it out (not an image, too large).
+    init(_ attachments: [InboundAttachment] = [], remote: [RemoteMedia] = [], maxBytes: Int = ImageUpload.defaultMaxBytes) {
         for attachment in attachments {
             if let image = try? ImageUpload.prepare(attachment.data, declaredType: attachment.declaredType, maxBytes: maxBytes) {
                 accepted.append(AttachmentDraft(image))
+            } else {
+                refused += 1
+            }
+        }
+        for media in remote {
+            if media.mayBePhoto(maxBytes: maxBytes) {
+                accepted.append(AttachmentDraft(fetching: media.reference))
             } else {
                 refused += 1
             }

@@ -329,9 +329,22 @@ struct Phrases {
     }
     /// A file refused: not a photo Concierge keeps, or larger than `maxBytes`.
     func photoRefused(maxBytes: Int) -> String {
+        pick("I couldn't keep that file: ", "这个文件无法保存：") + photoLimits(maxBytes: maxBytes)
+    }
+    private func photoLimits(maxBytes: Int) -> String {
         let megabytes = max(1, maxBytes / 1_048_576)
-        return pick("I couldn't keep that file: I can take photos (JPEG, PNG, WebP or HEIC) up to \(megabytes) MB.",
-                    "这个文件无法保存：只能接收 \(megabytes) MB 以内的照片（JPEG、PNG、WebP 或 HEIC）。")
+        return pick("I can take photos (JPEG, PNG, WebP or HEIC) up to \(megabytes) MB.",
+                    "只能接收 \(megabytes) MB 以内的照片（JPEG、PNG、WebP 或 HEIC）。")
+    }
+
+    /// A platform's file that could not be kept once fetched, after the
+    /// reply: refused by its bytes (`refused`), or never downloaded.
+    func photoNotKept(ticket: Int?, refused: Bool, maxBytes: Int) -> String {
+        let which = ticket.map { pick(" for ticket #\($0)", "（工单 #\($0)）") } ?? ""
+        return refused
+            ? pick("The file you sent\(which) couldn't be kept: ", "您发送的文件\(which)无法保存：") + photoLimits(maxBytes: maxBytes)
+            : pick("I couldn't download the photo you sent\(which). Your message was received; please send the photo again if it helps.",
+                   "您发送的照片\(which)下载失败。您的消息已收到；如有需要请重新发送照片。")
     }
 
     func addedDetails(_ number: Int) -> String { pick("Added to ticket #\(number). Thanks!", "已补充到工单 #\(number)，谢谢！") }

@@ -54,6 +54,18 @@ struct PlatformClient: Sendable {
         request.httpMethod = "POST"
         request.httpBody = body
         for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
+        return await perform(request)
+    }
+
+    /// GETs `url`; a network failure comes back as its (scrubbed) description.
+    func get(_ url: URL, headers: [String: String]) async -> Result<PlatformResponse, NetworkFailure> {
+        var request = URLRequest(url: url)
+        request.httpMethod = "GET"
+        for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
+        return await perform(request)
+    }
+
+    private func perform(_ request: URLRequest) async -> Result<PlatformResponse, NetworkFailure> {
         do {
             let (data, response) = try await session.data(for: request)
             guard let http = response as? HTTPURLResponse else {

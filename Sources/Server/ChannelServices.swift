@@ -33,6 +33,8 @@ struct ChannelServices: Sendable {
     let logger: Logger
     /// Called after a turn queued a reply in the outbox, so it goes out now.
     let replyQueued: @Sendable () -> Void
+    /// Called after a turn recorded a platform's file, so the media worker fetches it now.
+    let mediaQueued: @Sendable () -> Void
     let now: @Sendable () -> Date
     /// At most this many turns at once, the rest in arrival order.
     let gate: TurnGate
@@ -50,6 +52,7 @@ struct ChannelServices: Sendable {
         } else {
             if let decision = reply.decision { metrics.recordDecision(decision) }
             if message.queueReply && reply.text != nil { replyQueued() }
+            if !message.remoteMedia.isEmpty { mediaQueued() }
         }
         return reply
     }

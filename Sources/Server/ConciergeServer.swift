@@ -30,6 +30,8 @@ public struct ConciergeServer: Sendable {
     public let logger: Logger
     /// Rung after a turn queued a reply (wakes the outbox worker).
     public var replyQueued: @Sendable () -> Void
+    /// Rung after a turn recorded a platform's file (wakes the media worker).
+    public var mediaQueued: @Sendable () -> Void = {}
     /// The clock for signatures' replay window and the rate limit.
     public var now: @Sendable () -> Date
 
@@ -59,7 +61,7 @@ public struct ConciergeServer: Sendable {
         // One admission gate for every route that triages: webhooks and Open311 filings share the processors.
         let triageGate = TurnGate(limit: configuration.turnsInFlight)
         let services = ChannelServices(assistant: assistant, limiter: limiter, metrics: metrics, configuration: configuration,
-                                       secrets: secrets, logger: logger, replyQueued: replyQueued, now: now,
+                                       secrets: secrets, logger: logger, replyQueued: replyQueued, mediaQueued: mediaQueued, now: now,
                                        gate: triageGate)
         let store = store
         let assistant = assistant

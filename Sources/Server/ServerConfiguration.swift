@@ -101,6 +101,9 @@ public struct ServerConfiguration: Sendable, Equatable {
         /// `bot_id` are ignored in any case).
         public var botUserID: String?
         public var apiBase = "https://slack.com/api"
+        /// Where Slack keeps the files residents share (`url_private`); only
+        /// files there are fetched.
+        public var filesBase = "https://files.slack.com"
         public init() {}
     }
 
@@ -226,10 +229,11 @@ public struct ServerConfiguration: Sendable, Equatable {
             if let base = reader.string(values["api_base"], what: "channels.twilio.api_base") { twilio.apiBase = base }
             self.twilio = twilio
         }
-        if let values = Self.settings(channels["slack"], "slack", allowed: ["bot_user_id", "api_base"], reader: reader) {
+        if let values = Self.settings(channels["slack"], "slack", allowed: ["bot_user_id", "api_base", "files_base"], reader: reader) {
             var slack = SlackSettings()
             slack.botUserID = reader.string(values["bot_user_id"], what: "channels.slack.bot_user_id")
             if let base = reader.string(values["api_base"], what: "channels.slack.api_base") { slack.apiBase = base }
+            if let base = reader.string(values["files_base"], what: "channels.slack.files_base") { slack.filesBase = base }
             self.slack = slack
         }
     }

@@ -299,6 +299,19 @@ enum Migrations {
             .common("CREATE INDEX attachments_ticket ON attachments(ticket_id)"),
             .common("CREATE INDEX attachments_conversation ON attachments(conversation_id, created_at)"),
         ]),
+        Migration(version: 8, name: "attachments fetched from a platform in the background", statements: [
+            // A photo a platform keeps (a Telegram file id, a Twilio or Slack
+            // media URL) is recorded with the turn and fetched later: `data` is
+            // NULL while `fetch_next_at` is set (due, or leased until then); a
+            // fetch that failed for good has `fetch_failed_at` and its error.
+            .common("ALTER TABLE attachments ADD COLUMN fetch_channel TEXT"),
+            .common("ALTER TABLE attachments ADD COLUMN fetch_locator TEXT"),
+            .common("ALTER TABLE attachments ADD COLUMN fetch_attempts INTEGER NOT NULL DEFAULT 0"),
+            .common("ALTER TABLE attachments ADD COLUMN fetch_next_at BIGINT"),
+            .common("ALTER TABLE attachments ADD COLUMN fetch_error TEXT"),
+            .common("ALTER TABLE attachments ADD COLUMN fetch_failed_at BIGINT"),
+            .common("CREATE INDEX attachments_fetch_due ON attachments(fetch_next_at) WHERE fetch_next_at IS NOT NULL"),
+        ]),
     ]
 
     /// The newest schema version this build knows.

@@ -32,7 +32,7 @@ extension TicketStore {
             let corrections = try session.execute("UPDATE corrections SET text = NULL WHERE ticket_id IN (\(tickets)) AND text IS NOT NULL",
                                                   [.integer(id)])
             let attachments = try session.execute("""
-                UPDATE attachments SET data = NULL, erased_at = ?
+                UPDATE attachments SET data = NULL, fetch_locator = NULL, fetch_next_at = NULL, erased_at = ?
                 WHERE erased_at IS NULL AND (conversation_id IN (\(conversations)) OR ticket_id IN (\(tickets)))
                 """, [.date(now), .integer(id), .integer(id)])
             let ticketIDs = try session.query("SELECT id FROM tickets WHERE resident_id = ?", [.integer(id)]).compactMap { $0.int64("id") }
@@ -75,7 +75,7 @@ extension TicketStore {
                 try session.execute("UPDATE corrections SET text = NULL WHERE text IS NOT NULL AND ticket_id IN (\(list))",
                                     chunk.map(SQLValue.integer))
                 attachments += try session.execute(
-                    "UPDATE attachments SET data = NULL, erased_at = ? WHERE erased_at IS NULL AND ticket_id IN (\(list))",
+                    "UPDATE attachments SET data = NULL, fetch_locator = NULL, fetch_next_at = NULL, erased_at = ? WHERE erased_at IS NULL AND ticket_id IN (\(list))",
                     [.date(now)] + chunk.map(SQLValue.integer))
                 for ticketID in chunk {
                     try session.appendEvent(ticketID: ticketID, actor: actor, kind: "redacted", from: nil, to: "retention purge", now: now)
@@ -89,7 +89,7 @@ extension TicketStore {
                 """, [.date(now), .date(cutoff)])
             // Photos that never found their request, older than the cutoff.
             attachments += try session.execute(
-                "UPDATE attachments SET data = NULL, erased_at = ? WHERE erased_at IS NULL AND ticket_id IS NULL AND created_at < ?",
+                "UPDATE attachments SET data = NULL, fetch_locator = NULL, fetch_next_at = NULL, erased_at = ? WHERE erased_at IS NULL AND ticket_id IS NULL AND created_at < ?",
                 [.date(now), .date(cutoff)])
             return PurgeReport(ticketsPurged: ticketIDs.count, messagesPurged: messages, attachmentsErased: attachments)
         })

@@ -118,13 +118,13 @@ extension SQLSession {
         return latest
     }
 
-    /// The first photo (not erased) of each ticket that has one, by ticket id.
+    /// The first stored photo (not erased, not still being fetched) of each ticket that has one, by ticket id.
     fileprivate func firstPhotos(tickets: [Ticket]) throws -> [Int64: Int64] {
         var first: [Int64: Int64] = [:]
         for chunk in chunks(tickets.map(\.id).sorted()) {
             for row in try query("""
                 SELECT ticket_id, MIN(id) AS id FROM attachments
-                WHERE erased_at IS NULL AND ticket_id IN (\(placeholders(chunk.count))) GROUP BY ticket_id
+                WHERE data IS NOT NULL AND ticket_id IN (\(placeholders(chunk.count))) GROUP BY ticket_id
                 """, chunk.map(SQLValue.integer)) {
                 if let ticket = row.int64("ticket_id"), let id = row.int64("id") { first[ticket] = id }
             }

@@ -258,7 +258,7 @@ extension QueueFilter {
                 description, confidence, model_version, safety_rule, sla_due_at, first_response_at, assignee,
                 created_at, updated_at, closed_at, emergency, resolved_at, resident_confirmation, rating, rating_comment,
                 NULL AS duplicate_number,
-                (SELECT COUNT(*) FROM attachments a WHERE a.ticket_id = tickets.id AND a.erased_at IS NULL) AS photo_count
+                (SELECT COUNT(*) FROM attachments a WHERE a.ticket_id = tickets.id AND a.erased_at IS NULL AND a.fetch_failed_at IS NULL) AS photo_count
             FROM tickets WHERE \(conditions.joined(separator: " AND "))
             ORDER BY priority, CASE WHEN resident_confirmation = 'not_fixed' THEN 0 ELSE 1 END, created_at, id LIMIT ?
             """
@@ -419,8 +419,15 @@ extension SQLSession {
     /// or `text` gives nothing. Returns whether a message was queued.
     @discardableResult
     func queueForResident(of ticket: Ticket, now: Date, text: (_ language: String?) -> String?) throws -> Bool {
-        guard let conversationID = ticket.conversationID,
-              let resident = try queryOne("""
+        guard let conversationID = ticket.conversationID else { return false }
+        return try queueForResident(conversationID: conversationID, now: now, text: text)
+    }
+
+    /// Queues `text` (given the resident's language) to the resident of
+    /// conversation `conversationID` on their channel; false when they were
+    /// forgotten or `text` gives nothing.
+    func queueForResident(conversationID: Int64, now: Date, text: (_ language: String?) -> String?) throws -> Bool {
+        guard let resident = try queryOne("""
                 SELECT r.channel, r.external_id, r.language, r.forgotten_at FROM conversations c
                 JOIN residents r ON r.id = c.resident_id WHERE c.id = ?
                 """, [.integer(conversationID)]),

@@ -65,25 +65,27 @@ public enum CommunityFixture {
 
 /// A real SQLite store in a fresh temporary directory.
 public final class TestStore: @unchecked Sendable {
-    public let directory: TemporaryDirectory
+    public let database: TestDatabase
     public var store: any TicketStore
 
-    public var file: URL { directory.url.appendingPathComponent("concierge.sqlite") }
+    /// The SQLite file (SQLite only).
+    public var file: URL { (database.directory ?? URL(fileURLWithPath: "/nonexistent")).appendingPathComponent("concierge.sqlite") }
 
-    public init() async throws {
-        directory = try TemporaryDirectory()
-        store = try await StoreLocation.sqlite(directory.url.appendingPathComponent("concierge.sqlite")).open()
+    /// A fresh database of `backend` (PostgreSQL needs the tests' server: see ``Backend``), on the real clock.
+    public init(backend: Backend = .sqlite) async throws {
+        database = try await TestDatabase(backend, realTime: true)
+        store = try await database.open()
     }
 
-    /// Closes the store and opens the same file again (a restarted process).
+    /// Closes the store and opens the same database again (a restarted process).
     public func reopen() async throws {
         await store.close()
-        store = try await StoreLocation.sqlite(file).open()
+        store = try await database.open()
     }
 
     public func close() async {
         await store.close()
-        directory.remove()
+        await database.destroy()
     }
 }
 

@@ -73,4 +73,24 @@ import Triage
         #expect(reply.text?.contains("JPEG, PNG, WebP or HEIC") == true)
         #expect(try await test.store.statistics().attachments == 0)
     }
+
+    @Test func aPlatformPhotoDuringARequestWaitsToBeFetchedAndJoinsItAndANonImageIsRefusedAtOnce() async throws {
+        let test = try await TestStore()
+        defer { Task { await test.close() } }
+        let message = "water under the sink"
+        let engine = makeEngine(test.store, triager: ScriptedTriager([request(message)]))
+        let first = try await say(engine, message, id: "1")
+        guard case .intake = first.pending else { Issue.record("expected the request's questions"); return }
+        var photo = InboundMessage(channel: "terminal", senderID: "ana", deliveryID: "2", text: "", unit: "4B")
+        photo.remoteMedia = [RemoteMedia(MediaReference(channel: "telegram", locator: "AgAD-1", declaredType: "image/jpeg")),
+                             RemoteMedia(MediaReference(channel: "telegram", locator: "BQAD-2", declaredType: "application/pdf"))]
+        let reply = try await engine.handle(photo)
+        let text = reply.text ?? ""
+        #expect(text.contains("couldn't keep that file") && text.contains("kept your photo with the request"), "\(text)")
+        guard case .intake = reply.pending else { Issue.record("the request was dropped: \(String(describing: reply.pending))"); return }
+        let replies = try await Resident("ana", unit: "4B", engine: engine).answerQuestions(after: reply, language: .en)
+        let number = try #require(replies.flatMap(\.ticketNumbers).first)
+        let attachments = try await test.store.ticketDetail(number: number).attachments
+        #expect(attachments.map(\.fetch) == [.fetching], "the PDF is not recorded; the photo waits for the media worker")
+    }
 }

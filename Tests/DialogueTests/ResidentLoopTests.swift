@@ -7,7 +7,8 @@ import Testing
 import Triage
 
 /// Status updates, staff's question, "is it fixed?" and the rating, through
-/// the conversation (scripted triage: no model), in both languages.
+/// the conversation (scripted triage: no model), in both languages, on SQLite
+/// and PostgreSQL.
 @Suite struct ResidentLoopTests {
     static let wording = StatusUpdateWording(pack: CommunityFixture.pack)
 
@@ -25,9 +26,9 @@ import Triage
         return number
     }
 
-    @Test(arguments: [Language.en, .zh])
-    func resolvedAsksIsItFixedAndYesClosesThenARatingIsKept(_ language: Language) async throws {
-        let test = try await TestStore()
+    @Test(arguments: Backend.all, [Language.en, .zh])
+    func resolvedAsksIsItFixedAndYesClosesThenARatingIsKept(_ backend: Backend, _ language: Language) async throws {
+        let test = try await TestStore(backend: backend)
         defer { Task { await test.close() } }
         let number = try await resolvedTicket(of: "ana", language: language, store: test.store)
         let update = try #require(try await test.store.dueOutbox(now: .distantFuture).last?.text)
@@ -47,9 +48,9 @@ import Triage
         #expect(ticket.ratingComment == (language == .zh ? "修得很快" : "quick work"))
     }
 
-    @Test(arguments: [Language.en, .zh])
-    func notFixedReopensWithTheResidentsWords(_ language: Language) async throws {
-        let test = try await TestStore()
+    @Test(arguments: Backend.all, [Language.en, .zh])
+    func notFixedReopensWithTheResidentsWords(_ backend: Backend, _ language: Language) async throws {
+        let test = try await TestStore(backend: backend)
         defer { Task { await test.close() } }
         let number = try await resolvedTicket(of: "bo", language: language, store: test.store)
         let resident = Resident("bo", engine: makeEngine(test.store, triager: ScriptedTriager([])))
@@ -64,9 +65,9 @@ import Triage
         #expect(later.text?.contains("#\(number)") != true)
     }
 
-    @Test(arguments: [Language.en, .zh])
-    func theAnswerToStaffsQuestionGoesOnTheTicket(_ language: Language) async throws {
-        let test = try await TestStore()
+    @Test(arguments: Backend.all, [Language.en, .zh])
+    func theAnswerToStaffsQuestionGoesOnTheTicket(_ backend: Backend, _ language: Language) async throws {
+        let test = try await TestStore(backend: backend)
         defer { Task { await test.close() } }
         let number = try await ticket(of: "cy", language: language, store: test.store)
         try await test.store.changeStatus(number: number, to: .pendingResident, actor: "gina",
@@ -82,8 +83,9 @@ import Triage
         #expect(detail.ticket.status == .triaged && detail.notes.last?.text == answer && detail.notes.last?.author == "resident")
     }
 
-    @Test func aQuietChangeTellsNobody() async throws {
-        let test = try await TestStore()
+    @Test(arguments: Backend.all)
+    func aQuietChangeTellsNobody(_ backend: Backend) async throws {
+        let test = try await TestStore(backend: backend)
         defer { Task { await test.close() } }
         let number = try await ticket(of: "di", language: .en, store: test.store)
         try await test.store.changeStatus(number: number, to: .inProgress, actor: "gina", notice: Self.wording.notice(quiet: true))

@@ -169,12 +169,13 @@ final class RunningServer: @unchecked Sendable {
     }
 
     /// An SMS form as Twilio posts it, signed over `signedURL` (the public URL unless given).
+    /// `media` are the MMS's (`MediaUrlN`, `MediaContentTypeN`).
     func sms(_ body: String, from: String = "+16045550100", sid: String, signedURL: String? = nil,
-             authToken: String = TestSecrets.twilioToken) async throws -> HTTPTestResponse {
+             authToken: String = TestSecrets.twilioToken, media: [(url: String, type: String)] = []) async throws -> HTTPTestResponse {
         let parameters: [(name: String, value: String)] = [
-            ("AccountSid", "AC0000"), ("Body", body), ("From", from), ("MessageSid", sid), ("NumMedia", "0"),
+            ("AccountSid", "AC0000"), ("Body", body), ("From", from), ("MessageSid", sid), ("NumMedia", "\(media.count)"),
             ("SmsSid", sid), ("To", "+16045550199"),
-        ]
+        ] + media.enumerated().flatMap { index, item in [("MediaContentType\(index)", item.type), ("MediaUrl\(index)", item.url)] }
         let form = parameters.map { "\(Self.formEncode($0.name))=\(Self.formEncode($0.value))" }.joined(separator: "&")
         let signature = TwilioSignature(authToken: authToken)
             .signature(url: signedURL ?? TestSecrets.publicURL + "/webhooks/twilio", parameters: parameters)

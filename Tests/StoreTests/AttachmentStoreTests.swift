@@ -72,4 +72,69 @@ struct AttachmentStoreTests {
             #expect(try await store.statistics().attachments == 0)
         }
     }
+
+    @Test(arguments: Backend.all)
+    func aPlatformPhotoIsLeasedToOneFetcherStoredOnceAndAFailureIsToldToTheResident(_ backend: Backend) async throws {
+        try await withTestStore(backend) { store, db in
+            let mei = ResidentInfo(channel: "telegram", externalID: "7001", language: "zh")
+            let remote = AttachmentDraft(fetching: MediaReference(channel: "telegram", locator: "AgAD-1", declaredType: "image/jpeg"))
+            let gone = AttachmentDraft(fetching: MediaReference(channel: "telegram", locator: "AgAD-2", declaredType: "image/jpeg"))
+            let outcome = try await store.commitTurn(turn(mei, "t-1", version: 0, tickets: [draft()], photos: [remote, gone]))
+            let filed = try #require(outcome.ticketNumbers.first)
+            var detail = try await store.ticketDetail(number: filed)
+            #expect(detail.attachments.map(\.fetch) == [.fetching, .fetching] && detail.attachments.allSatisfy { $0.ticketNumber == filed })
+            #expect(try await store.queue().first?.photoCount == 2, "the queue shows photos on their way")
+
+            // Three fetchers at once (servers sharing the database): each file goes to one of them.
+            let now = db.clock.now
+            async let a = store.claimMediaFetches(now: now, lease: 60, limit: 1, channels: ["telegram"])
+            async let b = store.claimMediaFetches(now: now, lease: 60, limit: 1, channels: ["telegram"])
+            async let c = store.claimMediaFetches(now: now, lease: 60, limit: 1, channels: ["telegram"])
+            let claimed = try await a + b + c
+            #expect(Set(claimed.map(\.reference.locator)) == ["AgAD-1", "AgAD-2"] && claimed.count == 2)
+            #expect(try await store.claimMediaFetches(now: now, lease: 60, limit: 5, channels: ["slack"]).isEmpty)
+            #expect(try await store.claimMediaFetches(now: now.addingTimeInterval(59), lease: 60, limit: 5, channels: ["telegram"]).isEmpty)
+
+            // The first is stored; storing it again (a worker whose lease ran out) changes nothing.
+            let first = try #require(claimed.first { $0.reference.locator == "AgAD-1" })
+            #expect(try await store.storeMediaFetch(id: first.attachmentID, image: Self.photo))
+            #expect(try await store.storeMediaFetch(id: first.attachmentID, image: Self.other) == false)
+            #expect(try await store.attachment(ticket: filed, id: first.attachmentID).data == Self.photo.data)
+
+            // The second fails for good: recorded on it, and the resident told in their language.
+            let second = try #require(claimed.first { $0.reference.locator == "AgAD-2" })
+            #expect(try await store.failMediaFetch(id: second.attachmentID, error: "telegram file: HTTP 404") { language, ticket in
+                language == "zh" ? "照片（工单 #\(ticket ?? 0)）下载失败" : "wrong language"
+            })
+            detail = try await store.ticketDetail(number: filed)
+            #expect(detail.attachments.map(\.fetch) == [.stored, .failed(reason: "telegram file: HTTP 404")])
+            let told = try await store.dueOutbox(now: .distantFuture, channel: "telegram", recipient: "7001").map(\.text)
+            #expect(told.last == "照片（工单 #\(filed)）下载失败", "\(told)")
+            #expect(try await store.queue().first?.photoCount == 1)
+            #expect(try await store.claimMediaFetches(now: now.addingTimeInterval(3_600), lease: 60, limit: 5, channels: ["telegram"]).isEmpty)
+        }
+    }
+
+    @Test(arguments: Backend.all)
+    func aRetriedFetchWaitsForItsTimeAndAnErasedOneIsNeverFetched(_ backend: Backend) async throws {
+        try await withTestStore(backend) { store, db in
+            let cy = ResidentInfo(channel: "sms", externalID: "+16045550100")
+            let remote = AttachmentDraft(fetching: MediaReference(channel: "sms", locator: "https://api.twilio.com/x/ME1"))
+            _ = try await store.commitTurn(turn(cy, "s-1", version: 0, photos: [remote]))
+            let now = db.clock.now
+            let claimed = try await store.claimMediaFetches(now: now, lease: 60, limit: 5, channels: ["sms"])
+            let fetch = try #require(claimed.first)
+            try await store.retryMediaFetch(id: fetch.attachmentID, error: "twilio media: HTTP 503", retryAt: now.addingTimeInterval(30))
+            #expect(try await store.claimMediaFetches(now: now.addingTimeInterval(29), lease: 60, limit: 5, channels: ["sms"]).isEmpty)
+            let again = try await store.claimMediaFetches(now: now.addingTimeInterval(30), lease: 60, limit: 5, channels: ["sms"])
+            #expect(again.map(\.attempts) == [1])
+            // Given back by a stopping worker: due at once.
+            #expect(try await store.releaseMediaFetches(ids: again.map(\.attachmentID), leasedUntil: again[0].leasedUntil,
+                                                        dueAt: now.addingTimeInterval(31)) == 1)
+            _ = try await store.forgetResident("sms:+16045550100", actor: "admin")
+            #expect(try await store.claimMediaFetches(now: now.addingTimeInterval(3_600), lease: 60, limit: 5, channels: ["sms"]).isEmpty,
+                    "a forgotten resident's photo is never fetched")
+            #expect(try await store.storeMediaFetch(id: fetch.attachmentID, image: Self.photo) == false)
+        }
+    }
 }

@@ -1,6 +1,7 @@
 import Dialogue
 import Foundation
 import Hummingbird
+import Store
 
 /// The Slack Events API (`POST /webhooks/slack/events`).
 ///
@@ -12,10 +13,12 @@ import Hummingbird
 ///   turn is committed; the reply goes out through the outbox with
 ///   `chat.postMessage`, to the resident's direct messages (tickets mention
 ///   units and names, which a public channel should not see).
+/// - A `file_share` message's images (`files[].url_private`) are recorded with
+///   the turn and fetched afterwards with the bot token (``MediaFetchWorker``).
 /// - `event_id` is the delivery id: Slack's retries (`X-Slack-Retry-Num`) are
 ///   acknowledged and change nothing, and queue no second reply.
 /// - Messages from bots (`bot_id`, `subtype: bot_message`, or our own user),
-///   edits, joins and other subtypes, and events whose `user` is not a Slack
+///   edits, joins and other subtypes than `file_share`, and events whose `user` is not a Slack
 ///   user id (empty, say) are acknowledged and ignored: a 5xx would only make
 ///   Slack send them again.
 struct SlackChannel: Sendable {
@@ -39,11 +42,33 @@ struct SlackChannel: Sendable {
         var botID: String?
         var text: String?
         var channelType: String?
+        /// The files of a `file_share` message.
+        var files: [File]?
 
         enum CodingKeys: String, CodingKey {
-            case type, subtype, user, botID = "bot_id", text, channelType = "channel_type"
+            case type, subtype, user, botID = "bot_id", text, channelType = "channel_type", files
+        }
+
+        /// The files to fetch (`url_private`, with the bot token); a file
+        /// whose `mimetype` is not an image is refused at once.
+        var media: [RemoteMedia] {
+            (files ?? []).prefix(SlackChannel.maximumFiles).compactMap { file in
+                file.urlPrivate.map { RemoteMedia(MediaReference(channel: "slack", locator: $0, declaredType: file.mimetype),
+                                                  byteCount: file.size) }
+            }
         }
     }
+
+    struct File: Decodable {
+        var mimetype: String?
+        var size: Int?
+        var urlPrivate: String?
+
+        enum CodingKeys: String, CodingKey { case mimetype, size, urlPrivate = "url_private" }
+    }
+
+    /// The most files of one message that are kept.
+    static let maximumFiles = 10
 
     func handle(_ request: Request) async throws -> Response {
         let body = try await request.rawBody(limit: services.configuration.maxBodyBytes)
@@ -66,11 +91,11 @@ struct SlackChannel: Sendable {
         case "event_callback":
             guard let event = envelope.event else { throw WebhookError.malformed("event_callback without an event") }
             guard let eventID = envelope.eventID, !eventID.isEmpty else { throw WebhookError.malformed("event_callback without an event_id") }
-            guard let user = handledSender(event), let text = event.text.map(Self.withoutMentions), !text.isEmpty else {
-                return Response(status: .ok)
-            }
-            _ = try await services.deliver(InboundMessage(
-                channel: "slack", senderID: user, deliveryID: eventID, text: text, queueReply: true))
+            let text = event.text.map(Self.withoutMentions) ?? ""
+            guard let user = handledSender(event), !text.isEmpty || !event.media.isEmpty else { return Response(status: .ok) }
+            var inbound = InboundMessage(channel: "slack", senderID: user, deliveryID: eventID, text: text, queueReply: true)
+            inbound.remoteMedia = event.media
+            _ = try await services.deliver(inbound)
             return Response(status: .ok)
         default:
             // Other envelope types (app_rate_limited, …) need no answer but an acknowledgement.
@@ -82,7 +107,8 @@ struct SlackChannel: Sendable {
     /// a bot, an edit or join, or a `user` that is not a Slack user id
     /// (`U…`/`W…`: letters and digits), such as an empty one.
     func handledSender(_ event: Event) -> String? {
-        guard event.botID == nil, event.subtype == nil, let user = event.user, Self.isUserID(user), user != botUserID else {
+        guard event.botID == nil, event.subtype == nil || event.subtype == "file_share", let user = event.user, Self.isUserID(user),
+              user != botUserID else {
             return nil
         }
         switch event.type {

@@ -1,6 +1,7 @@
 import Dialogue
 import Foundation
 import Hummingbird
+import Store
 import StaffAuth
 
 /// The Telegram bot webhook (`POST /webhooks/telegram`), set with
@@ -13,6 +14,9 @@ import StaffAuth
 /// - The reply is the response itself, a `sendMessage` method body (Telegram
 ///   performs it), or, with `reply: api`, goes through the outbox and the Bot
 ///   API while the webhook answers an empty 200.
+/// - A photo (its largest size) or an image document is recorded with the
+///   turn and fetched afterwards with `getFile` (``MediaFetchWorker``); its
+///   `caption` is the message.
 /// - Only private chats are served: in a group, residents' tickets and units
 ///   would be read by their neighbours. Other updates (edits, group
 ///   messages, channel posts) are acknowledged and ignored.
@@ -35,8 +39,44 @@ struct TelegramChannel: Sendable {
         var text: String?
         /// The words under a photo or a document: read as the message.
         var caption: String?
+        /// One photo in several sizes, smallest first.
+        var photo: [PhotoSize]?
+        /// A file sent as a file (an image kept at full quality, or anything else).
+        var document: Document?
 
-        enum CodingKeys: String, CodingKey { case messageID = "message_id", from, chat, text, caption }
+        enum CodingKeys: String, CodingKey { case messageID = "message_id", from, chat, text, caption, photo, document }
+
+        /// The files to fetch: the largest size of a photo, and a document
+        /// (refused at once when its `mime_type` is not an image).
+        var media: [RemoteMedia] {
+            var media: [RemoteMedia] = []
+            if let largest = photo?.max(by: { $0.width * $0.height < $1.width * $1.height }) {
+                media.append(RemoteMedia(MediaReference(channel: "telegram", locator: largest.fileID, declaredType: "image/jpeg"),
+                                         byteCount: largest.fileSize))
+            }
+            if let document {
+                media.append(RemoteMedia(MediaReference(channel: "telegram", locator: document.fileID, declaredType: document.mimeType),
+                                         byteCount: document.fileSize))
+            }
+            return media
+        }
+    }
+
+    struct PhotoSize: Decodable {
+        var fileID: String
+        var width: Int
+        var height: Int
+        var fileSize: Int?
+
+        enum CodingKeys: String, CodingKey { case fileID = "file_id", width, height, fileSize = "file_size" }
+    }
+
+    struct Document: Decodable {
+        var fileID: String
+        var mimeType: String?
+        var fileSize: Int?
+
+        enum CodingKeys: String, CodingKey { case fileID = "file_id", mimeType = "mime_type", fileSize = "file_size" }
     }
 
     struct Chat: Decodable {
@@ -90,13 +130,17 @@ struct TelegramChannel: Sendable {
             return Response(status: .ok)
         }
         let chatID = message.chat.id
-        guard let text = message.text ?? message.caption, !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
+        let text = message.text ?? message.caption ?? ""
+        let media = message.media
+        guard !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty || !media.isEmpty else {
+            // A sticker, a voice note, a location: say what works.
             let chinese = message.from?.languageCode?.hasPrefix("zh") == true
             return JSONBody.ok(SendMessage(chatID: chatID, text: NonTextReply.text(chinese: chinese)))
         }
-        let reply = try await services.deliver(InboundMessage(
-            channel: "telegram", senderID: String(chatID), deliveryID: "update-\(update.updateID)", text: text,
-            displayName: message.from?.firstName, queueReply: replyThroughAPI))
+        var inbound = InboundMessage(channel: "telegram", senderID: String(chatID), deliveryID: "update-\(update.updateID)",
+                                     text: text, displayName: message.from?.firstName, queueReply: replyThroughAPI)
+        inbound.remoteMedia = media
+        let reply = try await services.deliver(inbound)
         guard !replyThroughAPI, let replyText = reply.text else { return Response(status: .ok) }
         return JSONBody.ok(SendMessage(chatID: chatID, text: replyText, replyMarkup: Self.keyboard(reply.suggestions)))
     }

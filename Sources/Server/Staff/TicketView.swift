@@ -178,8 +178,14 @@ struct TicketPage: Sendable {
                         when: format.time(message.createdAt), text: message.text)
         }
         photos = detail.attachments.enumerated().map { index, photo in
-            PhotoView(url: photo.erased ? nil : "/staff/tickets/\(ticket.number)/attachments/\(photo.id)",
-                      label: "Photo \(index + 1) · \(photo.contentType) · \(StaffFormatting.size(photo.byteCount)) · \(format.time(photo.createdAt))")
+            let label = "Photo \(index + 1) · \(format.time(photo.createdAt)) · "
+            switch photo.fetch {
+            case .fetching: return PhotoView(url: nil, label: label + "being fetched from the platform")
+            case .failed(let reason): return PhotoView(url: nil, label: label + "not kept: \(reason)")
+            case .stored:
+                return PhotoView(url: photo.erased ? nil : "/staff/tickets/\(ticket.number)/attachments/\(photo.id)",
+                                 label: label + "\(photo.contentType) · \(StaffFormatting.size(photo.byteCount))")
+            }
         }
         hasPhotos = !photos.isEmpty
         notes = detail.notes.map { note in

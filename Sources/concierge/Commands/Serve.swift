@@ -190,8 +190,15 @@ struct Serve: AsyncParsableCommand {
         var server = try ConciergeServer(configuration: configuration, secrets: secrets, assistant: assistant, store: store,
                                          logger: logger)
         let outbox: OutboxWorker?
-        do { outbox = try server.outboxWorker() } catch let error as ServerConfigurationError { throw CLIError(error.description) }
+        let media: MediaFetchWorker?
+        let photoWording = PhotoFetchWording(pack: pack, maxBytes: configuration.photoMaxBytes)
+        do {
+            outbox = try server.outboxWorker()
+            media = try server.mediaFetchWorker(notice: { photoWording.text(language: $0, ticket: $1, refused: $2) },
+                                                noticeQueued: { outbox?.wake() })
+        } catch let error as ServerConfigurationError { throw CLIError(error.description) }
         if let outbox { server.replyQueued = { outbox.wake() } }
+        if let media { server.mediaQueued = { media.wake() } }
         // Training is long, synchronous work: a thread of its own, not one of the
         // two threads the requests' tasks run on.
         let photoMaxBytes = configuration.photoMaxBytes
@@ -211,7 +218,7 @@ struct Serve: AsyncParsableCommand {
         let host = configuration.host
         let channelList = configuration.enabledChannels.joined(separator: ", ")
         let closer = ResolutionCloser(store: store, confirmDays: configuration.confirmDays)
-        let services: [any Service] = (outbox.map { [$0] } ?? []) + [closer]
+        let services: [any Service] = (outbox.map { [$0] } ?? []) + (media.map { [$0] } ?? []) + [closer]
         let application = server.application(services: services) { port in
             FileHandle.standardOutput.write(Data("Concierge listening on http://\(host):\(port) (channels: \(channelList))\n".utf8))
         }

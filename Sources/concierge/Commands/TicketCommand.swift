@@ -309,7 +309,12 @@ enum TicketText {
         if !detail.attachments.isEmpty {
             out += "\n" + Terminal.paint("Photos", .bold) + " (concierge ticket attachment \(ticket.number) ID --output FILE)\n"
             for photo in detail.attachments {
-                let what = photo.erased ? "[erased]" : "\(photo.contentType), \(photo.byteCount) bytes, sha256 \(photo.sha256.prefix(12))…"
+                let what = switch photo.fetch {
+                case _ where photo.erased: "[erased]"
+                case .fetching: "[being fetched from the platform]"
+                case .failed(let reason): "[not kept: \(reason)]"
+                case .stored: "\(photo.contentType), \(photo.byteCount) bytes, sha256 \(photo.sha256.prefix(12))…"
+                }
                 out += "  id \(photo.id)  \(Terminal.time(photo.createdAt))  \(what)\n"
             }
         }
