@@ -2,6 +2,7 @@ import ArgumentParser
 import DataPack
 import Dialogue
 import Foundation
+import Logging
 import Media
 import Outbox
 import Store
@@ -112,9 +113,11 @@ struct BenchPhotos: AsyncParsableCommand {
     /// (claim, check and strip, store), without a network.
     func timeFetches(_ store: any TicketStore, photo: Data, pack: DataPack) async throws -> (count: Int, seconds: Double) {
         let wording = PhotoFetchWording(pack: pack)
+        var logger = Logger(label: "concierge.media")
+        logger.logLevel = .warning
         let worker = MediaFetchWorker(store: store, fetchers: [InMemoryFetcher(channel: "telegram", data: photo)],
                                       configuration: .init(batchSize: 50),
-                                      notice: { wording.text(language: $0, ticket: $1, refused: $2) })
+                                      notice: { wording.text(language: $0, ticket: $1, refused: $2) }, logger: logger)
         let clock = ContinuousClock()
         let start = clock.now
         var stored = 0
