@@ -48,6 +48,31 @@ public enum TicketDrafting {
         return TicketDraft(category: category, priority: priority, description: description, unit: unit, location: location,
                            accessNotes: accessNotes, confidence: confidence.map { min(1, max(0, $0)) },
                            modelVersion: modelVersion, safetyRule: settled?.safetyRule ?? decision?.safety?.rule,
-                           resident: resident, triage: try decision?.jsonLine(), emergency: emergency)
+                           resident: resident, triage: try decision?.jsonLine(), emergency: emergency,
+                           place: sharedPlace(location: location, description: description),
+                           clarified: decision?.needsClarification)
+    }
+
+    /// Common areas each floor has its own of.
+    static let perFloorAreas: Set<String> = ["hallway", "stairwell", "trash_room"]
+
+    /// The shared place a request names, as one key in either language, for
+    /// counting recurring problems: the building, the floor and the common
+    /// area the dialogue recognises (`building 2 · elevator`, `floor 3 ·
+    /// hallway`, `lobby` for "大堂"), from the location the resident gave,
+    /// else from their words; nil when neither names a shared place (rooms in
+    /// a unit count by the unit).
+    public static func sharedPlace(location: String?, description: String) -> String? {
+        for text in [location, description].compactMap({ $0 }) {
+            let places = TextCues.places(in: text).filter(\.isCommonArea)
+            let building = places.first { $0.id.hasPrefix("building ") }?.id
+            let floor = places.first { $0.id.hasPrefix("floor ") }?.id
+            let area = places.first { !$0.id.hasPrefix("building ") && !$0.id.hasPrefix("floor ") }?.id
+            // A floor tells hallways apart, not the building's one elevator or garage.
+            let floorCounts = area.map(perFloorAreas.contains) ?? true
+            let parts = [building, floorCounts ? floor : nil, area].compactMap { $0 }
+            if !parts.isEmpty { return parts.joined(separator: " · ") }
+        }
+        return nil
     }
 }

@@ -312,6 +312,17 @@ enum Migrations {
             .common("ALTER TABLE attachments ADD COLUMN fetch_failed_at BIGINT"),
             .common("CREATE INDEX attachments_fetch_due ON attachments(fetch_next_at) WHERE fetch_next_at IS NOT NULL"),
         ]),
+        Migration(version: 9, name: "insights: where a problem recurs, and whether the assistant had to ask", statements: [
+            // The shared place the request names, as the dialogue recognises it
+            // in either language (`building 2 · elevator`, `lobby`), or nil.
+            .common("ALTER TABLE tickets ADD COLUMN place TEXT"),
+            // What recurrence is counted by: the place, else `unit 4B`.
+            .common("ALTER TABLE tickets ADD COLUMN recurrence_key TEXT"),
+            // The assistant asked a clarifying question before filing it.
+            .common("ALTER TABLE tickets ADD COLUMN clarified BOOLEAN"),
+            .common("CREATE INDEX tickets_recurrence ON tickets(category, recurrence_key, created_at)"),
+            .common("CREATE INDEX corrections_ticket ON corrections(ticket_id, field)"),
+        ]),
     ]
 
     /// The newest schema version this build knows.

@@ -146,11 +146,18 @@ public struct TicketDraft: Sendable, Equatable {
     public var triage: String?
     /// How its emergency was reached, or that a possible one is unconfirmed.
     public var emergency: TicketEmergency?
+    /// The shared place it names, as a key (`building 2 · elevator`, `lobby`):
+    /// recurring problems are counted by it, else by the unit.
+    public var place: String?
+    /// The assistant had to ask a clarifying question before filing it.
+    public var clarified: Bool?
 
     public init(category: String, priority: Priority, description: String, unit: String? = nil,
                 location: String? = nil, accessNotes: String? = nil, confidence: Double? = nil,
                 modelVersion: String? = nil, safetyRule: String? = nil, resident: ResidentInfo? = nil,
-                triage: String? = nil, emergency: TicketEmergency? = nil) {
+                triage: String? = nil, emergency: TicketEmergency? = nil, place: String? = nil, clarified: Bool? = nil) {
+        self.place = place
+        self.clarified = clarified
         self.triage = triage
         self.emergency = emergency
         self.category = category

@@ -312,14 +312,15 @@ extension SQLSession {
         guard let row = try queryOne("""
             INSERT INTO tickets (number, resident_id, conversation_id, category, priority, status, unit, location,
                 access_notes, description, confidence, model_version, safety_rule, sla_due_at, created_at, updated_at, triage,
-                emergency)
-            VALUES (?, ?, ?, ?, ?, 'new', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                emergency, place, recurrence_key, clarified)
+            VALUES (?, ?, ?, ?, ?, 'new', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             RETURNING id
             """, [.int(number), .optional(residentID), .optional(conversationID), .text(draft.category),
                   .int(draft.priority.level), .optional(draft.unit), .optional(draft.location),
                   .optional(draft.accessNotes), .text(draft.description), .optional(draft.confidence),
                   .optional(draft.modelVersion), .optional(draft.safetyRule), .optional(due), .date(now), .date(now),
-                  .optional(draft.triage), .optional(draft.emergency?.rawValue)]),
+                  .optional(draft.triage), .optional(draft.emergency?.rawValue), .optional(draft.place),
+                  .optional(draft.recurrenceKey), draft.clarified.map(SQLValue.bool) ?? .null]),
             let id = row.int64("id") else {
             throw StoreError.database("inserting a ticket returned no id")
         }
@@ -447,6 +448,14 @@ extension TicketStatus {
 }
 
 extension TicketDraft {
+    /// What recurring problems are counted by: the shared place, else the
+    /// unit (`unit 4B`, upper-cased), else nothing.
+    var recurrenceKey: String? {
+        if let place, !place.isEmpty { return place }
+        guard let unit = unit?.trimmingCharacters(in: .whitespaces), !unit.isEmpty else { return nil }
+        return "unit " + unit.uppercased()
+    }
+
     /// Throws `StoreError.invalidInput` for a draft that cannot be filed.
     fileprivate func validate() throws {
         if category.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {

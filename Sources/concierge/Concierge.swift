@@ -7,7 +7,7 @@ struct Concierge: AsyncParsableCommand {
         commandName: "concierge",
         abstract: "A community assistant that answers residents and turns their requests into tickets.",
         subcommands: [Chat.self, Serve.self, TriageCommand.self, Train.self, Evaluate.self, Benchmark.self,
-                      Queue.self, TicketCommand.self, Corrections.self, ResidentCommand.self, StaffCommand.self, APIKeyCommand.self, StoreCommand.self,
+                      Queue.self, TicketCommand.self, Report.self, Corrections.self, ResidentCommand.self, StaffCommand.self, APIKeyCommand.self, StoreCommand.self,
                       Tokenize.self, Check.self, Vocab.self, Bench.self]
     )
 }

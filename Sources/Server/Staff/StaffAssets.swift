@@ -37,6 +37,14 @@ enum StaffAssets {
     .filters { display: flex; flex-wrap: wrap; gap: 0.3rem 1rem; align-items: flex-end; margin-bottom: 0.8rem; }
     .filters label { margin: 0; }
     .table-wrap { overflow-x: auto; }
+    .charts { display: grid; grid-template-columns: repeat(auto-fit, minmax(min(100%, 420px), 1fr)); gap: 1rem; }
+    figure.chart { margin: 0; padding: 0.75rem; background: var(--card); border-radius: 6px; min-width: 0; }
+    figure.chart > svg { display: block; width: 100%; height: auto; }
+    figure.chart figcaption { margin-top: 0.5rem; font-size: 0.92em; }
+    .legend { display: block; margin-top: 0.25rem; }
+    .legend .key { display: inline-block; margin-right: 0.75rem; white-space: nowrap; }
+    form.period { display: flex; flex-wrap: wrap; gap: 0.5rem; align-items: end; margin-bottom: 0.5rem; }
+    table.figures td, table.figures th { text-align: left; }
     .table-wrap + .card { margin-top: 1rem; }
     table { border-collapse: collapse; width: 100%; background: var(--card); }
     th, td { text-align: left; padding: 0.45rem 0.5rem; border-bottom: 1px solid var(--line); vertical-align: top; }

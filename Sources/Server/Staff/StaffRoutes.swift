@@ -12,6 +12,7 @@ extension ConciergeServer {
     /// | `GET /staff/queue/rows` | the queue's rows as an HTML fragment (polled by the page) | 401 JSON |
     /// | `GET /staff/tickets/:number` | a ticket: triage explanation, conversation, notes, audit log, actions | 303 to login |
     /// | `POST /staff/tickets/:number/{assign,status,category,priority,notes,merge}` | staff actions | 401 JSON |
+    /// | `GET /staff/insights` | volume, response targets, satisfaction, recurring problems, model health (`since`, `until`) | 303 to login |
     /// | `GET /staff/admin` | staff accounts (admins only; staff get 403) | 303 to login |
     /// | `POST /staff/admin/{accounts,role,disable}` | add an account, change a role, disable (admins only) | 401 JSON |
     /// | `GET /staff/static/staff.css`, `…/staff.js` | the stylesheet and script (no data) | served |
@@ -31,6 +32,7 @@ extension ConciergeServer {
         let login = StaffLogin(gate: gate, logger: logger, trustedProxies: Set(configuration.trustedProxies))
         let desk = StaffTicketDesk(gate: gate)
         let admin = StaffAdminDesk(gate: gate, logger: logger)
+        let insights = StaffInsightsDesk(gate: gate)
 
         let staff = router.group("/staff").add(middleware: StaffSecurityHeadersMiddleware())
         staff.get("/static/staff.css") { _, _ in StaffResponse.asset(StaffAssets.stylesheet, contentType: "text/css; charset=utf-8") }
@@ -52,6 +54,7 @@ extension ConciergeServer {
         staff.post("/tickets/:number/notes") { request, context in try await desk.note(request, context: context) }
         staff.post("/tickets/:number/merge") { request, context in try await desk.merge(request, context: context) }
 
+        staff.get("/insights") { request, _ in try await insights.page(request) }
         staff.get("/admin") { request, _ in try await admin.page(request) }
         staff.post("/admin/accounts") { request, _ in try await admin.add(request) }
         staff.post("/admin/role") { request, _ in try await admin.role(request) }

@@ -9,7 +9,7 @@ enum StaffTemplates {
     /// The templates by name, for `MustacheLibrary`.
     static let sources: [String: String] = [
         "top": top, "bottom": bottom, "login": login, "queue": queue, "queueRows": queueRows,
-        "ticket": ticket, "admin": admin, "message": message,
+        "ticket": ticket, "admin": admin, "message": message, "insights": insights, "chart": chart,
     ]
 
     /// Parses every template. Throws `MustacheLibrary.ParserError` for a broken one.
@@ -36,6 +36,7 @@ enum StaffTemplates {
     <nav>
     <a href="/staff">Queue</a>
     <a href="/staff?mine=1">Mine</a>
+    <a href="/staff/insights">Insights</a>
     {{#isAdmin}}<a href="/staff/admin">Accounts</a>{{/isAdmin}}
     <span class="who">{{name}} · {{role}}</span>
     <form method="post" action="/staff/logout" class="inline">
@@ -325,6 +326,96 @@ enum StaffTemplates {
     <p class="muted">They change it with <code>concierge staff passwd NAME</code>. Disabling an account signs it out everywhere.</p>
     </section>
     {{> bottom}}
+    """#
+
+    static let insights = #"""
+    {{> top}}
+    <h1>Insights</h1>
+    <form method="get" action="/staff/insights" class="period">
+    <label>From <input type="date" name="since" value="{{since}}"></label>
+    <label>Until <input type="date" name="until" value="{{until}}"></label>
+    <button type="submit" class="secondary">Show</button>
+    </form>
+    <p class="muted" id="period">{{total}} tickets created {{period}}.</p>
+    <div class="charts">
+    {{#charts}}{{> chart}}{{/charts}}
+    </div>
+    <section class="card">
+    <h2>First answer within the target, by priority</h2>
+    <div class="table-wrap"><table class="figures" id="sla-priority">
+    <thead><tr><th>Priority</th><th>In time</th><th>Late</th><th>Of which unanswered</th><th>In time</th></tr></thead>
+    <tbody>{{#slaRows}}<tr>{{#cells}}<td>{{.}}</td>{{/cells}}</tr>{{/slaRows}}</tbody>
+    </table></div>
+    <h2>Time taken</h2>
+    <div class="table-wrap"><table class="figures" id="durations">
+    <thead><tr><th></th><th>Tickets</th><th>Median</th><th>90th percentile</th></tr></thead>
+    <tbody>{{#durationRows}}<tr>{{#cells}}<td>{{.}}</td>{{/cells}}</tr>{{/durationRows}}</tbody>
+    </table></div>
+    </section>
+    <section class="card">
+    <h2>Recurring problems</h2>
+    <p class="muted">The same category at the same unit or shared place 3 or more times in 90 days, most frequent first.</p>
+    {{#hasRecurring}}
+    <div class="table-wrap"><table class="figures" id="recurring">
+    <thead><tr><th>Category</th><th>Where</th><th>Times</th><th>Tickets</th><th>Days between</th></tr></thead>
+    <tbody>
+    {{#recurring}}<tr><td>{{category}}</td><td>{{place}}</td><td>{{times}}</td>
+    <td>{{#tickets}}<a href="/staff/tickets/{{number}}">#{{number}}</a> {{/tickets}}</td><td>{{days}}</td></tr>{{/recurring}}
+    </tbody></table></div>
+    {{/hasRecurring}}
+    {{^hasRecurring}}<p>None in this period.</p>{{/hasRecurring}}
+    </section>
+    <section class="card">
+    <h2>Satisfaction</h2>
+    <p id="satisfaction">{{satisfactionSummary}}</p>
+    <div class="table-wrap"><table class="figures" id="ratings-by-category">
+    <thead><tr><th>Category</th><th>Ratings</th><th>Mean</th></tr></thead>
+    <tbody>{{#ratingRows}}<tr>{{#cells}}<td>{{.}}</td>{{/cells}}</tr>{{/ratingRows}}</tbody>
+    </table></div>
+    </section>
+    <section class="card">
+    <h2>Model health</h2>
+    <p class="muted">Tickets the assistant filed, per category as filed: how often staff corrected it, P1 false alarms and misses, clarifying questions.</p>
+    <div class="table-wrap"><table class="figures" id="model-health">
+    <thead><tr><th>Category</th><th>Filed</th><th>Corrected</th><th>P1 lowered</th><th>Raised to P1</th><th>Clarified</th></tr></thead>
+    <tbody>{{#healthRows}}<tr>{{#cells}}<td>{{.}}</td>{{/cells}}</tr>{{/healthRows}}</tbody>
+    </table></div>
+    </section>
+    <section class="card">
+    <h2>Language and channel</h2>
+    <div class="table-wrap"><table class="figures" id="languages">
+    <thead><tr><th>Language</th><th>Tickets</th></tr></thead>
+    <tbody>{{#languageRows}}<tr>{{#cells}}<td>{{.}}</td>{{/cells}}</tr>{{/languageRows}}</tbody>
+    </table></div>
+    <div class="table-wrap"><table class="figures" id="channels">
+    <thead><tr><th>Channel</th><th>Tickets</th></tr></thead>
+    <tbody>{{#channelRows}}<tr>{{#cells}}<td>{{.}}</td>{{/cells}}</tr>{{/channelRows}}</tbody>
+    </table></div>
+    </section>
+    {{> bottom}}
+
+    """#
+
+    /// One chart: the SVG (its `<title>` first), the summary, and the table behind it.
+    static let chart = #"""
+    <figure class="chart" id="{{id}}">
+    <svg viewBox="0 0 360 220" role="img" aria-labelledby="{{id}}-title" xmlns="http://www.w3.org/2000/svg">
+    <title id="{{id}}-title">{{title}}</title>
+    {{#gridLines}}<line x1="34" x2="354" y1="{{y}}" y2="{{y}}" stroke="#d0d4d9" stroke-width="1"/><text x="30" y="{{labelY}}" text-anchor="end" font-size="10" fill="#444">{{text}}</text>{{/gridLines}}
+    {{#bars}}<rect class="bar" x="{{x}}" y="{{y}}" width="{{width}}" height="{{height}}" fill="{{fill}}"><title>{{label}}</title></rect>{{/bars}}
+    {{#xLabels}}<text x="{{x}}" y="{{y}}" text-anchor="middle" font-size="9" fill="#444">{{text}}</text>{{/xLabels}}
+    </svg>
+    <figcaption><strong>{{title}}.</strong> {{summary}}
+    <span class="legend">{{#legend}}<span class="key"><svg viewBox="0 0 10 10" width="10" height="10" aria-hidden="true"><rect width="10" height="10" fill="{{fill}}"/></svg> {{name}}</span> {{/legend}}</span>
+    </figcaption>
+    <details><summary>Table</summary>
+    <div class="table-wrap"><table class="figures">
+    <thead><tr>{{#tableHeader}}<th>{{.}}</th>{{/tableHeader}}</tr></thead>
+    <tbody>{{#tableRows}}<tr>{{#cells}}<td>{{.}}</td>{{/cells}}</tr>{{/tableRows}}</tbody>
+    </table></div>
+    </details>
+    </figure>
+
     """#
 
     static let message = #"""
