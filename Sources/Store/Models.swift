@@ -216,6 +216,12 @@ public struct Ticket: Sendable, Equatable, Codable {
     public var ratingComment: String? = nil
     /// The resident's photos on it (filled by the queue listing; 0 elsewhere).
     public var photoCount: Int = 0
+    /// In a listing: how many times this problem came up at its place or unit
+    /// in the recurrence window up to it (itself included); 0 elsewhere.
+    public var recurrenceCount: Int = 0
+
+    /// It is at least the third of its kind there in 90 days (``InsightsReport/recurrenceMinimum``).
+    public var isRecurring: Bool { recurrenceCount >= InsightsReport.recurrenceMinimum }
 
     /// The SLA as of `now`.
     public func sla(now: Date) -> SLAState {

@@ -49,9 +49,19 @@ extension Ticket {
             residentConfirmation: row.string("resident_confirmation").flatMap(ResolutionConfirmation.init(rawValue:)),
             rating: row.int("rating"),
             ratingComment: row.string("rating_comment"),
-            photoCount: row.int("photo_count") ?? 0
+            photoCount: row.int("photo_count") ?? 0,
+            recurrenceCount: row.int("recurrence_count") ?? 0
         )
     }
+
+    /// For a listing `FROM tickets`: how many tickets of the same category at
+    /// the same place or unit were created in the recurrence window up to this
+    /// one (itself included; merged duplicates and rejected ones not counted).
+    static let recurrenceCount = """
+        (SELECT COUNT(*) FROM tickets r WHERE r.category = tickets.category AND r.recurrence_key = tickets.recurrence_key
+            AND r.created_at <= tickets.created_at AND r.created_at > tickets.created_at - \(Int64(InsightsReport.recurrenceWindow * 1_000))
+            AND r.status NOT IN ('duplicate', 'rejected'))
+        """
 }
 
 extension Resident {

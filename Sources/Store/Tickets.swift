@@ -258,7 +258,8 @@ extension QueueFilter {
                 description, confidence, model_version, safety_rule, sla_due_at, first_response_at, assignee,
                 created_at, updated_at, closed_at, emergency, resolved_at, resident_confirmation, rating, rating_comment,
                 NULL AS duplicate_number,
-                (SELECT COUNT(*) FROM attachments a WHERE a.ticket_id = tickets.id AND a.erased_at IS NULL AND a.fetch_failed_at IS NULL) AS photo_count
+                (SELECT COUNT(*) FROM attachments a WHERE a.ticket_id = tickets.id AND a.erased_at IS NULL AND a.fetch_failed_at IS NULL) AS photo_count,
+                \(Ticket.recurrenceCount) AS recurrence_count
             FROM tickets WHERE \(conditions.joined(separator: " AND "))
             ORDER BY priority, CASE WHEN resident_confirmation = 'not_fixed' THEN 0 ELSE 1 END, created_at, id LIMIT ?
             """

@@ -110,6 +110,9 @@ struct InsightsStoreTests {
             }
             #expect(try await recurring(until: 90).map(\.tickets) == [[1, 2, 3]], "day 0 is inside a window ending on day 90")
             #expect(try await recurring(until: 90.01).isEmpty, "day 0 has left the window")
+            let queue = try await store.queue()
+            #expect(queue.first { $0.number == 3 }?.recurrenceCount == 3 && queue.first { $0.number == 3 }?.isRecurring == true)
+            #expect(queue.first { $0.number == 2 }?.isRecurring == false && queue.first { $0.number == 4 }?.recurrenceCount == 1)
             await expectStoreError({ try await store.insights(since: Self.monday, until: Self.monday, weekStart: Self.monday) }) {
                 if case .invalidInput = $0 { true } else { false }
             }

@@ -69,6 +69,9 @@ struct QueueRow: Sendable {
     var reopened: Bool
     /// The resident sent photos.
     var hasPhotos: Bool
+    /// The third or later of its kind at its place or unit in 90 days.
+    var recurring: Bool
+    var recurrenceCount: Int
     /// The start of the resident's words.
     var summary: String?
 
@@ -87,6 +90,8 @@ struct QueueRow: Sendable {
         age = format.age(ticket.createdAt)
         reopened = ticket.residentConfirmation == .notFixed && ticket.status.isOpen
         hasPhotos = ticket.photoCount > 0
+        recurring = ticket.isRecurring
+        recurrenceCount = ticket.recurrenceCount
         summary = ticket.description.map { $0.count > 90 ? String($0.prefix(90)) + "…" : $0 }
     }
 }

@@ -55,6 +55,7 @@ enum StaffAssets {
     .badge.p1 { background: var(--p1); } .badge.p2 { background: var(--p2); }
     .badge.p3 { background: var(--p3); } .badge.p4 { background: var(--p4); }
     .badge.reopened { background: #6b4e16; }
+    .badge.recurring { background: #5a3d7a; text-decoration: none; }
     .photos { list-style: none; padding: 0; display: flex; flex-wrap: wrap; gap: 0.75em; }
     .photos li { display: flex; flex-direction: column; gap: 0.25em; max-width: 10em; }
     .photos img.thumb { max-width: 10em; max-height: 10em; border: 1px solid #ccc; border-radius: 4px; }

@@ -105,7 +105,7 @@ enum StaffTemplates {
     <td data-label="Priority"><span class="badge {{priorityClass}}">{{priority}}</span></td>
     <td data-label="SLA" class="sla{{#sla.breached}} breached{{/sla.breached}}{{#sla.urgent}} urgent{{/sla.urgent}}">{{sla.text}}</td>
     <td data-label="Category" class="category"><span class="category-name">{{category}}</span>{{#.summary}}<span class="summary">{{.}}</span>{{/.summary}}</td>
-    <td data-label="Status">{{status}}{{#reopened}} <span class="badge reopened" title="the resident said it is not fixed">reopened</span>{{/reopened}}</td>
+    <td data-label="Status">{{status}}{{#reopened}} <span class="badge reopened" title="the resident said it is not fixed">reopened</span>{{/reopened}}{{#recurring}} <a class="badge recurring" href="/staff/insights" title="the same problem here {{recurrenceCount}} times in 90 days">recurring ×{{recurrenceCount}}</a>{{/recurring}}</td>
     <td data-label="Location">{{.location}}{{^.location}}<span class="muted">—</span>{{/.location}}</td>
     <td data-label="Language">{{.language}}{{^.language}}<span class="muted">—</span>{{/.language}}</td>
     <td data-label="Confidence">{{.confidence}}{{^.confidence}}<span class="muted">—</span>{{/.confidence}}</td>

@@ -85,7 +85,8 @@ struct Queue: AsyncParsableCommand {
         var styles: [Terminal.Style?] = []
         for ticket in tickets {
             let sla = ticket.sla(now: now)
-            table.add(["\(ticket.number)", ticket.priority.rawValue, ticket.status.rawValue, ticket.category, ticket.unit ?? "",
+            let category = ticket.isRecurring ? "\(ticket.category) ↻\(ticket.recurrenceCount)" : ticket.category
+            table.add(["\(ticket.number)", ticket.priority.rawValue, ticket.status.rawValue, category, ticket.unit ?? "",
                        Terminal.duration(now.timeIntervalSince(ticket.createdAt)), Terminal.describe(sla), ticket.assignee ?? "—",
                        Terminal.truncate(ticket.description ?? "[purged]", width: 48)])
             switch sla {
@@ -114,8 +115,11 @@ struct QueueEntry: Codable {
     var sla: String
     /// Seconds until due (negative: overdue); nil without a due time or once responded.
     var slaSecondsLeft: Int?
+    /// How many times this problem came up at its place or unit in 90 days (itself included).
+    var recurrenceCount: Int
 
     init(_ ticket: Ticket, now: Date) {
+        recurrenceCount = ticket.recurrenceCount
         number = ticket.number
         priority = ticket.priority.rawValue
         status = ticket.status.rawValue
@@ -137,6 +141,7 @@ struct QueueEntry: Codable {
     enum CodingKeys: String, CodingKey {
         case number, priority, status, category, unit, assignee, description
         case createdAt = "created_at", slaDueAt = "sla_due_at", sla, slaSecondsLeft = "sla_seconds_left"
+        case recurrenceCount = "recurrence_count"
     }
 }
 
