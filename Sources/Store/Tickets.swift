@@ -119,20 +119,7 @@ extension TicketStore {
     @discardableResult
     public func changePriority(number: Int, to priority: Priority, actor: ActorName) async throws -> Ticket {
         try await run(StoreOperation(.write) { session, context in
-            let now = context.now
-            var ticket = try session.lockTicket(number: number)
-            if ticket.priority == priority { return ticket }
-            let previous = ticket.priority
-            ticket.priority = priority
-            ticket.slaDueAt = context.targets.dueDate(for: priority, createdAt: ticket.createdAt)
-            ticket.updatedAt = now
-            try session.execute("UPDATE tickets SET priority = ?, sla_due_at = ?, updated_at = ? WHERE id = ?",
-                                [.int(priority.level), .optional(ticket.slaDueAt), .date(now), .integer(ticket.id)])
-            try session.appendEvent(ticketID: ticket.id, actor: actor, kind: "priority", from: previous.rawValue,
-                                    to: priority.rawValue, now: now)
-            try session.recordCorrection(ticket: ticket, field: "priority", from: previous.rawValue, to: priority.rawValue,
-                                         actor: actor, now: now)
-            return ticket
+            try session.changePriority(number: number, to: priority, actor: actor, now: context.now, targets: context.targets)
         })
     }
 
@@ -141,19 +128,7 @@ extension TicketStore {
     @discardableResult
     public func changeCategory(number: Int, to category: String, actor: ActorName) async throws -> Ticket {
         try await run(StoreOperation(.write) { session, context in
-            let now = context.now
-            let category = category.trimmingCharacters(in: .whitespacesAndNewlines)
-            if category.isEmpty { throw StoreError.invalidInput("a ticket needs a category") }
-            var ticket = try session.lockTicket(number: number)
-            if ticket.category == category { return ticket }
-            let previous = ticket.category
-            ticket.category = category
-            ticket.updatedAt = now
-            try session.execute("UPDATE tickets SET category = ?, updated_at = ? WHERE id = ?",
-                                [.text(category), .date(now), .integer(ticket.id)])
-            try session.appendEvent(ticketID: ticket.id, actor: actor, kind: "category", from: previous, to: category, now: now)
-            try session.recordCorrection(ticket: ticket, field: "category", from: previous, to: category, actor: actor, now: now)
-            return ticket
+            try session.changeCategory(number: number, to: category, actor: actor, now: context.now)
         })
     }
 
@@ -392,6 +367,36 @@ extension SQLSession {
                         to: "#\(target)", now: now)
         try appendEvent(ticketID: into.id, actor: actor, kind: "merged", from: nil, to: "#\(number)", now: now)
         try execute("UPDATE tickets SET updated_at = ? WHERE id = ?", [.date(now), .integer(into.id)])
+        return ticket
+    }
+
+    /// `TicketStore.changePriority`'s step (also the demo seeder's).
+    func changePriority(number: Int, to priority: Priority, actor: String, now: Date, targets: ResponseTargets) throws -> Ticket {
+        var ticket = try lockTicket(number: number)
+        if ticket.priority == priority { return ticket }
+        let previous = ticket.priority
+        ticket.priority = priority
+        ticket.slaDueAt = targets.dueDate(for: priority, createdAt: ticket.createdAt)
+        ticket.updatedAt = now
+        try execute("UPDATE tickets SET priority = ?, sla_due_at = ?, updated_at = ? WHERE id = ?",
+                    [.int(priority.level), .optional(ticket.slaDueAt), .date(now), .integer(ticket.id)])
+        try appendEvent(ticketID: ticket.id, actor: actor, kind: "priority", from: previous.rawValue, to: priority.rawValue, now: now)
+        try recordCorrection(ticket: ticket, field: "priority", from: previous.rawValue, to: priority.rawValue, actor: actor, now: now)
+        return ticket
+    }
+
+    /// `TicketStore.changeCategory`'s step (also the demo seeder's).
+    func changeCategory(number: Int, to category: String, actor: String, now: Date) throws -> Ticket {
+        let category = category.trimmingCharacters(in: .whitespacesAndNewlines)
+        if category.isEmpty { throw StoreError.invalidInput("a ticket needs a category") }
+        var ticket = try lockTicket(number: number)
+        if ticket.category == category { return ticket }
+        let previous = ticket.category
+        ticket.category = category
+        ticket.updatedAt = now
+        try execute("UPDATE tickets SET category = ?, updated_at = ? WHERE id = ?", [.text(category), .date(now), .integer(ticket.id)])
+        try appendEvent(ticketID: ticket.id, actor: actor, kind: "category", from: previous, to: category, now: now)
+        try recordCorrection(ticket: ticket, field: "category", from: previous, to: category, actor: actor, now: now)
         return ticket
     }
 

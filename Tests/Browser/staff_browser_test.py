@@ -186,12 +186,23 @@ def browser(chromium, driver_path):
     for argument in ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
                      "--window-size=1280,900", "--lang=en-US"]:
         options.add_argument(argument)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     driver = webdriver.Chrome(service=Service(executable_path=driver_path), options=options)
     driver.set_page_load_timeout(60)
-    # Record alert() calls instead of showing them, on every page from now on.
+    # Record alert() calls instead of showing them, and CSP violations, on every page from now on.
     driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": (
-        "window.__alerts = []; window.alert = function (m) { window.__alerts.push(String(m)); };")})
+        "window.__alerts = []; window.alert = function (m) { window.__alerts.push(String(m)); };"
+        "window.__csp = []; document.addEventListener('securitypolicyviolation',"
+        " function (e) { window.__csp.push(e.violatedDirective + ' ' + e.blockedURI); });")})
     return driver
+
+
+def console_errors(driver):
+    """The browser console's errors since the last call."""
+    try:
+        return [entry["message"] for entry in driver.get_log("browser") if entry.get("level") == "SEVERE"]
+    except Exception as error:  # a driver without logs: say so, as a failure
+        return [f"cannot read the console: {error}"]
 
 
 def run(arguments):
@@ -353,6 +364,28 @@ def exercise(driver, concierge, artifacts, emergency, routine, hostile):
     check(driver.execute_script("return document.documentElement.scrollWidth <= window.innerWidth + 1"),
           "the ticket page fits a 390 px wide screen")
     shot("07-ticket-phone.png")
+
+    # Insights on demo data, on the phone: four charts with their series, no sideways scrolling, no error, no CSP violation.
+    concierge.cli("store", "seed", "--demo", "--months", "3")
+    console_errors(driver)
+    driver.get(concierge.url("/staff/insights"))
+    wait.until(lambda d: d.find_elements(By.ID, "chart-volume"))
+    charts = driver.find_elements(By.CSS_SELECTOR, "figure.chart > svg")
+    check(len(charts) == 4 and all(chart.size["width"] > 300 for chart in charts),
+          f"four charts are drawn full width ({[chart.size for chart in charts]})")
+    for chart, series in [("chart-volume", 7), ("chart-sla", 2), ("chart-backlog", 1), ("chart-ratings", 1)]:
+        keys = driver.find_elements(By.CSS_SELECTOR, f"#{chart} .legend .key")
+        bars = driver.find_elements(By.CSS_SELECTOR, f"#{chart} rect.bar")
+        check(len(keys) == series and len(bars) > 0, f"{chart}: {series} series, {len(bars)} bars drawn")
+    check("building 2 · elevator" in driver.find_element(By.ID, "recurring").text,
+          "the failing elevator is among the recurring problems")
+    check(driver.execute_script("return document.documentElement.scrollWidth <= window.innerWidth + 1"),
+          "the insights page fits a 390 px wide screen")
+    check(driver.execute_script("return window.__csp.length") == 0,
+          f"no CSP violation on the insights page ({driver.execute_script('return window.__csp')})")
+    errors = console_errors(driver)
+    check(not errors, f"no console error on the insights page ({errors})")
+    shot("09-insights-phone.png")
     driver.set_window_size(1280, 900)
 
     # The admin page: add a staff account.

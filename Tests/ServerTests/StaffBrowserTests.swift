@@ -22,7 +22,7 @@ import TestSupport
         #expect(result.status == 0, "the browser test failed:\n\(result.output)")
         #expect(result.output.contains(" passed, 0 failed"), "\(result.output)")
         let screenshots = (try? FileManager.default.contentsOfDirectory(atPath: artifacts.path)) ?? []
-        #expect(screenshots.filter { $0.hasSuffix(".png") }.count >= 8, "screenshots saved: \(screenshots)")
+        #expect(screenshots.filter { $0.hasSuffix(".png") }.count >= 9, "screenshots saved: \(screenshots)")
     }
 
     /// Runs `/usr/bin/env arguments…`, stdout and stderr together; blocks the calling thread.

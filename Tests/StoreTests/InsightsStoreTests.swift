@@ -125,3 +125,32 @@ struct InsightsStoreTests {
         }
     }
 }
+
+/// `store seed --demo`'s history shows what the insights are for.
+@Suite("Demo history (both engines)")
+struct DemoHistoryTests {
+    @Test(arguments: Backend.all)
+    func theDemoHistoryHasSeasonsAFailingElevatorRelabelsAndRatings(_ backend: Backend) async throws {
+        let end = Date(timeIntervalSince1970: 1_799_971_200)  // 2027-01-15, winter
+        let clock = ManualClock(end)
+        try await withTestStore(backend, clock: clock) { store, _ in
+            let filed = try await DemoSeeder(seed: 7, months: 2).run(store: store, clock: clock)
+            #expect(filed > 200)
+            let since = end.addingTimeInterval(-60 * 86_400)
+            let report = try await store.insights(since: since, until: end, weekStart: InsightsReport.weekStart(onOrBefore: since))
+            #expect(report.ticketsByWeek.reduce(0) { $0 + $1.count } == filed)
+            #expect(report.recurring.contains { $0.place == "building 2 · elevator" && $0.tickets.count >= 4 }, "\(report.recurring.prefix(5))")
+            #expect(report.recurring.contains { $0.category == "noise" && $0.place == "unit 12C" })
+            let heating = report.ticketsByWeek.filter { $0.label == "heating_cooling" }.reduce(0) { $0 + $1.count }
+            #expect(heating * 10 > filed, "heating is a tenth or more of a winter's tickets (\(heating) of \(filed))")
+            #expect(report.satisfaction.ratings > 20 && report.satisfaction.reopened > 0)
+            let elevator = try #require(report.satisfaction.byCategory.first { $0.category == "elevator" })
+            #expect(elevator.meanRating < (report.satisfaction.meanRating ?? 0), "the failing elevator rates worst")
+            #expect(report.modelHealth.reduce(0) { $0 + $1.p1Lowered } > 0 && report.modelHealth.reduce(0) { $0 + $1.corrected } > 10)
+            let p2 = try #require(report.sla.byPriority.first { $0.label == "P2" })
+            #expect(p2.breached > 0 && p2.met > p2.breached, "weekend requests wait for Monday")
+            #expect(Set(report.byChannel.map(\.label)).isSuperset(of: ["telegram", "sms", "slack", "rest"]))
+            #expect(report.byLanguage.contains { $0.label == "zh" })
+        }
+    }
+}

@@ -94,14 +94,33 @@ struct StoreCommand: AsyncParsableCommand {
     struct Seed: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Fill the store with realistic test tickets (for trying the queue, and benchmarks).",
-            discussion: "Each ticket is filed through a full conversation turn; most are then worked to a final status. Reproducible with --seed.")
+            discussion: """
+            Each ticket is filed through a full conversation turn; most are then \
+            worked to a final status. Reproducible with --seed. With --demo, a \
+            history for the insights page instead: --months of requests in both \
+            languages from every channel up to now, heating tickets in the cold \
+            months, a failing elevator in building 2, a noisy unit, weekend \
+            answers waiting for Monday, staff re-labels (P1 false alarms among \
+            them), "not fixed" replies and ratings.
+            """)
         @OptionGroup var storeOptions: StoreOptions
         @Option(help: "How many tickets.") var tickets: Int = 100
         @Option(help: "Random seed.") var seed: UInt64 = 42
         @Option(help: "Share of tickets worked to a final status (0…1).") var finished: Double = 0.8
+        @Flag(help: "A demo history for the insights page (see above) instead of --tickets test tickets.") var demo = false
+        @Option(help: "With --demo: how many months of history.") var months: Int = 6
+
+        func validate() throws {
+            if tickets < 0 || !(0...1).contains(finished) { throw ValidationError("--tickets ≥ 0 and --finished between 0 and 1") }
+            if !(1...24).contains(months) { throw ValidationError("--months is from 1 to 24") }
+        }
 
         func run() async throws {
-            if tickets < 0 || !(0...1).contains(finished) { throw ValidationError("--tickets ≥ 0 and --finished between 0 and 1") }
+            if demo {
+                let count = try await seedDemo(storeOptions, months: months, seed: seed)
+                print("Seeded a demo history of \(months) months: \(count) tickets. See `concierge report` or /staff/insights.")
+                return
+            }
             let report = try await seedStore(storeOptions, count: tickets, seed: seed, finished: finished)
             print("Seeded \(report.tickets) tickets in \(String(format: "%.1f", report.insertSeconds)) s (\(Int(report.ticketsPerSecond)) tickets/s), worked most of them in \(String(format: "%.1f", report.lifecycleSeconds)) s.")
         }
@@ -200,6 +219,24 @@ struct StoreCommand: AsyncParsableCommand {
                 }
             }
         }
+    }
+}
+
+/// Seeds a demo history through a store whose clock the seeder moves.
+func seedDemo(_ options: StoreOptions, months: Int, seed: UInt64) async throws -> Int {
+    StoreLogging.bootstrap()
+    let home = options.home.home
+    let location = try StoreLocation.resolve(option: options.store, home: home)
+    if case .sqlite(let url) = location, url.deletingLastPathComponent().standardizedFileURL == home.root { try home.prepare() }
+    let clock = ManualClock()
+    let store = try await location.open(configuration: StoreConfiguration(now: { clock.now }))
+    do {
+        let count = try await DemoSeeder(seed: seed, months: months).run(store: store, clock: clock)
+        await store.close()
+        return count
+    } catch {
+        await store.close()
+        throw error
     }
 }
 
