@@ -146,7 +146,8 @@ let package = Package(
         .testTarget(name: "StaffAuthTests", dependencies: ["StaffAuth"]),
         .testTarget(name: "MediaTests", dependencies: ["Media", "TestSupport"]),
         // The command-line parser, against every command line the documentation shows.
-        .testTarget(name: "CLITests", dependencies: ["concierge", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        .testTarget(name: "CLITests", dependencies: ["concierge", "Store", "TestSupport",
+                                                     .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .testTarget(name: "StoreTests", dependencies: [
             "Store", "Home", "StaffAuth", "DataPack", "TestSupport", "AssistantTestSupport",
             .product(name: "GRDB", package: "GRDB.swift"),

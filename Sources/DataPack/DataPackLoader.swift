@@ -14,6 +14,14 @@ public enum DataPackLoader {
         throw DataPackError(diagnostics: diagnostics)
     }
 
+    /// Only `community.yaml` (name, timezone, office hours, …): for what
+    /// needs the community's facts without the whole pack (`concierge report`
+    /// reads its time zone). Nil when the file is missing or invalid.
+    public static func community(directory: URL) -> Community? {
+        let files = PackFiles(directory: directory)
+        return files.withFile(files.url("community.yaml")) { reader, root in readCommunity(reader, root) }
+    }
+
     /// Reads the pack, collecting diagnostics instead of throwing. The pack is
     /// nil only when a required file is missing or unreadable.
     public static func read(directory: URL) -> (pack: DataPack?, diagnostics: [Diagnostic]) {

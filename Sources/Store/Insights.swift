@@ -21,12 +21,16 @@ public struct InsightsReport: Sendable, Equatable, Codable {
     /// The same category at the same unit or shared place at least
     /// ``InsightsReport/recurrenceMinimum`` times in the ``InsightsReport/recurrenceWindow`` before `until`, most frequent first.
     public var recurring: [RecurringProblem]
+    /// How many recurring problems there are in all (``recurring`` lists the most frequent ``InsightsReport/recurringShown``).
+    public var recurringTotal: Int
     public var modelHealth: [CategoryHealth]
 
     /// A problem recurs when it comes back this many times…
     public static let recurrenceMinimum = 3
     /// …within this long.
     public static let recurrenceWindow: TimeInterval = 90 * 86_400
+    /// The most recurring problems listed.
+    public static let recurringShown = 50
 }
 
 /// A count for one week and one label (a category).
@@ -64,6 +68,12 @@ public struct TargetCount: Sendable, Equatable, Codable {
     public var breached: Int
     /// Breached among them: unanswered and past the target.
     public var unansweredLate: Int
+
+    mutating func add(met: Int, breached: Int, late: Int) {
+        self.met += met
+        self.breached += breached
+        unansweredLate += late
+    }
 
     /// The share answered within the target, of those whose target is decided; nil when none is.
     public var metShare: Double? { met + breached == 0 ? nil : Double(met) / Double(met + breached) }

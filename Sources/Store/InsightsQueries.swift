@@ -46,73 +46,84 @@ private struct InsightsQuery {
 
     func report() throws -> InsightsReport {
         let weekCount = Int((until.timeIntervalSince(origin) / (7 * 86_400)).rounded(.up))
+        let volume = try volume()
+        let residents = try byResident()
+        let (recurring, recurringTotal) = try recurring()
         return InsightsReport(
-            since: since, until: until, weeks: (0..<max(1, weekCount)).map { origin.addingTimeInterval(Double($0) * 7 * 86_400) },
-            ticketsByWeek: try ticketsByWeek(), byLanguage: try byResident("language", missing: "unknown"),
-            byChannel: try byResident("channel", missing: "staff"), sla: try serviceLevels(), satisfaction: try satisfaction(),
-            recurring: try recurring(), modelHealth: try modelHealth())
+            since: since, until: until, weeks: (0..<max(1, weekCount)).map(weekDate),
+            ticketsByWeek: volume.byWeekAndCategory, byLanguage: residents.language, byChannel: residents.channel,
+            sla: ServiceLevels(byPriority: volume.targetsByPriority, byWeek: volume.targetsByWeek,
+                               firstResponseHours: try percentiles("first_response_at - created_at", where: "first_response_at IS NOT NULL"),
+                               resolutionHours: try percentiles("COALESCE(resolved_at, closed_at) - created_at",
+                                                                where: "status IN ('resolved', 'closed') AND COALESCE(resolved_at, closed_at) IS NOT NULL"),
+                               backlogByAge: try backlog()),
+            satisfaction: try satisfaction(), recurring: recurring, recurringTotal: recurringTotal, modelHealth: try modelHealth())
     }
 
     func weekDate(_ index: Int) -> Date { origin.addingTimeInterval(Double(index) * 7 * 86_400) }
 
-    func ticketsByWeek() throws -> [WeeklyCount] {
-        try session.query("""
-            SELECT \(week) AS week, category, COUNT(*) AS n FROM tickets
-            WHERE created_at >= ? AND created_at < ? AND \(Self.counted) GROUP BY \(week), category ORDER BY 1, category
-            """, period).map { WeeklyCount(week: weekDate($0.int("week") ?? 0), label: $0.string("category") ?? "", count: $0.int("n") ?? 0) }
-    }
-
-    func byResident(_ column: String, missing: String) throws -> [LabelCount] {
-        try session.query("""
-            SELECT COALESCE(r.\(column), '\(missing)') AS label, COUNT(*) AS n FROM tickets t LEFT JOIN residents r ON r.id = t.resident_id
-            WHERE t.created_at >= ? AND t.created_at < ? AND t.\(Self.counted) GROUP BY COALESCE(r.\(column), '\(missing)')
-            ORDER BY 2 DESC, 1
-            """, period).map { LabelCount(label: $0.string("label") ?? missing, count: $0.int("n") ?? 0) }
-    }
-
-    // MARK: Service levels
-
-    func serviceLevels() throws -> ServiceLevels {
-        let byPriority = try targets(groupedBy: "priority").map { row, counts in
-            TargetCount(label: Priority(level: row.int("grouping") ?? 0)?.rawValue ?? "?", met: counts.0, breached: counts.1,
-                        unansweredLate: counts.2)
-        }
-        let byWeek = try targets(groupedBy: week).map { row, counts in
-            TargetCount(label: "week", week: weekDate(row.int("grouping") ?? 0), met: counts.0, breached: counts.1,
-                        unansweredLate: counts.2)
-        }
-        return ServiceLevels(
-            byPriority: byPriority, byWeek: byWeek,
-            firstResponseHours: try percentiles("first_response_at - created_at", where: "first_response_at IS NOT NULL"),
-            resolutionHours: try percentiles("COALESCE(resolved_at, closed_at) - created_at",
-                                             where: "status IN ('resolved', 'closed') AND COALESCE(resolved_at, closed_at) IS NOT NULL"),
-            backlogByAge: try backlog())
-    }
-
-    /// Met, breached and unanswered-late counts per `grouping` (an SQL expression over `tickets`).
-    func targets(groupedBy grouping: String) throws -> [(SQLRow, (Int, Int, Int))] {
+    /// The period's tickets counted once, by week, category and priority, with
+    /// their response targets met, breached and unanswered past due; the
+    /// report's volume and service-level figures are sums of these rows.
+    func volume() throws -> (byWeekAndCategory: [WeeklyCount], targetsByPriority: [TargetCount], targetsByWeek: [TargetCount]) {
         let late = "first_response_at IS NULL AND sla_due_at < \(now.millisecondsSince1970)"
-        return try session.query("""
-            SELECT \(grouping) AS grouping,
+        let rows = try session.query("""
+            SELECT \(week) AS week, category, priority, COUNT(*) AS n,
                 CAST(SUM(CASE WHEN first_response_at IS NOT NULL AND first_response_at <= sla_due_at THEN 1 ELSE 0 END) AS BIGINT) AS met,
                 CAST(SUM(CASE WHEN first_response_at > sla_due_at OR (\(late)) THEN 1 ELSE 0 END) AS BIGINT) AS breached,
                 CAST(SUM(CASE WHEN \(late) THEN 1 ELSE 0 END) AS BIGINT) AS late
-            FROM tickets WHERE created_at >= ? AND created_at < ? AND sla_due_at IS NOT NULL AND \(Self.counted)
-            GROUP BY \(grouping) ORDER BY 1
-            """, period).map { ($0, ($0.int("met") ?? 0, $0.int("breached") ?? 0, $0.int("late") ?? 0)) }
+            FROM tickets WHERE created_at >= ? AND created_at < ? AND \(Self.counted) GROUP BY 1, category, priority ORDER BY 1, category, priority
+            """, period)
+        var counts: [Int: [String: Int]] = [:]
+        var byPriority: [Int: TargetCount] = [:], byWeek: [Int: TargetCount] = [:]
+        for row in rows {
+            let week = row.int("week") ?? 0, priority = row.int("priority") ?? 0
+            counts[week, default: [:]][row.string("category") ?? "", default: 0] += row.int("n") ?? 0
+            let (met, breached, late) = (row.int("met") ?? 0, row.int("breached") ?? 0, row.int("late") ?? 0)
+            byPriority[priority, default: TargetCount(label: Priority(level: priority)?.rawValue ?? "?", met: 0, breached: 0, unansweredLate: 0)]
+                .add(met: met, breached: breached, late: late)
+            byWeek[week, default: TargetCount(label: "week", week: weekDate(week), met: 0, breached: 0, unansweredLate: 0)]
+                .add(met: met, breached: breached, late: late)
+        }
+        let weekly = counts.keys.sorted().flatMap { week in
+            counts[week, default: [:]].sorted { $0.key < $1.key }.map { WeeklyCount(week: weekDate(week), label: $0.key, count: $0.value) }
+        }
+        let decided = { (row: TargetCount) in row.met + row.breached > 0 }
+        return (weekly, byPriority.keys.sorted().compactMap { byPriority[$0] }.filter(decided), byWeek.keys.sorted().compactMap { byWeek[$0] })
     }
 
-    /// The median and 90th percentile (nearest rank) of `duration` in hours, over the period's tickets matching `condition`.
-    func percentiles(_ duration: String, where condition: String) throws -> Percentiles {
-        let filter = "created_at >= ? AND created_at < ? AND \(Self.counted) AND \(condition)"
-        let count = try session.scalarInt("SELECT COUNT(*) AS n FROM tickets WHERE \(filter)", period)
-        func value(_ quantile: Double) throws -> Double? {
-            guard count > 0 else { return nil }
-            let rank = max(0, Int((quantile * Double(count)).rounded(.up)) - 1)
-            return try session.queryOne("SELECT \(duration) AS d FROM tickets WHERE \(filter) ORDER BY 1 LIMIT 1 OFFSET ?",
-                                        period + [.int(rank)])?.int64("d").map { Double($0) / 3_600_000 }
+    /// Tickets per language of the resident and per channel, from one count per (language, channel).
+    func byResident() throws -> (language: [LabelCount], channel: [LabelCount]) {
+        var language: [String: Int] = [:], channel: [String: Int] = [:]
+        for row in try session.query("""
+            SELECT COALESCE(r.language, 'unknown') AS language, COALESCE(r.channel, 'staff') AS channel, COUNT(*) AS n
+            FROM tickets t LEFT JOIN residents r ON r.id = t.resident_id
+            WHERE t.created_at >= ? AND t.created_at < ? AND t.\(Self.counted) GROUP BY 1, 2
+            """, period) {
+            language[row.string("language") ?? "unknown", default: 0] += row.int("n") ?? 0
+            channel[row.string("channel") ?? "staff", default: 0] += row.int("n") ?? 0
         }
-        return Percentiles(count: count, median: try value(0.5), p90: try value(0.9))
+        func sorted(_ counts: [String: Int]) -> [LabelCount] {
+            counts.map { LabelCount(label: $0.key, count: $0.value) }.sorted { ($0.count, $1.label) > ($1.count, $0.label) }
+        }
+        return (sorted(language), sorted(channel))
+    }
+
+    /// The median and 90th percentile (nearest rank) of `duration` in hours,
+    /// over the period's tickets matching `condition`: one sort, ranks picked by a window.
+    func percentiles(_ duration: String, where condition: String) throws -> Percentiles {
+        let rows = try session.query("""
+            SELECT d, rn, n FROM (
+                SELECT \(duration) AS d, ROW_NUMBER() OVER (ORDER BY \(duration)) AS rn, COUNT(*) OVER () AS n
+                FROM tickets WHERE created_at >= ? AND created_at < ? AND \(Self.counted) AND \(condition)) ranked
+            WHERE rn = (n * 50 + 99) / 100 OR rn = (n * 90 + 99) / 100 ORDER BY rn
+            """, period)
+        let count = rows.first?.int("n") ?? 0
+        func hours(_ quantile: Int) -> Double? {
+            let rank = (count * quantile + 99) / 100
+            return rows.first { $0.int("rn") == rank }?.int64("d").map { Double($0) / 3_600_000 }
+        }
+        return Percentiles(count: count, median: hours(50), p90: hours(90))
     }
 
     /// Tickets open now, by age.
@@ -138,52 +149,57 @@ extension InsightsQuery {
 
     func satisfaction() throws -> Satisfaction {
         var distribution = [Int](repeating: 0, count: 5)
+        var byCategory: [String: (ratings: Int, total: Int)] = [:]
         for row in try session.query("""
-            SELECT rating, COUNT(*) AS n FROM tickets WHERE rating IS NOT NULL AND created_at >= ? AND created_at < ? GROUP BY rating
+            SELECT category, rating, COUNT(*) AS n FROM tickets
+            WHERE rating IS NOT NULL AND created_at >= ? AND created_at < ? GROUP BY category, rating
             """, period) {
-            if let rating = row.int("rating"), (1...5).contains(rating) { distribution[rating - 1] = row.int("n") ?? 0 }
+            guard let rating = row.int("rating"), (1...5).contains(rating) else { continue }
+            let n = row.int("n") ?? 0
+            distribution[rating - 1] += n
+            byCategory[row.string("category") ?? "", default: (0, 0)].ratings += n
+            byCategory[row.string("category") ?? "", default: (0, 0)].total += n * rating
         }
         let ratings = distribution.reduce(0, +)
         let total = distribution.enumerated().reduce(0) { $0 + ($1.offset + 1) * $1.element }
-        let byCategory = try session.query("""
-            SELECT category, COUNT(*) AS n, CAST(SUM(rating) AS BIGINT) AS total FROM tickets
-            WHERE rating IS NOT NULL AND created_at >= ? AND created_at < ? GROUP BY category ORDER BY 2 DESC, 1
-            """, period).map { row in
-            CategoryRating(category: row.string("category") ?? "", ratings: row.int("n") ?? 0,
-                           meanRating: Double(row.int("total") ?? 0) / Double(max(1, row.int("n") ?? 0)))
-        }
-        return Satisfaction(ratings: ratings, meanRating: ratings == 0 ? nil : Double(total) / Double(ratings),
-                            distribution: distribution, byCategory: byCategory,
-                            resolved: try statusEvents("to_value = 'resolved'"),
-                            reopened: try statusEvents("from_value = 'resolved' AND to_value = 'in_progress' AND actor = 'resident'"))
-    }
-
-    /// Tickets with a status change matching `condition` in the period.
-    func statusEvents(_ condition: String) throws -> Int {
-        try session.scalarInt("""
-            SELECT COUNT(DISTINCT ticket_id) AS n FROM ticket_events
-            WHERE kind = 'status' AND \(condition) AND created_at >= ? AND created_at < ?
+        let events = try session.queryOne("""
+            SELECT COUNT(DISTINCT CASE WHEN to_value = 'resolved' THEN ticket_id END) AS resolved,
+                COUNT(DISTINCT CASE WHEN from_value = 'resolved' AND to_value = 'in_progress' AND actor = 'resident' THEN ticket_id END) AS reopened
+            FROM ticket_events WHERE kind = 'status' AND created_at >= ? AND created_at < ?
             """, period)
+        return Satisfaction(ratings: ratings, meanRating: ratings == 0 ? nil : Double(total) / Double(ratings), distribution: distribution,
+                            byCategory: byCategory.map { CategoryRating(category: $0.key, ratings: $0.value.ratings,
+                                                                        meanRating: Double($0.value.total) / Double($0.value.ratings)) }
+                                .sorted { ($0.ratings, $1.category) > ($1.ratings, $0.category) },
+                            resolved: events?.int("resolved") ?? 0, reopened: events?.int("reopened") ?? 0)
     }
 
     // MARK: Recurring problems
 
-    func recurring() throws -> [RecurringProblem] {
+    /// The most frequent recurring problems (at most ``InsightsReport/recurringShown``) with their tickets, and how many there are in all.
+    func recurring() throws -> ([RecurringProblem], Int) {
         let window: [SQLValue] = [.date(until.addingTimeInterval(-InsightsReport.recurrenceWindow)), .date(until)]
         let filter = "recurrence_key IS NOT NULL AND created_at >= ? AND created_at < ? AND \(Self.counted)"
         let groups = try session.query("""
             SELECT category, recurrence_key, COUNT(*) AS n FROM tickets WHERE \(filter)
             GROUP BY category, recurrence_key HAVING COUNT(*) >= \(InsightsReport.recurrenceMinimum) ORDER BY 3 DESC, 1, 2
             """, window)
-        return try groups.map { group in
-            let category = group.string("category") ?? "", place = group.string("recurrence_key") ?? ""
-            let rows = try session.query("""
-                SELECT number, created_at FROM tickets WHERE \(filter) AND category = ? AND recurrence_key = ? ORDER BY created_at, number
-                """, window + [.text(category), .text(place)])
-            let times = rows.compactMap { $0.date("created_at") }
-            return RecurringProblem(category: category, place: place, tickets: rows.compactMap { $0.int("number") },
-                                    daysBetween: zip(times.dropFirst(), times).map { $0.timeIntervalSince($1) / 86_400 })
+        let shown = groups.prefix(InsightsReport.recurringShown).map { ($0.string("category") ?? "", $0.string("recurrence_key") ?? "") }
+        guard !shown.isEmpty else { return ([], 0) }
+        let pairs = Array(repeating: "(category = ? AND recurrence_key = ?)", count: shown.count).joined(separator: " OR ")
+        var tickets: [String: [(number: Int, at: Date)]] = [:]
+        for row in try session.query("""
+            SELECT category, recurrence_key, number, created_at FROM tickets WHERE \(filter) AND (\(pairs)) ORDER BY created_at, number
+            """, window + shown.flatMap { [SQLValue.text($0.0), .text($0.1)] }) {
+            guard let number = row.int("number"), let at = row.date("created_at") else { continue }
+            tickets["\(row.string("category") ?? "")\u{1}\(row.string("recurrence_key") ?? "")", default: []].append((number, at))
         }
+        let problems = shown.map { category, place in
+            let found = tickets["\(category)\u{1}\(place)"] ?? []
+            return RecurringProblem(category: category, place: place, tickets: found.map(\.number),
+                                    daysBetween: zip(found.dropFirst(), found).map { $0.at.timeIntervalSince($1.at) / 86_400 })
+        }
+        return (problems, groups.count)
     }
 
     // MARK: Model health

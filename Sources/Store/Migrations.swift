@@ -322,6 +322,20 @@ enum Migrations {
             .common("ALTER TABLE tickets ADD COLUMN clarified BOOLEAN"),
             .common("CREATE INDEX tickets_recurrence ON tickets(category, recurrence_key, created_at)"),
             .common("CREATE INDEX corrections_ticket ON corrections(ticket_id, field)"),
+            // The report's scans of a period read these columns from the index alone.
+            .common("CREATE INDEX tickets_insights ON tickets(created_at, status, category, priority, sla_due_at, first_response_at)"),
+            .common("CREATE INDEX ticket_events_kind ON ticket_events(kind, created_at)"),
+            // The queue's order puts a reopened ticket ("not fixed") first among
+            // equals: the index follows that order, so the top 50 are read, not sorted.
+            // Only resolved tickets wait for "is it fixed?": a partial index, which
+            // the queue's `status IN (open)` cannot mistake for its own.
+            .common("DROP INDEX tickets_resolved"),
+            .common("CREATE INDEX tickets_resolved ON tickets(resolved_at) WHERE status = 'resolved'"),
+            .common("DROP INDEX tickets_queue"),
+            .common("""
+            CREATE INDEX tickets_queue ON tickets(priority, (\(TicketQueueOrder.reopenedFirst)), created_at, id)
+            WHERE status IN ('new', 'triaged', 'in_progress', 'pending_resident')
+            """),
         ]),
     ]
 

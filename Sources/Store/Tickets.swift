@@ -236,7 +236,7 @@ extension QueueFilter {
                 (SELECT COUNT(*) FROM attachments a WHERE a.ticket_id = tickets.id AND a.erased_at IS NULL AND a.fetch_failed_at IS NULL) AS photo_count,
                 \(Ticket.recurrenceCount) AS recurrence_count
             FROM tickets WHERE \(conditions.joined(separator: " AND "))
-            ORDER BY priority, CASE WHEN resident_confirmation = 'not_fixed' THEN 0 ELSE 1 END, created_at, id LIMIT ?
+            ORDER BY priority, \(TicketQueueOrder.reopenedFirst), created_at, id LIMIT ?
             """
         return (sql, binds)
     }
@@ -474,4 +474,10 @@ extension TicketDraft {
             throw StoreError.invalidInput("model confidence must be between 0 and 1, got \(confidence)")
         }
     }
+}
+
+/// The queue's order, shared by its listing and its index (schema 9).
+enum TicketQueueOrder {
+    /// 0 for a ticket the resident reopened ("not fixed"), else 1: first among equals.
+    static let reopenedFirst = "CASE WHEN resident_confirmation = 'not_fixed' THEN 0 ELSE 1 END"
 }

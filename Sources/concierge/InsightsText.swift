@@ -25,7 +25,8 @@ enum InsightsText {
         out += section("Time taken (hours)", durationTable(report.sla))
         out += section("Open now, by age", countTable(report.sla.backlogByAge, heading: "age"))
         out += section("Satisfaction", satisfactionText(report.satisfaction))
-        out += section("Recurring problems (\(InsightsReport.recurrenceMinimum)+ in 90 days)", recurringTable(report.recurring))
+        let shown = report.recurringTotal > report.recurring.count ? ", the \(report.recurring.count) most frequent of \(report.recurringTotal)" : ""
+        out += section("Recurring problems (\(InsightsReport.recurrenceMinimum)+ in 90 days\(shown))", recurringTable(report.recurring))
         out += section("Model health (per category as filed)", healthTable(report.modelHealth))
         return out
     }

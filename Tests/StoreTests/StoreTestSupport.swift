@@ -97,6 +97,12 @@ extension StoreConfiguration {
 /// migration first (to test that an older database is migrated when opened).
 func rollback(to version: Int) -> [String] {
     let undo: [(version: Int, statements: [String])] = [
+        (9, ["DROP INDEX tickets_recurrence", "DROP INDEX corrections_ticket", "DROP INDEX tickets_insights", "DROP INDEX ticket_events_kind",
+             "DROP INDEX tickets_resolved", "CREATE INDEX tickets_resolved ON tickets(status, resolved_at)",
+             "DROP INDEX tickets_queue",
+             "CREATE INDEX tickets_queue ON tickets(priority, created_at, id) WHERE status IN ('new', 'triaged', 'in_progress', 'pending_resident')",
+             "ALTER TABLE tickets DROP COLUMN clarified", "ALTER TABLE tickets DROP COLUMN recurrence_key",
+             "ALTER TABLE tickets DROP COLUMN place"]),
         (8, ["DROP INDEX attachments_fetch_due"] + ["fetch_failed_at", "fetch_error", "fetch_next_at", "fetch_attempts", "fetch_locator",
                                                      "fetch_channel"].map { "ALTER TABLE attachments DROP COLUMN \($0)" }),
         (7, ["DROP TABLE attachments"]),

@@ -26,6 +26,7 @@ struct InsightsPage: Sendable {
     var ratingRows: [Row]
     var recurring: [Recurring]
     var hasRecurring: Bool
+    var recurringNote: String?
     var healthRows: [Row]
     var error: String?
     var notice: String?
@@ -63,6 +64,7 @@ struct InsightsPage: Sendable {
                       tickets: problem.tickets.map(TicketLink.init(number:)))
         }
         hasRecurring = !recurring.isEmpty
+        recurringNote = report.recurringTotal > recurring.count ? "The \(recurring.count) most frequent of \(report.recurringTotal)." : nil
         healthRows = report.modelHealth.map { row in
             Row(cells: [catalog.name(of: row.category), String(row.filed), Self.share(Double(row.corrected) / Double(max(1, row.filed))),
                         String(row.p1Lowered), String(row.raisedToP1),

@@ -363,6 +363,7 @@ enum StaffTemplates {
     <td>{{#tickets}}<a href="/staff/tickets/{{number}}">#{{number}}</a> {{/tickets}}</td><td>{{days}}</td></tr>{{/recurring}}
     </tbody></table></div>
     {{/hasRecurring}}
+    {{#recurringNote}}<p class="muted">{{.}}</p>{{/recurringNote}}
     {{^hasRecurring}}<p>None in this period.</p>{{/hasRecurring}}
     </section>
     <section class="card">

@@ -60,11 +60,11 @@ struct Report: AsyncParsableCommand {
         }
     }
 
-    /// The community's time zone, when the data pack loads.
+    /// The community's time zone (`community.yaml`), when the data pack has one.
     func packTimeZone() -> TimeZone? {
-        guard let files = try? ProjectFiles.locate(), let (pack, _) = try? DataPackLoader.load(directory: packOptions.directory(files)) else {
+        guard let files = try? ProjectFiles.locate(), let community = DataPackLoader.community(directory: packOptions.directory(files)) else {
             return nil
         }
-        return TimeZone(identifier: pack.community.timezone)
+        return TimeZone(identifier: community.timezone)
     }
 }

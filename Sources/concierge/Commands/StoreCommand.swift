@@ -128,17 +128,19 @@ struct StoreCommand: AsyncParsableCommand {
 
     struct Bench: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Load benchmark: file N tickets, then time the queue listing (build with -c release).",
+            abstract: "Load benchmark: file N tickets, then time the queue listing and the insights report (build with -c release).",
             discussion: """
             Files --tickets tickets into an EMPTY store, each through a full \
             conversation turn in its own transaction (resident, conversation, \
             two messages, ticket, audit event, outbox entry, idempotency key), \
             works 80% of them to a final status, then times the top-50 queue \
-            listing and prints its query plan.
+            listing (and prints its query plan) and `concierge report`'s \
+            figures for the last 90 days.
             """)
         @OptionGroup var storeOptions: StoreOptions
         @Option(help: "How many tickets.") var tickets: Int = 100_000
         @Option(help: "Queue listings to time.") var rounds: Int = 200
+        @Option(help: "Spread the tickets over this many days before now (the report covers the last 90).") var days: Double = 90
         @Flag(help: "Print the figures as JSON.") var json = false
 
         struct Figures: Codable {
@@ -152,13 +154,31 @@ struct StoreCommand: AsyncParsableCommand {
             var queueMillisecondsP95: Double
             var queueMillisecondsMax: Double
             var filteredQueueMillisecondsP50: Double
+            /// `concierge report`'s figures for the last 90 days (`store.insights`), median and slowest of the rounds.
+            var reportMillisecondsP50: Double
+            var reportMillisecondsMax: Double
             var plan: String
+        }
+
+        /// The insights for the 90 days up to now, timed over up to 20 rounds after one warm-up; milliseconds, sorted.
+        func timeReport(_ store: any TicketStore) async throws -> [Double] {
+            let period = try InsightsPeriod(since: nil, until: nil, timeZone: TimeZone(identifier: "UTC")!, now: Date())
+            let weekStart = InsightsReport.weekStart(onOrBefore: period.since)
+            _ = try await store.insights(since: period.since, until: period.until, weekStart: weekStart)
+            var samples: [Double] = []
+            for _ in 0..<min(rounds, 20) {
+                let start = DispatchTime.now().uptimeNanoseconds
+                _ = try await store.insights(since: period.since, until: period.until, weekStart: weekStart)
+                samples.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
+            }
+            return samples.sorted()
         }
 
         func run() async throws {
             let existing = try await withStore(storeOptions) { store in try await store.statistics().tickets }
             if existing > 0 { throw CLIError("the store already has \(existing) tickets; benchmark an empty one (a fresh --home or database)") }
-            let seeded = try await seedStore(storeOptions, count: tickets, seed: 7, finished: 0.8, verbose: !json)
+            guard days >= 1 else { throw ValidationError("--days is at least 1") }
+            let seeded = try await seedStore(storeOptions, count: tickets, seed: 7, finished: 0.8, days: days, verbose: !json)
             let figures = try await withStore(storeOptions) { store in
                 func time(_ filter: QueueFilter) async throws -> [Double] {
                     for _ in 0..<5 { _ = try await store.queue(filter) }
@@ -171,6 +191,7 @@ struct StoreCommand: AsyncParsableCommand {
                     }
                     return samples.sorted()
                 }
+                let report = try await timeReport(store)
                 let plain = try await time(QueueFilter(limit: 50))
                 let filtered = try await time(QueueFilter(categories: ["plumbing"], priorities: [.p2, .p3], unassignedOnly: true, limit: 50))
                 func percentile(_ samples: [Double], _ p: Double) -> Double { samples[min(samples.count - 1, Int(Double(samples.count) * p))] }
@@ -180,6 +201,7 @@ struct StoreCommand: AsyncParsableCommand {
                                lifecycleSeconds: seeded.lifecycleSeconds,
                                queueMillisecondsP50: percentile(plain, 0.5), queueMillisecondsP95: percentile(plain, 0.95),
                                queueMillisecondsMax: plain.last ?? 0, filteredQueueMillisecondsP50: percentile(filtered, 0.5),
+                               reportMillisecondsP50: percentile(report, 0.5), reportMillisecondsMax: report.last ?? 0,
                                plan: try await store.explainQueue(QueueFilter(limit: 50)))
             }
             if json {
@@ -192,6 +214,8 @@ struct StoreCommand: AsyncParsableCommand {
             print(String(format: "working to final:    %.1f s (100 tickets a transaction)", figures.lifecycleSeconds))
             print(String(format: "queue top 50:        p50 %.2f ms, p95 %.2f ms, max %.2f ms (%d rounds)", figures.queueMillisecondsP50, figures.queueMillisecondsP95, figures.queueMillisecondsMax, rounds))
             print(String(format: "queue top 50 filtered (category, priorities, unassigned): p50 %.2f ms", figures.filteredQueueMillisecondsP50))
+            print(String(format: "report, last 90 days: p50 %.1f ms, max %.1f ms (%d rounds)", figures.reportMillisecondsP50,
+                         figures.reportMillisecondsMax, min(rounds, 20)))
             print("query plan:\n" + figures.plan.split(separator: "\n").map { "  " + $0 }.joined(separator: "\n"))
         }
     }
@@ -241,7 +265,8 @@ func seedDemo(_ options: StoreOptions, months: Int, seed: UInt64) async throws -
 }
 
 /// Seeds through a store whose clock the seeder moves.
-func seedStore(_ options: StoreOptions, count: Int, seed: UInt64, finished: Double, verbose: Bool = true) async throws -> StoreSeeder.Report {
+func seedStore(_ options: StoreOptions, count: Int, seed: UInt64, finished: Double, days: Double = 90,
+               verbose: Bool = true) async throws -> StoreSeeder.Report {
     StoreLogging.bootstrap()
     let home = options.home.home
     let location = try StoreLocation.resolve(option: options.store, home: home)
@@ -249,7 +274,8 @@ func seedStore(_ options: StoreOptions, count: Int, seed: UInt64, finished: Doub
     let clock = ManualClock()
     let store = try await location.open(configuration: StoreConfiguration(now: { clock.now }))
     do {
-        let report = try await StoreSeeder(seed: seed, finishedShare: finished).run(store: store, clock: clock, count: count) { done in
+        let report = try await StoreSeeder(seed: seed, finishedShare: finished).run(store: store, clock: clock, count: count,
+                                                                                    days: days) { done in
             if verbose && done % 10_000 == 0 { FileHandle.standardError.write(Data("  \(done) tickets filed\n".utf8)) }
         }
         await store.close()
