@@ -246,8 +246,8 @@ struct StoreCommand: AsyncParsableCommand {
     }
 }
 
-/// Seeds a demo history through a store whose clock the seeder moves.
-func seedDemo(_ options: StoreOptions, months: Int, seed: UInt64) async throws -> Int {
+/// Runs `body` on the store of `options`, opened with a clock the seeder moves, and closes it.
+func withSeedingStore<T>(_ options: StoreOptions, _ body: (any TicketStore, ManualClock) async throws -> T) async throws -> T {
     StoreLogging.bootstrap()
     let home = options.home.home
     let location = try StoreLocation.resolve(option: options.store, home: home)
@@ -255,33 +255,28 @@ func seedDemo(_ options: StoreOptions, months: Int, seed: UInt64) async throws -
     let clock = ManualClock()
     let store = try await location.open(configuration: StoreConfiguration(now: { clock.now }))
     do {
-        let count = try await DemoSeeder(seed: seed, months: months).run(store: store, clock: clock)
+        let result = try await body(store, clock)
         await store.close()
-        return count
+        return result
     } catch {
         await store.close()
         throw error
     }
 }
 
-/// Seeds through a store whose clock the seeder moves.
+/// Seeds a demo history (``DemoSeeder``).
+func seedDemo(_ options: StoreOptions, months: Int, seed: UInt64) async throws -> Int {
+    try await withSeedingStore(options) { store, clock in
+        try await DemoSeeder(seed: seed, months: months).run(store: store, clock: clock)
+    }
+}
+
+/// Seeds test tickets (``StoreSeeder``).
 func seedStore(_ options: StoreOptions, count: Int, seed: UInt64, finished: Double, days: Double = 90,
                verbose: Bool = true) async throws -> StoreSeeder.Report {
-    StoreLogging.bootstrap()
-    let home = options.home.home
-    let location = try StoreLocation.resolve(option: options.store, home: home)
-    if case .sqlite(let url) = location, url.deletingLastPathComponent().standardizedFileURL == home.root { try home.prepare() }
-    let clock = ManualClock()
-    let store = try await location.open(configuration: StoreConfiguration(now: { clock.now }))
-    do {
-        let report = try await StoreSeeder(seed: seed, finishedShare: finished).run(store: store, clock: clock, count: count,
-                                                                                    days: days) { done in
+    try await withSeedingStore(options) { store, clock in
+        try await StoreSeeder(seed: seed, finishedShare: finished).run(store: store, clock: clock, count: count, days: days) { done in
             if verbose && done % 10_000 == 0 { FileHandle.standardError.write(Data("  \(done) tickets filed\n".utf8)) }
         }
-        await store.close()
-        return report
-    } catch {
-        await store.close()
-        throw error
     }
 }
